@@ -1,0 +1,76 @@
+/* The shape of a conformance check and the macros checks use to report.
+ * A check is one property of one function, named by behaviour, citing the clause it rests on.
+ * The runner (src/conform.c) runs each check in its own child process; the check writes its
+ * verdict into a check_ctx_t that lives in shared memory, never in the allocator's heap, and
+ * formats messages into fixed buffers so reporting never calls the allocator under test.
+ * Leaves out: scheduling, timeouts and output formats (src/conform.c, src/report.c). */
+#ifndef ALLOCHECK_CONFORMANCE_CHECK_H
+#define ALLOCHECK_CONFORMANCE_CHECK_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/alloc.h"
+
+typedef enum verdict {
+    VERDICT_PASS,
+    VERDICT_FAIL,        /* a requirement of the clause is broken */
+    VERDICT_DIVERGENCE,  /* implementation-defined/undefined territory: reported as behaviour */
+    VERDICT_SKIP,        /* a needed function is absent, or the check does not apply */
+    VERDICT_COUNT
+} verdict_t;
+
+/* Standards profiles (DESIGN §8); a run uses one. */
+typedef enum profile {
+    PROFILE_C11,
+    PROFILE_C17,        /* C17 + POSIX.1-2024, the default */
+    PROFILE_C23,
+    PROFILE_POSIX2024,  /* POSIX.1-2024 strictly (its C base is C17) */
+    PROFILE_COUNT
+} profile_t;
+
+typedef struct check_ctx {
+    const alloc_t *a;
+    profile_t profile;
+    verdict_t verdict;        /* starts at PASS; FAIL is sticky, DIVERGENCE never undoes FAIL */
+    char msg[1024];           /* why it failed/diverged/skipped; the first failure wins */
+    char behaviour[256];      /* what the allocator does in undefined/implementation-defined
+                                 territory, e.g. "malloc(0) returns a unique pointer" */
+    unsigned timeout_ms;      /* the runner's per-check timeout, for checks that pace themselves */
+} check_ctx_t;
+
+enum check_flags {
+    CHECK_THREADS = 1u << 0,  /* needs a thread-safe allocator */
+    CHECK_FORK = 1u << 1,     /* needs a fork-safe allocator */
+    CHECK_SLOW = 1u << 2,     /* takes more than ~100 ms: scheduled first */
+    CHECK_NOLIMIT = 1u << 3,  /* sets its own resource limits (RLIMIT_AS) */
+};
+
+typedef struct check {
+    const char *id;           /* "calloc-overflow-enomem": family-behaviour, unique */
+    const char *function;     /* "calloc"; "*" for checks across every function */
+    const char *clause;       /* "C17 7.22.3.2p2", "POSIX.1-2024 posix_memalign", "glibc rule" */
+    const char *description;  /* one line */
+    uint32_t needs;           /* AF_BIT() mask: skipped when any is absent */
+    uint32_t flags;           /* enum check_flags */
+    void (*run)(check_ctx_t *c);
+} check_t;
+
+/* Every check, in a stable order (conformance/registry.c). */
+extern const check_t *const conform_checks[];
+extern const size_t conform_check_count;
+
+/* Reporting. These never allocate from the allocator under test. */
+void check_fail(check_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void check_diverge(check_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void check_skip(check_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void check_behaviour(check_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* expect_*: record a failure and go on. require_*: record and return from the check. */
+#define expect_true(c, cond, ...) \
+    do { if (!(cond)) check_fail((c), __VA_ARGS__); } while (0)
+#define require_true(c, cond, ...) \
+    do { if (!(cond)) { check_fail((c), __VA_ARGS__); return; } } while (0)
+
+#endif

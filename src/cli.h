@@ -1,0 +1,65 @@
+/* What every command shares: exit statuses, one-line errors, the -a/--allocator option, the
+ * --format option, and loading the allocators a command was given.
+ * Only the CLI prints; library modules return negative errnos and fill error buffers. */
+#ifndef ALLOCHECK_SRC_CLI_H
+#define ALLOCHECK_SRC_CLI_H
+
+#include <argp.h>
+#include <stddef.h>
+
+#include "src/alloc.h"
+
+enum {
+    EXIT_CLEAN = 0,    /* everything passed */
+    EXIT_FINDING = 1,  /* a failure or a finding */
+    EXIT_USAGE = 2,    /* usage, input or load error */
+};
+
+#define CLI_MAX_ALLOCS 16
+
+typedef struct cli_allocs {
+    const char *spec[CLI_MAX_ALLOCS];
+    int n;
+} cli_allocs_t;
+
+#define CLI_ALLOCATOR_DOC \
+    "Allocator to test, repeatable: reference (default), system, PATH.so, " \
+    "PATH.so:prefix=P, preload:PATH.so; a .so exporting allocheck_plugin is used through it"
+#define CLI_OPTION_ALLOCATOR { "allocator", 'a', "SPEC", 0, CLI_ALLOCATOR_DOC, 0 }
+
+/* Prints "allocheck: MESSAGE" and a newline to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Records one -a argument; argp_error()s (exit 2) past CLI_MAX_ALLOCS. */
+void cli_add_alloc(cli_allocs_t *c, const char *arg, struct argp_state *state);
+
+/* Loads every spec in c ("reference" when none was given) into out[0..n-1], probing each in
+ * a child first so a crashing plugin is an error, not a dead tool. If a spec is preload:,
+ * re-executes the command with LD_PRELOAD and that spec replaced by system (does not return).
+ * Returns 0, or prints one line naming the spec and returns EXIT_USAGE. */
+int cli_load_allocs(cli_allocs_t *c, alloc_t *out, int *n);
+
+/* The name to show for a: under a preload re-execution, "preload:PATH", else a->spec. */
+const char *cli_alloc_label(const alloc_t *a);
+
+/* Output formats shared by the commands that have reports. */
+typedef enum cli_format {
+    FORMAT_HUMAN,
+    FORMAT_TAP,
+    FORMAT_JUNIT,
+    FORMAT_JSON,
+    FORMAT_MARKDOWN,
+} cli_format_t;
+
+/* Parses a --format argument; argp_error()s on an unknown one. `allowed` is a bitmask of
+ * 1u << cli_format_t. */
+cli_format_t cli_parse_format(const char *arg, unsigned allowed, struct argp_state *state);
+
+/* Parses a non-negative integer option with an optional unit suffix table; returns 0 or
+ * argp_error()s naming the option and the value. */
+unsigned long long cli_parse_ull(const char *opt, const char *arg, struct argp_state *state);
+
+/* Parses a duration: "30", "30s", "2m", "1h", "500ms" -> milliseconds. */
+unsigned long long cli_parse_duration_ms(const char *opt, const char *arg, struct argp_state *st);
+
+#endif

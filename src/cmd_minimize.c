@@ -1,0 +1,11 @@
+/* Placeholder until its issue lands: says so and exits 2. */
+#include "src/cli.h"
+#include "src/cmds.h"
+
+int cmd_minimize(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    cli_error("'minimize' is not built yet");
+    return EXIT_USAGE;
+}

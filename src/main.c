@@ -1,0 +1,86 @@
+/* allocheck: tells whether a memory allocator keeps its promises.
+ * The entry point only re-executes for plugin loading (src/alloc.h), picks the subcommand,
+ * and hands it the rest of the command line. */
+#include <argp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "allocheck_config.h"
+#include "src/alloc.h"
+#include "src/cli.h"
+#include "src/cmds.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *doc;
+} command_t;
+
+static const command_t commands[] = {
+    { "conform", cmd_conform, "run the conformance suite against allocators" },
+    { "fuzz", cmd_fuzz, "fuzz an allocator with random operation sequences" },
+    { "replay", cmd_replay, "replay traces against an allocator, checking every promise" },
+    { "minimize", cmd_minimize, "shrink a failing trace to the fewest operations" },
+    { "repro", cmd_repro, "write a standalone C reproducer for a failing trace" },
+    { "generate", cmd_generate, "write a random workload trace" },
+    { "trace", cmd_trace, "convert traces between text and binary" },
+    { "list", cmd_list, "list every conformance check" },
+    { "allocators", cmd_allocators, "show where allocators load from and what they provide" },
+};
+
+const char *argp_program_version = "allocheck " ALLOCHECK_VERSION;
+const char *argp_program_bug_address = "the allocheck issue tracker";
+
+static const char doc[] =
+    "allocheck -- tells whether a memory allocator keeps its promises.\n\n"
+    "Commands:\n"
+    "  conform     run the conformance suite against allocators\n"
+    "  fuzz        fuzz an allocator with random operation sequences\n"
+    "  replay      replay traces against an allocator, checking every promise\n"
+    "  minimize    shrink a failing trace to the fewest operations\n"
+    "  repro       write a standalone C reproducer for a failing trace\n"
+    "  generate    write a random workload trace\n"
+    "  trace       convert traces between text and binary\n"
+    "  list        list every conformance check\n"
+    "  allocators  show where allocators load from and what they provide\n"
+    "\nRun 'allocheck COMMAND --help' for a command's options. Exit status: 0 clean, "
+    "1 a failure or finding, 2 a usage, input or load error."
+    "\vAllocator SPECs: reference, system, PATH.so, PATH.so:prefix=P, preload:PATH.so.";
+
+static error_t parse_top(int key, char *arg, struct argp_state *state)
+{
+    if (key == ARGP_KEY_ARG) {
+        /* The command is found before argp is called; any word here is not one. */
+        argp_error(state, "unknown command '%s'", arg);
+    }
+    if (key == ARGP_KEY_NO_ARGS)
+        argp_error(state, "no command given");
+    return ARGP_ERR_UNKNOWN;
+}
+
+static const command_t *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    argp_err_exit_status = EXIT_USAGE;
+    alloc_reexec_for_tls(argv);
+
+    const command_t *cmd = argc > 1 ? find_command(argv[1]) : NULL;
+    if (!cmd) {
+        struct argp top = { 0, parse_top, "COMMAND [ARG...]", doc, 0, 0, 0 };
+        argp_parse(&top, argc, argv, ARGP_IN_ORDER, 0, 0);
+        return EXIT_USAGE;
+    }
+    /* argp names the program in its messages: make that "allocheck COMMAND". */
+    static char prog[64];
+    snprintf(prog, sizeof prog, "allocheck %s", cmd->name);
+    argv[1] = prog;
+    return cmd->run(argc - 1, argv + 1);
+}
