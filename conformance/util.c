@@ -1,0 +1,178 @@
+/* Shared helpers of the conformance checks (see util.h). Nothing here allocates from the
+ * allocator under test except ck_alloc itself, nor from libc's heap. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conformance/util.h"
+
+const alloc_fn_t ck_alloc_fns[] = {
+    AF_MALLOC, AF_CALLOC, AF_REALLOC, AF_REALLOCARRAY, AF_ALIGNED_ALLOC,
+    AF_POSIX_MEMALIGN, AF_MEMALIGN, AF_VALLOC, AF_PVALLOC,
+};
+const size_t ck_alloc_fn_count = sizeof ck_alloc_fns / sizeof ck_alloc_fns[0];
+
+bool ck_takes_align(alloc_fn_t f)
+{
+    return f == AF_ALIGNED_ALLOC || f == AF_POSIX_MEMALIGN || f == AF_MEMALIGN;
+}
+
+static void *call_aligned(const alloc_t *a, alloc_fn_t f, size_t align, size_t size, int *err)
+{
+    void *p = NULL;
+    int rc;
+
+    if (f == AF_ALIGNED_ALLOC)
+        return a->aligned_alloc(a->ctx, align, size);
+    if (f == AF_MEMALIGN)
+        return a->memalign(a->ctx, align, size);
+    rc = a->posix_memalign(a->ctx, &p, align, size);
+    *err = rc;
+    return rc == 0 ? p : NULL;
+}
+
+void *ck_alloc(const alloc_t *a, alloc_fn_t f, size_t align, size_t size, int *err)
+{
+    void *p = NULL;
+
+    *err = 0;
+    errno = 0;
+    switch (f) {
+    case AF_MALLOC: p = a->malloc(a->ctx, size); break;
+    case AF_CALLOC: p = a->calloc(a->ctx, 1, size); break;
+    case AF_REALLOC: p = a->realloc(a->ctx, NULL, size); break;
+    case AF_REALLOCARRAY: p = a->reallocarray(a->ctx, NULL, 1, size); break;
+    case AF_VALLOC: p = a->valloc(a->ctx, size); break;
+    case AF_PVALLOC: p = a->pvalloc(a->ctx, size); break;
+    default:
+        p = call_aligned(a, f, align ? align : CK_MAX_ALIGN, size, err);
+        if (f == AF_POSIX_MEMALIGN)
+            return p;
+        break;
+    }
+    if (p == NULL)
+        *err = errno;
+    return p;
+}
+
+size_t expected_align(const check_ctx_t *c, size_t size)
+{
+    size_t al = CK_MAX_ALIGN;
+
+    if (c->a->min_alignment)
+        return c->a->min_alignment;
+    if (c->profile == PROFILE_C23 && size < CK_MAX_ALIGN) {
+        /* C23 7.24.3p1: aligned for any type whose size is <= size. */
+        al = 1;
+        while (al * 2 <= size)
+            al *= 2;
+    }
+    return al;
+}
+
+size_t ck_owed_align(const check_ctx_t *c, alloc_fn_t f, size_t align, size_t size)
+{
+    if (ck_takes_align(f))
+        return align ? align : CK_MAX_ALIGN;
+    if (f == AF_VALLOC || f == AF_PVALLOC)
+        return ck_page_size();
+    return expected_align(c, size);
+}
+
+size_t ck_page_size(void)
+{
+    return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static inline unsigned char pattern_byte(size_t off, uint32_t seed)
+{
+    uint32_t x = (uint32_t)off * 0x9E3779B1u + seed * 0x85EBCA6Bu;
+
+    return (unsigned char)((x >> 24) ^ (x >> 11) ^ 0x5a);
+}
+
+void ck_fill(void *p, size_t n, uint32_t seed)
+{
+    unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        b[i] = pattern_byte(i, seed);
+}
+
+ptrdiff_t ck_verify(const void *p, size_t n, uint32_t seed)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != pattern_byte(i, seed))
+            return (ptrdiff_t)i;
+    return -1;
+}
+
+ptrdiff_t ck_find_not(const void *p, size_t n, unsigned char v)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != v)
+            return (ptrdiff_t)i;
+    return -1;
+}
+
+void *ck_map(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void ck_unmap(void *p, size_t n)
+{
+    if (p)
+        munmap(p, n);
+}
+
+size_t ck_vm_size(void)
+{
+    char buf[4096];
+    ssize_t n;
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    const char *s;
+    unsigned long kb = 0;
+
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    s = strstr(buf, "VmSize:");
+    if (s == NULL || sscanf(s + 7, "%lu", &kb) != 1)
+        return 0;
+    return (size_t)kb * 1024;
+}
+
+int ck_wait_child(pid_t pid, unsigned ms, int *status)
+{
+    struct timespec tick = { 0, 1000000 };
+
+    for (unsigned waited = 0; waited <= ms; waited++) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+
+        if (r == pid)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -errno;
+        nanosleep(&tick, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, status, 0);
+    return -ETIMEDOUT;
+}

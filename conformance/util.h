@@ -1,0 +1,72 @@
+/* Helpers shared by the check families: a uniform way to call any allocating function, the
+ * alignment each result is owed, byte patterns that name their block, harness memory that never
+ * comes from the allocator under test, and waiting for a child with a deadline.
+ * Terms: "fn" is an alloc_fn_t; an "allocating" fn returns a block (malloc ... pvalloc). */
+#ifndef ALLOCHECK_CONFORMANCE_UTIL_H
+#define ALLOCHECK_CONFORMANCE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conformance/check.h"
+
+/* alignof(max_align_t) on this platform; C17 7.22.3p1 owes it to every block. */
+#define CK_MAX_ALIGN ((size_t)16)
+
+/* The functions that hand out a block, in a fixed order, for per-function sweeps. */
+extern const alloc_fn_t ck_alloc_fns[];
+extern const size_t ck_alloc_fn_count;
+
+/* True for aligned_alloc, posix_memalign and memalign (an alignment argument). */
+bool ck_takes_align(alloc_fn_t f);
+
+/* Allocates size bytes with f (calloc as (1, size); realloc and reallocarray from NULL; the
+ * aligned functions with align, or CK_MAX_ALIGN when align is 0). Returns the block or NULL;
+ * *err is 0 on success, else errno after the call (posix_memalign: its return value).
+ * errno is cleared before the call. */
+void *ck_alloc(const alloc_t *a, alloc_fn_t f, size_t align, size_t size, int *err);
+
+/* The alignment a block from ck_alloc(f, align, size) is owed under c's profile:
+ * the requested alignment for the aligned functions, the page for valloc/pvalloc, else
+ * expected_align(c, size). */
+size_t ck_owed_align(const check_ctx_t *c, alloc_fn_t f, size_t align, size_t size);
+
+/* The alignment a malloc-like block of size bytes is owed: a->min_alignment when a
+ * descriptor declared one; under PROFILE_C23 the largest power of two <= size for blocks
+ * smaller than alignof(max_align_t) (C23 7.24.3p1); else alignof(max_align_t). */
+size_t expected_align(const check_ctx_t *c, size_t size);
+
+static inline bool ck_aligned(const void *p, size_t align)
+{
+    return align == 0 || ((uintptr_t)p & (align - 1)) == 0;
+}
+
+size_t ck_page_size(void);
+
+/* Fills or verifies n bytes with a pattern derived from (seed, offset). ck_verify returns the
+ * first differing offset, or -1 when all bytes match. */
+void ck_fill(void *p, size_t n, uint32_t seed);
+ptrdiff_t ck_verify(const void *p, size_t n, uint32_t seed);
+/* Offset of the first byte of [p, p+n) that is not v, or -1. */
+ptrdiff_t ck_find_not(const void *p, size_t n, unsigned char v);
+
+/* Harness memory, mmap'ed: never from the allocator under test nor libc's heap. */
+void *ck_map(size_t n);
+void ck_unmap(void *p, size_t n);
+
+/* VmSize of this process in bytes (from /proc/self/status), 0 if unknown. */
+size_t ck_vm_size(void);
+
+/* Waits for pid up to ms milliseconds; kills it (SIGKILL) and returns -ETIMEDOUT after that.
+ * Returns 0 with the wait status in *status otherwise. */
+int ck_wait_child(pid_t pid, unsigned ms, int *status);
+
+/* Mask of the functions a check sweeping with f needs: f itself and free. */
+static inline uint32_t ck_needs(alloc_fn_t f)
+{
+    return AF_BIT(f) | AF_BIT(AF_FREE);
+}
+
+#endif
