@@ -27,6 +27,9 @@ typedef struct cli_allocs {
     "PATH.so:prefix=P, preload:PATH.so; a .so exporting allocheck_plugin is used through it"
 #define CLI_OPTION_ALLOCATOR { "allocator", 'a', "SPEC", 0, CLI_ALLOCATOR_DOC, 0 }
 
+/* Remembers the full command line, for re-executing a command under LD_PRELOAD. */
+void cli_set_argv(char **argv);
+
 /* Prints "allocheck: MESSAGE" and a newline to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

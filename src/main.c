@@ -71,6 +71,7 @@ int main(int argc, char **argv)
 {
     argp_err_exit_status = EXIT_USAGE;
     alloc_reexec_for_tls(argv);
+    cli_set_argv(argv);
 
     const command_t *cmd = argc > 1 ? find_command(argv[1]) : NULL;
     if (!cmd) {
@@ -81,6 +82,14 @@ int main(int argc, char **argv)
     /* argp names the program in its messages: make that "allocheck COMMAND". */
     static char prog[64];
     snprintf(prog, sizeof prog, "allocheck %s", cmd->name);
-    argv[1] = prog;
-    return cmd->run(argc - 1, argv + 1);
+    /* A copy, so argv stays whole for a preload re-execution (cli_set_argv). */
+    static char *sub[4096];
+    if (argc > (int)(sizeof sub / sizeof sub[0])) {
+        cli_error("too many arguments");
+        return EXIT_USAGE;
+    }
+    sub[0] = prog;
+    for (int i = 2; i <= argc; i++)
+        sub[i - 1] = argv[i];
+    return cmd->run(argc - 1, sub);
 }

@@ -1,0 +1,526 @@
+/* Allocator loading (DESIGN §3): turns a SPEC into an alloc_t. Standard-name and prefixed
+ * plugins are called through small adapters that drop the context pointer; descriptor plugins
+ * are called directly. Only functions defined by the plugin itself count: dlsym on a handle
+ * also finds libc's malloc through the plugin's dependencies, and testing that would be a lie.
+ * Leaves out: preload: specs, which cli.c runs in a re-executed child. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <link.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "src/alloc.h"
+#include "src/elfbind.h"
+#define REFALLOC_PREFIXED 1
+#include "src/refalloc/refalloc.h"
+
+const char *const alloc_fn_names[AF_COUNT] = {
+    "malloc", "calloc", "realloc", "reallocarray", "free", "aligned_alloc",
+    "posix_memalign", "memalign", "valloc", "pvalloc", "malloc_usable_size",
+    "free_sized", "free_aligned_sized", "malloc_size",
+};
+
+/* Other spellings of a function, tried after PREFIX+name: mimalloc's mi_free_size and
+ * mi_usable_size have the standard signatures under other names. */
+static const char *const alloc_aliases[AF_COUNT][2] = {
+    [AF_FREE_SIZED] = { "free_size", NULL },
+    [AF_MALLOC_SIZE] = { "usable_size", NULL },
+};
+
+/* Well-known allocators by name, for convenience: the Debian paths of this platform. */
+static const struct { const char *name, *path; } known_allocators[] = {
+    { "jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" },
+    { "mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2" },
+    { "tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4" },
+    { "scudo", "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so" },
+};
+
+#define STATIC_TLS_TUNABLE "glibc.rtld.optional_static_tls"
+#define STATIC_TLS_BYTES "32768"
+
+static int fail(char *err, size_t len, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t len, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Copies with truncation, which is what a display name wants. */
+static void copy_str(char *dst, size_t len, const char *src)
+{
+    size_t n = strnlen(src, len - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Adapters for plugins with the standard signatures: ctx is the table of raw pointers. */
+#define RAW(ctx, f, type) ((type)((void *const *)(ctx))[f])
+static void *std_malloc(void *c, size_t n) { return RAW(c, AF_MALLOC, void *(*)(size_t))(n); }
+static void *std_calloc(void *c, size_t m, size_t n)
+{ return RAW(c, AF_CALLOC, void *(*)(size_t, size_t))(m, n); }
+static void *std_realloc(void *c, void *p, size_t n)
+{ return RAW(c, AF_REALLOC, void *(*)(void *, size_t))(p, n); }
+static void *std_reallocarray(void *c, void *p, size_t m, size_t n)
+{ return RAW(c, AF_REALLOCARRAY, void *(*)(void *, size_t, size_t))(p, m, n); }
+static void std_free(void *c, void *p) { RAW(c, AF_FREE, void (*)(void *))(p); }
+static void *std_aligned_alloc(void *c, size_t al, size_t n)
+{ return RAW(c, AF_ALIGNED_ALLOC, void *(*)(size_t, size_t))(al, n); }
+static int std_posix_memalign(void *c, void **mp, size_t al, size_t n)
+{ return RAW(c, AF_POSIX_MEMALIGN, int (*)(void **, size_t, size_t))(mp, al, n); }
+static void *std_memalign(void *c, size_t al, size_t n)
+{ return RAW(c, AF_MEMALIGN, void *(*)(size_t, size_t))(al, n); }
+static void *std_valloc(void *c, size_t n) { return RAW(c, AF_VALLOC, void *(*)(size_t))(n); }
+static void *std_pvalloc(void *c, size_t n) { return RAW(c, AF_PVALLOC, void *(*)(size_t))(n); }
+static size_t std_usable(void *c, void *p)
+{ return RAW(c, AF_MALLOC_USABLE_SIZE, size_t (*)(void *))(p); }
+static void std_free_sized(void *c, void *p, size_t n)
+{ RAW(c, AF_FREE_SIZED, void (*)(void *, size_t))(p, n); }
+static void std_free_aligned_sized(void *c, void *p, size_t al, size_t n)
+{ RAW(c, AF_FREE_ALIGNED_SIZED, void (*)(void *, size_t, size_t))(p, al, n); }
+static size_t std_malloc_size(void *c, void *p)
+{ return RAW(c, AF_MALLOC_SIZE, size_t (*)(void *))(p); }
+
+/* Raw tables live here, not in the alloc_t, so an alloc_t can be copied after loading. */
+#define MAX_TABLES 64
+static void *raw_tables[MAX_TABLES][AF_COUNT];
+static int raw_used;
+
+static int install_std(alloc_t *a, void *const raw[AF_COUNT])
+{
+    if (raw_used == MAX_TABLES)
+        return -ENOSPC;
+    void **t = raw_tables[raw_used++];
+    memcpy(t, raw, sizeof(void *) * AF_COUNT);
+    memcpy(a->raw, raw, sizeof a->raw);
+    a->ctx = t;
+    a->malloc = t[AF_MALLOC] ? std_malloc : NULL;
+    a->calloc = t[AF_CALLOC] ? std_calloc : NULL;
+    a->realloc = t[AF_REALLOC] ? std_realloc : NULL;
+    a->reallocarray = t[AF_REALLOCARRAY] ? std_reallocarray : NULL;
+    a->free = t[AF_FREE] ? std_free : NULL;
+    a->aligned_alloc = t[AF_ALIGNED_ALLOC] ? std_aligned_alloc : NULL;
+    a->posix_memalign = t[AF_POSIX_MEMALIGN] ? std_posix_memalign : NULL;
+    a->memalign = t[AF_MEMALIGN] ? std_memalign : NULL;
+    a->valloc = t[AF_VALLOC] ? std_valloc : NULL;
+    a->pvalloc = t[AF_PVALLOC] ? std_pvalloc : NULL;
+    a->malloc_usable_size = t[AF_MALLOC_USABLE_SIZE] ? std_usable : NULL;
+    a->free_sized = t[AF_FREE_SIZED] ? std_free_sized : NULL;
+    a->free_aligned_sized = t[AF_FREE_ALIGNED_SIZED] ? std_free_aligned_sized : NULL;
+    a->malloc_size = t[AF_MALLOC_SIZE] ? std_malloc_size : NULL;
+    a->usable_size = a->malloc_usable_size ? a->malloc_usable_size : a->malloc_size;
+    return 0;
+}
+
+uint32_t alloc_present(const alloc_t *a)
+{
+    const void *fns[AF_COUNT] = {
+        (void *)a->malloc, (void *)a->calloc, (void *)a->realloc, (void *)a->reallocarray,
+        (void *)a->free, (void *)a->aligned_alloc, (void *)a->posix_memalign,
+        (void *)a->memalign, (void *)a->valloc, (void *)a->pvalloc,
+        (void *)a->malloc_usable_size, (void *)a->free_sized, (void *)a->free_aligned_sized,
+        (void *)a->malloc_size,
+    };
+    uint32_t m = 0;
+    for (int f = 0; f < AF_COUNT; f++)
+        if (fns[f])
+            m |= AF_BIT(f);
+    return m;
+}
+
+static int load_reference(alloc_t *a)
+{
+    void *raw[AF_COUNT] = {
+        [AF_MALLOC] = (void *)refalloc_malloc,
+        [AF_CALLOC] = (void *)refalloc_calloc,
+        [AF_REALLOC] = (void *)refalloc_realloc,
+        [AF_REALLOCARRAY] = (void *)refalloc_reallocarray,
+        [AF_FREE] = (void *)refalloc_free,
+        [AF_ALIGNED_ALLOC] = (void *)refalloc_aligned_alloc,
+        [AF_POSIX_MEMALIGN] = (void *)refalloc_posix_memalign,
+        [AF_MEMALIGN] = (void *)refalloc_memalign,
+        [AF_VALLOC] = (void *)refalloc_valloc,
+        [AF_PVALLOC] = (void *)refalloc_pvalloc,
+        [AF_MALLOC_USABLE_SIZE] = (void *)refalloc_malloc_usable_size,
+        [AF_FREE_SIZED] = (void *)refalloc_free_sized,
+        [AF_FREE_ALIGNED_SIZED] = (void *)refalloc_free_aligned_sized,
+    };
+    a->kind = ALLOC_REFERENCE;
+    snprintf(a->name, sizeof a->name, "reference");
+    snprintf(a->path, sizeof a->path, "(built in)");
+    for (int f = 0; f < AF_COUNT; f++)
+        a->symbol[f] = raw[f] ? alloc_fn_names[f] : NULL;
+    return install_std(a, raw);
+}
+
+/* The object that defines addr, or NULL. */
+static struct link_map *owner_of(const void *addr)
+{
+    Dl_info info;
+    struct link_map *lm = NULL;
+    if (!addr || !dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP))
+        return NULL;
+    return lm;
+}
+
+static int load_system(alloc_t *a)
+{
+    void *raw[AF_COUNT] = { 0 };
+    for (int f = 0; f < AF_COUNT; f++) {
+        raw[f] = dlsym(RTLD_DEFAULT, alloc_fn_names[f]);
+        a->symbol[f] = raw[f] ? alloc_fn_names[f] : NULL;
+    }
+    a->kind = ALLOC_SYSTEM;
+    snprintf(a->name, sizeof a->name, "system (glibc %s)", gnu_get_libc_version());
+    struct link_map *lm = owner_of(raw[AF_MALLOC]);
+    snprintf(a->path, sizeof a->path, "%s", lm && lm->l_name[0] ? lm->l_name : "libc");
+    return install_std(a, raw);
+}
+
+typedef struct spec {
+    char path[4096];
+    char prefix[64];
+    int preload;
+} spec_t;
+
+static int parse_option(spec_t *s, const char *opt, char *err, size_t len)
+{
+    if (strncmp(opt, "prefix=", 7) != 0)
+        return fail(err, len, -EINVAL, "unknown option '%s' (expected prefix=P)", opt);
+    const char *p = opt + 7;
+    if (!*p || strlen(p) >= sizeof s->prefix)
+        return fail(err, len, -EINVAL, "prefix must be 1 to %zu characters", sizeof s->prefix - 1);
+    for (const char *q = p; *q; q++)
+        if (!(*q == '_' || (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') ||
+              (*q >= 'A' && *q <= 'Z')))
+            return fail(err, len, -EINVAL, "prefix '%s' is not a C identifier prefix", p);
+    snprintf(s->prefix, sizeof s->prefix, "%s", p);
+    return 0;
+}
+
+static int parse_spec(spec_t *s, const char *spec, char *err, size_t len)
+{
+    memset(s, 0, sizeof *s);
+    if (strncmp(spec, "preload:", 8) == 0) {
+        s->preload = 1;
+        spec += 8;
+    }
+    if (!*spec)
+        return fail(err, len, -EINVAL, "empty allocator spec");
+    if (strlen(spec) >= sizeof s->path)
+        return fail(err, len, -ENAMETOOLONG, "spec too long");
+    snprintf(s->path, sizeof s->path, "%s", spec);
+    char *colon = strrchr(s->path, ':');
+    if (colon && strchr(colon, '=')) {
+        *colon = '\0';
+        int rc = parse_option(s, colon + 1, err, len);
+        if (rc)
+            return rc;
+        if (!s->path[0])
+            return fail(err, len, -EINVAL, "no library path before ':%s'", colon + 1);
+    }
+    for (size_t i = 0; i < sizeof known_allocators / sizeof known_allocators[0]; i++)
+        if (strcmp(s->path, known_allocators[i].name) == 0)
+            snprintf(s->path, sizeof s->path, "%s", known_allocators[i].path);
+    return 0;
+}
+
+/* A clear reason for a path dlopen would reject, before dlopen's own wording. */
+static int check_file(const char *path, char *err, size_t len)
+{
+    struct stat st;
+    if (!strchr(path, '/') && !strstr(path, ".so"))
+        return fail(err, len, -EINVAL,
+                    "unknown allocator (expected reference, system, jemalloc, mimalloc, tcmalloc, "
+                    "scudo, PATH.so, PATH.so:prefix=P or preload:PATH.so)");
+    if (stat(path, &st) != 0)
+        return fail(err, len, -errno, "%s", strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return fail(err, len, -EISDIR, "is a directory, not a shared library");
+    unsigned char magic[4] = { 0 };
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, len, -errno, "%s", strerror(errno));
+    ssize_t got = read(fd, magic, sizeof magic);
+    close(fd);
+    if (got != 4 || memcmp(magic, "\177ELF", 4) != 0)
+        return fail(err, len, -ENOEXEC, "not a shared library (no ELF header)");
+    return 0;
+}
+
+static size_t chain_length(void)
+{
+    struct link_map *lm = NULL;
+    void *self = dlopen(NULL, RTLD_NOW);
+    if (!self || dlinfo(self, RTLD_DI_LINKMAP, &lm) != 0)
+        return 0;
+    size_t n = 0;
+    for (; lm; lm = lm->l_next)
+        n++;
+    return n;
+}
+
+/* True if lm was loaded by the plugin's dlopen (the plugin or its own dependencies), i.e. it is
+ * not among the first `before` objects of the chain. */
+static int loaded_after(const struct link_map *lm, size_t before)
+{
+    struct link_map *it = NULL;
+    void *self = dlopen(NULL, RTLD_NOW);
+    if (!lm || !self || dlinfo(self, RTLD_DI_LINKMAP, &it) != 0)
+        return 0;
+    for (size_t i = 0; it; it = it->l_next, i++)
+        if (it == lm)
+            return i >= before;
+    return 0;
+}
+
+static void *plugin_sym(void *h, const char *name, size_t before)
+{
+    void *p = dlsym(h, name);
+    return p && loaded_after(owner_of(p), before) ? p : NULL;
+}
+
+static void *find_fn(void *h, const spec_t *s, int f, size_t before, char *name, size_t len)
+{
+    const char *spellings[3] = { alloc_fn_names[f], alloc_aliases[f][0], alloc_aliases[f][1] };
+    for (int i = 0; i < 3 && spellings[i]; i++) {
+        snprintf(name, len, "%s%s", s->prefix, spellings[i]);
+        void *p = plugin_sym(h, name, before);
+        if (p)
+            return p;
+    }
+    return NULL;
+}
+
+/* Symbol names live as long as the process: the report prints them. */
+static char symbol_names[MAX_TABLES][AF_COUNT][96];
+
+static int load_named(alloc_t *a, void *h, const spec_t *s, size_t before, char *err, size_t len)
+{
+    if (raw_used == MAX_TABLES)
+        return fail(err, len, -ENOSPC, "too many allocators loaded");
+    void *raw[AF_COUNT] = { 0 };
+    char (*names)[96] = symbol_names[raw_used];
+    for (int f = 0; f < AF_COUNT; f++) {
+        raw[f] = find_fn(h, s, f, before, names[f], sizeof names[f]);
+        a->symbol[f] = raw[f] ? names[f] : NULL;
+    }
+    if (!raw[AF_MALLOC] || !raw[AF_FREE]) {
+        if (s->prefix[0])
+            return fail(err, len, -ENOENT, "no symbol '%smalloc' or '%sfree' (wrong prefix?)",
+                        s->prefix, s->prefix);
+        return fail(err, len, -ENOENT,
+                    "defines no malloc/free and no " ALLOCHECK_PLUGIN_SYMBOL
+                    " descriptor: not an allocator (or give :prefix=P)");
+    }
+    a->kind = s->prefix[0] ? ALLOC_PREFIX : ALLOC_NAMES;
+    struct link_map *lm = NULL;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0) {
+        /* Bind the plugin's own calls to its own functions (see elfbind.h). */
+        const char *syms[AF_COUNT];
+        for (int f = 0; f < AF_COUNT; f++)
+            syms[f] = a->symbol[f];
+        elfbind_rebind(lm, syms, raw, AF_COUNT);
+    }
+    return install_std(a, raw);
+}
+
+static int load_descriptor(alloc_t *a, const struct allocheck_plugin *d, char *err, size_t len)
+{
+    if (d->abi_version != ALLOCHECK_PLUGIN_ABI_VERSION)
+        return fail(err, len, -EPROTO, "plugin ABI version %u, expected %u", d->abi_version,
+                    ALLOCHECK_PLUGIN_ABI_VERSION);
+    if (d->struct_size < offsetof(struct allocheck_plugin, min_alignment))
+        return fail(err, len, -EPROTO, "plugin descriptor too small (%u bytes)", d->struct_size);
+    if (!d->malloc || !d->free)
+        return fail(err, len, -ENOENT, "plugin descriptor has no malloc or free");
+    a->kind = ALLOC_DESCRIPTOR;
+    a->ctx = d->ctx;
+    if (d->init) {
+        int rc = d->init(&a->ctx);
+        if (rc)
+            return fail(err, len, rc < 0 ? rc : -rc, "plugin init failed: %s", strerror(rc < 0 ? -rc : rc));
+    }
+    a->malloc = d->malloc; a->calloc = d->calloc; a->realloc = d->realloc;
+    a->reallocarray = d->reallocarray; a->free = d->free; a->aligned_alloc = d->aligned_alloc;
+    a->posix_memalign = d->posix_memalign; a->memalign = d->memalign; a->valloc = d->valloc;
+    a->pvalloc = d->pvalloc; a->malloc_usable_size = d->malloc_usable_size;
+    a->free_sized = d->free_sized; a->free_aligned_sized = d->free_aligned_sized;
+    a->usable_size = a->malloc_usable_size;
+    uint32_t present = alloc_present(a);
+    for (int f = 0; f < AF_COUNT; f++)
+        a->symbol[f] = present & AF_BIT(f) ? alloc_fn_names[f] : NULL;
+    if (d->struct_size >= offsetof(struct allocheck_plugin, reserved0)) {
+        a->min_alignment = d->min_alignment;
+        a->heap_size = d->heap_size;
+        a->flags = d->flags;
+    }
+    if (d->name)
+        snprintf(a->name, sizeof a->name, "%s", d->name);
+    return 0;
+}
+
+static int load_library(alloc_t *a, const spec_t *s, char *err, size_t len)
+{
+    int rc = check_file(s->path, err, len);
+    if (rc)
+        return rc;
+    size_t before = chain_length();
+    void *h = dlopen(s->path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        return fail(err, len, -ENOEXEC, "cannot load: %s", why ? why : "unknown dlopen error");
+    }
+    struct link_map *lm = NULL;
+    const char *real = dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm->l_name[0] ? lm->l_name : s->path;
+    snprintf(a->path, sizeof a->path, "%s", real);
+    const char *base = strrchr(a->path, '/');
+    copy_str(a->name, sizeof a->name, base ? base + 1 : a->path);
+    snprintf(a->prefix, sizeof a->prefix, "%s", s->prefix);
+    const struct allocheck_plugin *d = plugin_sym(h, ALLOCHECK_PLUGIN_SYMBOL, before);
+    if (d && !s->prefix[0])
+        return load_descriptor(a, d, err, len);
+    return load_named(a, h, s, before, err, len);
+}
+
+int alloc_load(alloc_t *a, const char *spec, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(a->spec, sizeof a->spec, "%s", spec);
+    if (strcmp(spec, "reference") == 0)
+        return load_reference(a);
+    if (strcmp(spec, "system") == 0)
+        return load_system(a);
+    spec_t s;
+    int rc = parse_spec(&s, spec, err, errlen);
+    if (rc)
+        return rc;
+    if (!s.preload)
+        return load_library(a, &s, err, errlen);
+    rc = check_file(s.path, err, errlen);
+    if (rc)
+        return rc;
+    a->kind = ALLOC_PRELOAD;
+    snprintf(a->path, sizeof a->path, "%s", s.path);
+    copy_str(a->name, sizeof a->name, s.path);
+    return 0;
+}
+
+static const char *signal_name(int sig)
+{
+    const char *abbrev = sigabbrev_np(sig);
+    static char buf[32];
+    snprintf(buf, sizeof buf, "SIG%s", abbrev ? abbrev : "?");
+    return buf;
+}
+
+/* The child half of alloc_probe: load, report through fd, never return. */
+static void probe_child(const char *spec, int result_fd, int words_fd)
+{
+    struct rlimit no_core = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &no_core);
+    dup2(words_fd, STDERR_FILENO);
+    dup2(words_fd, STDOUT_FILENO);
+    /* A preload: library must at least be an allocator that loads; its constructor runs here. */
+    const char *load = strncmp(spec, "preload:", 8) == 0 ? spec + 8 : spec;
+    static alloc_t a;
+    char err[512] = "";
+    int rc = alloc_load(&a, load, err, sizeof err);
+    if (write(result_fd, &rc, sizeof rc) < 0 || write(result_fd, err, strlen(err)) < 0)
+        _exit(3);
+    _exit(0);
+}
+
+/* Keeps the end of what the child printed, flattened to one line. */
+static void last_words(int fd, char *out, size_t len)
+{
+    char buf[4096];
+    size_t n = 0;
+    ssize_t got;
+    while ((got = read(fd, buf + n % sizeof buf, sizeof buf - n % sizeof buf)) > 0)
+        n += (size_t)got;
+    size_t keep = n < 200 ? n : 200, start = n < sizeof buf ? n - keep : 0;
+    if (n >= sizeof buf)
+        keep = 0;  /* a flood: not worth quoting */
+    size_t o = 0;
+    for (size_t i = 0; i < keep && o + 1 < len; i++) {
+        char c = buf[start + i];
+        out[o++] = (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    }
+    while (o && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+}
+
+int alloc_probe(const char *spec, char *err, size_t errlen)
+{
+    if (strcmp(spec, "reference") == 0 || strcmp(spec, "system") == 0)
+        return 0;
+    int res[2], words[2];
+    if (pipe2(res, O_CLOEXEC) != 0)
+        return fail(err, errlen, -errno, "pipe: %s", strerror(errno));
+    if (pipe2(words, O_CLOEXEC) != 0) {
+        close(res[0]);
+        close(res[1]);
+        return fail(err, errlen, -errno, "pipe: %s", strerror(errno));
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        probe_child(spec, res[1], words[1]);
+    close(res[1]);
+    close(words[1]);
+    int rc = -EIO;
+    char msg[512] = "";
+    ssize_t got = pid > 0 ? read(res[0], &rc, sizeof rc) : -1;
+    if (got == (ssize_t)sizeof rc) {
+        ssize_t m = read(res[0], msg, sizeof msg - 1);
+        msg[m > 0 ? m : 0] = '\0';
+    }
+    char words_text[256] = "";
+    last_words(words[0], words_text, sizeof words_text);
+    close(res[0]);
+    close(words[0]);
+    int status = 0;
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    if (pid < 0)
+        return fail(err, errlen, -errno, "fork: %s", strerror(errno));
+    if (WIFSIGNALED(status))
+        return fail(err, errlen, -ECHILD, "plugin crashed while loading (%s)%s%s",
+                    signal_name(WTERMSIG(status)), words_text[0] ? ": " : "", words_text);
+    if (got != (ssize_t)sizeof rc)
+        return fail(err, errlen, -ECHILD, "plugin exited while loading (status %d)%s%s",
+                    WEXITSTATUS(status), words_text[0] ? ": " : "", words_text);
+    if (rc)
+        snprintf(err, errlen, "%s", msg);
+    return rc;
+}
+
+void alloc_reexec_for_tls(char **argv)
+{
+    const char *cur = getenv("GLIBC_TUNABLES");
+    if (getenv("ALLOCHECK_NO_REEXEC") || (cur && strstr(cur, STATIC_TLS_TUNABLE "=")))
+        return;
+    /* jemalloc and scudo use initial-exec TLS; dlopen needs surplus static TLS for them. */
+    char value[4096];
+    int n = snprintf(value, sizeof value, "%s%s" STATIC_TLS_TUNABLE "=" STATIC_TLS_BYTES,
+                     cur ? cur : "", cur && *cur ? ":" : "");
+    if (n < 0 || (size_t)n >= sizeof value || setenv("GLIBC_TUNABLES", value, 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* Not fatal: only plugins with initial-exec TLS will fail to load, and say so. */
+}

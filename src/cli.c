@@ -1,0 +1,147 @@
+/* Shared CLI pieces (see cli.h). Errors are one line: "allocheck: INPUT: what is wrong". */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "src/cli.h"
+
+#define PRELOADED_ENV "ALLOCHECK_PRELOADED_AS"
+
+static char **saved_argv;
+
+void cli_set_argv(char **argv)
+{
+    saved_argv = argv;
+}
+
+void cli_error(const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    fprintf(stderr, "allocheck: %s\n", line);
+}
+
+void cli_add_alloc(cli_allocs_t *c, const char *arg, struct argp_state *state)
+{
+    if (c->n == CLI_MAX_ALLOCS)
+        argp_error(state, "at most %d allocators per run", CLI_MAX_ALLOCS);
+    c->spec[c->n++] = arg;
+}
+
+/* Runs this command again with LD_PRELOAD, where "system" is the preloaded allocator. */
+static int reexec_preloaded(const char *spec)
+{
+    const char *lib = spec + strlen("preload:");
+    const char *old = getenv("LD_PRELOAD");
+    char value[8192];
+    snprintf(value, sizeof value, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
+    if (!saved_argv || setenv("LD_PRELOAD", value, 1) || setenv(PRELOADED_ENV, spec, 1)) {
+        cli_error("%s: cannot re-execute with LD_PRELOAD", spec);
+        return EXIT_USAGE;
+    }
+    fflush(NULL);
+    execv("/proc/self/exe", saved_argv);
+    cli_error("%s: cannot re-execute with LD_PRELOAD: %s", spec, strerror(errno));
+    return EXIT_USAGE;
+}
+
+static int load_one(const char *spec, alloc_t *a)
+{
+    char err[1024] = "";
+    int rc = alloc_probe(spec, err, sizeof err);
+    if (!rc)
+        rc = alloc_load(a, spec, err, sizeof err);
+    if (rc) {
+        cli_error("%s: %s", spec, err);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int load_preloaded(const char *spec, alloc_t *a)
+{
+    int rc = load_one("system", a);
+    if (rc)
+        return rc;
+    a->kind = ALLOC_PRELOAD;
+    snprintf(a->spec, sizeof a->spec, "%s", spec);
+    snprintf(a->path, sizeof a->path, "%s", spec + strlen("preload:"));
+    const char *base = strrchr(a->path, '/');
+    snprintf(a->name, sizeof a->name, "%s (preloaded)", base ? base + 1 : a->path);
+    return 0;
+}
+
+int cli_load_allocs(cli_allocs_t *c, alloc_t *out, int *n)
+{
+    if (c->n == 0)
+        c->spec[c->n++] = "reference";
+    const char *preloaded = getenv(PRELOADED_ENV);
+    for (int i = 0; i < c->n; i++) {
+        int is_preload = strncmp(c->spec[i], "preload:", 8) == 0;
+        if (is_preload && preloaded && strcmp(preloaded, c->spec[i]) == 0) {
+            if (load_preloaded(c->spec[i], &out[i]))
+                return EXIT_USAGE;
+            continue;
+        }
+        if (load_one(c->spec[i], &out[i]))
+            return EXIT_USAGE;
+        if (!is_preload)
+            continue;
+        if (c->n > 1) {
+            cli_error("%s: a preload: allocator runs in its own process; give it alone", c->spec[i]);
+            return EXIT_USAGE;
+        }
+        return reexec_preloaded(c->spec[i]);
+    }
+    *n = c->n;
+    return 0;
+}
+
+const char *cli_alloc_label(const alloc_t *a)
+{
+    return a->spec;
+}
+
+cli_format_t cli_parse_format(const char *arg, unsigned allowed, struct argp_state *state)
+{
+    static const char *const names[] = { "human", "tap", "junit", "json", "markdown" };
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(arg, names[i]) == 0 && (allowed & (1u << i)))
+            return (cli_format_t)i;
+    argp_error(state, "--format: unknown format '%s'", arg);
+    return FORMAT_HUMAN;
+}
+
+unsigned long long cli_parse_ull(const char *opt, const char *arg, struct argp_state *state)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 0);
+    if (errno || end == arg || *end || arg[0] == '-')
+        argp_error(state, "%s: '%s' is not a non-negative integer", opt, arg);
+    return v;
+}
+
+unsigned long long cli_parse_duration_ms(const char *opt, const char *arg, struct argp_state *st)
+{
+    static const struct { const char *suffix; unsigned long long ms; } units[] = {
+        { "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60000 }, { "h", 3600000 },
+    };
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || end == arg || v < 0 || arg[0] == '-')
+        argp_error(st, "%s: '%s' is not a duration (e.g. 30, 30s, 2m, 500ms)", opt, arg);
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].suffix) == 0)
+            return (unsigned long long)(v * (double)units[i].ms);
+    argp_error(st, "%s: '%s' has an unknown unit (use s, m, h or ms)", opt, arg);
+    return 0;
+}
