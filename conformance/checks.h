@@ -8,7 +8,34 @@
 #include "conformance/check.h"
 
 #define CONFORM_CHECK_LIST(CHECK) \
-    CHECK(functions_present)
+    CHECK(functions_present) \
+    CHECK(malloc_align) \
+    CHECK(malloc_no_overlap) \
+    CHECK(malloc_writable) \
+    CHECK(calloc_align) \
+    CHECK(calloc_no_overlap) \
+    CHECK(calloc_writable) \
+    CHECK(realloc_align) \
+    CHECK(realloc_no_overlap) \
+    CHECK(realloc_writable) \
+    CHECK(reallocarray_align) \
+    CHECK(reallocarray_no_overlap) \
+    CHECK(reallocarray_writable) \
+    CHECK(aligned_alloc_align) \
+    CHECK(aligned_alloc_no_overlap) \
+    CHECK(aligned_alloc_writable) \
+    CHECK(posix_memalign_align) \
+    CHECK(posix_memalign_no_overlap) \
+    CHECK(posix_memalign_writable) \
+    CHECK(memalign_align) \
+    CHECK(memalign_no_overlap) \
+    CHECK(memalign_writable) \
+    CHECK(valloc_align) \
+    CHECK(valloc_no_overlap) \
+    CHECK(valloc_writable) \
+    CHECK(pvalloc_align) \
+    CHECK(pvalloc_no_overlap) \
+    CHECK(pvalloc_writable)
 
 #define CONFORM_DECLARE(name) extern const check_t check_##name;
 CONFORM_CHECK_LIST(CONFORM_DECLARE)

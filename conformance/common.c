@@ -32,3 +32,125 @@ const check_t check_functions_present = {
     "reports which of the 14 entry points the allocator provides", 0, 0,
     run_functions_present,
 };
+
+/* Every size of the table, one block at a time, aligned as owed. */
+static void sweep_align(check_ctx_t *c, alloc_fn_t f)
+{
+    static const size_t aligns[] = { 0, 32, 64, 256, 4096 };
+    size_t naligns = ck_takes_align(f) ? sizeof aligns / sizeof aligns[0] : 1;
+    int err;
+
+    for (size_t k = 0; k < naligns; k++) {
+        for (size_t i = 0; i < ck_size_count; i++) {
+            void *p = ck_alloc(c->a, f, aligns[k], ck_sizes[i], &err);
+
+            if (p == NULL) {
+                check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), ck_sizes[i], err);
+                return;
+            }
+            ck_expect_aligned(c, f, aligns[k], ck_sizes[i], p);
+            c->a->free(c->a->ctx, p);
+        }
+    }
+}
+
+typedef struct span {
+    uintptr_t lo, hi;
+} span_t;
+
+#define OVERLAP_BLOCKS 320
+
+static void sort_spans(span_t *s, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        span_t v = s[i];
+        size_t j = i;
+
+        for (; j > 0 && s[j - 1].lo > v.lo; j--)
+            s[j] = s[j - 1];
+        s[j] = v;
+    }
+}
+
+/* Many live blocks of mixed sizes (with some freed and reallocated in between, so recycled
+ * memory is in play): no two [p, p+size) ranges may share a byte (C17 7.22.3p1). */
+static void sweep_overlap(check_ctx_t *c, alloc_fn_t f)
+{
+    span_t *s = ck_map(OVERLAP_BLOCKS * sizeof *s);
+    int err;
+
+    require_true(c, s != NULL, "harness mmap failed");
+    for (size_t i = 0; i < OVERLAP_BLOCKS; i++) {
+        size_t size = ck_sizes[(i * 7) % ck_size_count] % 70000 + 1;
+        void *p = ck_alloc(c->a, f, 0, size, &err);
+
+        if (p == NULL) {
+            check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), size, err);
+            break;
+        }
+        s[i] = (span_t){ (uintptr_t)p, (uintptr_t)p + size };
+        if (i % 5 == 4) {  /* free one earlier block, then refill its slot */
+            size_t v = i - 3;
+            c->a->free(c->a->ctx, (void *)s[v].lo);
+            p = ck_alloc(c->a, f, 0, s[v].hi - s[v].lo, &err);
+            s[v] = (span_t){ (uintptr_t)p, (uintptr_t)p + (s[v].hi - s[v].lo) };
+            require_true(c, p != NULL, "%s failed after a free (errno %d)", ck_name(f), err);
+        }
+    }
+    if (c->verdict != VERDICT_FAIL) {
+        sort_spans(s, OVERLAP_BLOCKS);
+        for (size_t i = 1; i < OVERLAP_BLOCKS; i++)
+            expect_true(c, s[i - 1].hi <= s[i].lo, "%s blocks overlap: [%#lx, %#lx) and "
+                        "[%#lx, %#lx)", ck_name(f), (unsigned long)s[i - 1].lo,
+                        (unsigned long)s[i - 1].hi, (unsigned long)s[i].lo,
+                        (unsigned long)s[i].hi);
+    }
+    for (size_t i = 0; i < OVERLAP_BLOCKS && s[i].lo; i++)
+        c->a->free(c->a->ctx, (void *)s[i].lo);
+    ck_unmap(s, OVERLAP_BLOCKS * sizeof *s);
+}
+
+/* Every size of the table live at once, each filled over its whole usable size with its own
+ * pattern; then every block must still hold its pattern (no neighbour was touched). */
+static void sweep_writable(check_ctx_t *c, alloc_fn_t f)
+{
+    void **p = ck_map(ck_size_count * sizeof *p);
+    size_t *u = ck_map(ck_size_count * sizeof *u);
+    int err;
+
+    require_true(c, p && u, "harness mmap failed");
+    for (size_t i = 0; i < ck_size_count; i++) {
+        p[i] = ck_alloc(c->a, f, 0, ck_sizes[i], &err);
+        if (p[i] == NULL) {
+            check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), ck_sizes[i], err);
+            break;
+        }
+        u[i] = ck_usable(c->a, p[i], ck_sizes[i]);
+        ck_fill(p[i], u[i], (uint32_t)i);
+    }
+    for (size_t i = 0; i < ck_size_count && p[i]; i++) {
+        ptrdiff_t off = ck_verify(p[i], u[i], (uint32_t)i);
+
+        expect_true(c, off < 0, "%s(%zu) block %p: byte %td of %zu changed after its "
+                    "neighbours were written", ck_name(f), ck_sizes[i], p[i], off, u[i]);
+    }
+    for (size_t i = 0; i < ck_size_count && p[i]; i++)
+        c->a->free(c->a->ctx, p[i]);
+    ck_unmap(p, ck_size_count * sizeof *p);
+    ck_unmap(u, ck_size_count * sizeof *u);
+}
+
+#define COMMON_CHECKS(n, f, s, clause) \
+    static void run_##n##_align(check_ctx_t *c) { sweep_align(c, f); } \
+    static void run_##n##_no_overlap(check_ctx_t *c) { sweep_overlap(c, f); } \
+    static void run_##n##_writable(check_ctx_t *c) { sweep_writable(c, f); } \
+    const check_t check_##n##_align = { s "-align", #n, "C17 7.22.3p1; " clause, \
+        "every block is aligned as owed (max_align_t, or the requested alignment)", \
+        CK_NEEDS(f), 0, run_##n##_align }; \
+    const check_t check_##n##_no_overlap = { s "-no-overlap", #n, "C17 7.22.3p1", \
+        "distinct live blocks share no byte, also after frees recycle memory", \
+        CK_NEEDS(f), 0, run_##n##_no_overlap }; \
+    const check_t check_##n##_writable = { s "-writable", #n, "C17 7.22.3p1; " clause, \
+        "the whole block and its usable size are writable without touching neighbours", \
+        CK_NEEDS(f), 0, run_##n##_writable };
+CK_FOR_EACH_ALLOC_FN(COMMON_CHECKS)

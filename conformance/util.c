@@ -18,6 +18,19 @@ const alloc_fn_t ck_alloc_fns[] = {
 };
 const size_t ck_alloc_fn_count = sizeof ck_alloc_fns / sizeof ck_alloc_fns[0];
 
+const size_t ck_sizes[] = {
+    1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 96, 100, 127, 128, 129,
+    255, 256, 257, 500, 512, 1000, 1024, 1500, 2048, 3000, 4095, 4096, 4097, 8191, 8192, 10000,
+    16384, 32768, 65536, 100000, 131071, 131072, 131073, 262144, 500000, 1048576, 4194304,
+    16777216 + 1,
+};
+const size_t ck_size_count = sizeof ck_sizes / sizeof ck_sizes[0];
+
+const char *ck_name(alloc_fn_t f)
+{
+    return f < AF_COUNT ? alloc_fn_names[f] : "?";
+}
+
 bool ck_takes_align(alloc_fn_t f)
 {
     return f == AF_ALIGNED_ALLOC || f == AF_POSIX_MEMALIGN || f == AF_MEMALIGN;
@@ -90,27 +103,41 @@ size_t ck_page_size(void)
     return (size_t)sysconf(_SC_PAGESIZE);
 }
 
-static inline unsigned char pattern_byte(size_t off, uint32_t seed)
+/* Byte i of a pattern is byte i%8 of a hash of (i/8, seed): cheap to fill word-wise. */
+static inline uint64_t pattern_word(size_t w, uint32_t seed)
 {
-    uint32_t x = (uint32_t)off * 0x9E3779B1u + seed * 0x85EBCA6Bu;
+    uint64_t x = (w + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)seed * 0xC2B2AE3D27D4EB4Full;
 
-    return (unsigned char)((x >> 24) ^ (x >> 11) ^ 0x5a);
+    return x ^ (x >> 29);
 }
 
 void ck_fill(void *p, size_t n, uint32_t seed)
 {
     unsigned char *b = p;
+    size_t w = 0;
 
-    for (size_t i = 0; i < n; i++)
-        b[i] = pattern_byte(i, seed);
+    for (; (w + 1) * 8 <= n; w++) {
+        uint64_t v = pattern_word(w, seed);
+        memcpy(b + w * 8, &v, 8);
+    }
+    for (size_t i = w * 8; i < n; i++)
+        b[i] = (unsigned char)(pattern_word(w, seed) >> (8 * (i % 8)));
 }
 
 ptrdiff_t ck_verify(const void *p, size_t n, uint32_t seed)
 {
     const unsigned char *b = p;
+    size_t w = 0;
 
-    for (size_t i = 0; i < n; i++)
-        if (b[i] != pattern_byte(i, seed))
+    for (; (w + 1) * 8 <= n; w++) {
+        uint64_t v = pattern_word(w, seed), got;
+
+        memcpy(&got, b + w * 8, 8);
+        if (got != v)
+            break;
+    }
+    for (size_t i = w * 8; i < n; i++)
+        if (b[i] != (unsigned char)(pattern_word(i / 8, seed) >> (8 * (i % 8))))
             return (ptrdiff_t)i;
     return -1;
 }
@@ -175,4 +202,45 @@ int ck_wait_child(pid_t pid, unsigned ms, int *status)
     kill(pid, SIGKILL);
     waitpid(pid, status, 0);
     return -ETIMEDOUT;
+}
+
+static size_t c23_align(size_t size)
+{
+    size_t al = 1;
+
+    while (al * 2 <= size && al < CK_MAX_ALIGN)
+        al *= 2;
+    return al;
+}
+
+bool ck_expect_aligned(check_ctx_t *c, alloc_fn_t f, size_t align, size_t size, const void *p)
+{
+    size_t owed = ck_owed_align(c, f, align, size);
+    bool malloc_like = !ck_takes_align(f) && f != AF_VALLOC && f != AF_PVALLOC;
+
+    if (ck_aligned(p, owed))
+        return true;
+    if (malloc_like && size < CK_MAX_ALIGN && c->a->min_alignment == 0 &&
+        ck_aligned(p, c23_align(size))) {
+        check_diverge(c, "%s(%zu) = %p is aligned to %zu only: C23 7.24.3p1's size-dependent "
+                      "rule, while C17 7.22.3p1 owes alignof(max_align_t) = %zu",
+                      ck_name(f), size, p, c23_align(size), owed);
+        return true;
+    }
+    if (ck_takes_align(f))
+        check_fail(c, "%s(align %zu, size %zu) = %p is not aligned to %zu", ck_name(f), align,
+                   size, p, owed);
+    else
+        check_fail(c, "%s(%zu) = %p is not aligned to %zu", ck_name(f), size, p, owed);
+    return false;
+}
+
+size_t ck_usable(const alloc_t *a, void *p, size_t size)
+{
+    size_t u;
+
+    if (a->usable_size == NULL)
+        return size;
+    u = a->usable_size(a->ctx, p);
+    return u > size ? u : size;
 }

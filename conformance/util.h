@@ -15,6 +15,27 @@
 /* alignof(max_align_t) on this platform; C17 7.22.3p1 owes it to every block. */
 #define CK_MAX_ALIGN ((size_t)16)
 
+/* X(name, fn, id-prefix, clause of the function) for every allocating function, so a family
+ * can define one check per function from one table row. */
+#define CK_FOR_EACH_ALLOC_FN(X) \
+    X(malloc, AF_MALLOC, "malloc", "C17 7.22.3.4") \
+    X(calloc, AF_CALLOC, "calloc", "C17 7.22.3.2") \
+    X(realloc, AF_REALLOC, "realloc", "C17 7.22.3.5") \
+    X(reallocarray, AF_REALLOCARRAY, "reallocarray", "POSIX.1-2024 reallocarray") \
+    X(aligned_alloc, AF_ALIGNED_ALLOC, "aligned-alloc", "C17 7.22.3.1") \
+    X(posix_memalign, AF_POSIX_MEMALIGN, "posix-memalign", "POSIX.1-2024 posix_memalign") \
+    X(memalign, AF_MEMALIGN, "memalign", "glibc manual memalign") \
+    X(valloc, AF_VALLOC, "valloc", "glibc manual valloc") \
+    X(pvalloc, AF_PVALLOC, "pvalloc", "glibc manual pvalloc")
+
+/* A check sweeping with f needs f itself and free. */
+#define CK_NEEDS(f) (AF_BIT(f) | AF_BIT(AF_FREE))
+
+/* Sizes that cross the size classes of common allocators: tiny, small, page, the mmap
+ * threshold (glibc 128 KiB), huge. Every entry is nonzero. */
+extern const size_t ck_sizes[];
+extern const size_t ck_size_count;
+
 /* The functions that hand out a block, in a fixed order, for per-function sweeps. */
 extern const alloc_fn_t ck_alloc_fns[];
 extern const size_t ck_alloc_fn_count;
@@ -63,10 +84,16 @@ size_t ck_vm_size(void);
  * Returns 0 with the wait status in *status otherwise. */
 int ck_wait_child(pid_t pid, unsigned ms, int *status);
 
-/* Mask of the functions a check sweeping with f needs: f itself and free. */
-static inline uint32_t ck_needs(alloc_fn_t f)
-{
-    return AF_BIT(f) | AF_BIT(AF_FREE);
-}
+/* "malloc", "aligned_alloc", ... for messages. */
+const char *ck_name(alloc_fn_t f);
+
+/* Records a failure unless p (from ck_alloc(f, align, size)) has the alignment it is owed.
+ * A small block aligned only by C23's size-dependent rule is a divergence under the other
+ * profiles: C17 7.22.3p1 read literally owes it alignof(max_align_t), N2293 relaxed that.
+ * Returns false when p was not aligned as owed. */
+bool ck_expect_aligned(check_ctx_t *c, alloc_fn_t f, size_t align, size_t size, const void *p);
+
+/* Usable size of p when the allocator reports one, else size. */
+size_t ck_usable(const alloc_t *a, void *p, size_t size);
 
 #endif
