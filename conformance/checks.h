@@ -35,7 +35,37 @@
     CHECK(valloc_writable) \
     CHECK(pvalloc_align) \
     CHECK(pvalloc_no_overlap) \
-    CHECK(pvalloc_writable)
+    CHECK(pvalloc_writable) \
+    CHECK(malloc_huge_top) \
+    CHECK(malloc_huge_high_bits) \
+    CHECK(malloc_huge_enomem) \
+    CHECK(calloc_huge_top) \
+    CHECK(calloc_huge_high_bits) \
+    CHECK(calloc_huge_enomem) \
+    CHECK(realloc_huge_top) \
+    CHECK(realloc_huge_high_bits) \
+    CHECK(realloc_huge_enomem) \
+    CHECK(reallocarray_huge_top) \
+    CHECK(reallocarray_huge_high_bits) \
+    CHECK(reallocarray_huge_enomem) \
+    CHECK(aligned_alloc_huge_top) \
+    CHECK(aligned_alloc_huge_high_bits) \
+    CHECK(aligned_alloc_huge_enomem) \
+    CHECK(posix_memalign_huge_top) \
+    CHECK(posix_memalign_huge_high_bits) \
+    CHECK(posix_memalign_huge_enomem) \
+    CHECK(memalign_huge_top) \
+    CHECK(memalign_huge_high_bits) \
+    CHECK(memalign_huge_enomem) \
+    CHECK(valloc_huge_top) \
+    CHECK(valloc_huge_high_bits) \
+    CHECK(valloc_huge_enomem) \
+    CHECK(pvalloc_huge_top) \
+    CHECK(pvalloc_huge_high_bits) \
+    CHECK(pvalloc_huge_enomem) \
+    CHECK(aligned_alloc_huge_align) \
+    CHECK(posix_memalign_huge_align) \
+    CHECK(memalign_huge_align)
 
 #define CONFORM_DECLARE(name) extern const check_t check_##name;
 CONFORM_CHECK_LIST(CONFORM_DECLARE)

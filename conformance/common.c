@@ -42,13 +42,14 @@ static void sweep_align(check_ctx_t *c, alloc_fn_t f)
 
     for (size_t k = 0; k < naligns; k++) {
         for (size_t i = 0; i < ck_size_count; i++) {
-            void *p = ck_alloc(c->a, f, aligns[k], ck_sizes[i], &err);
+            size_t size = ck_sweep_size(f, aligns[k], ck_sizes[i]);
+            void *p = ck_alloc(c->a, f, aligns[k], size, &err);
 
             if (p == NULL) {
-                check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), ck_sizes[i], err);
+                check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), size, err);
                 return;
             }
-            ck_expect_aligned(c, f, aligns[k], ck_sizes[i], p);
+            ck_expect_aligned(c, f, aligns[k], size, p);
             c->a->free(c->a->ctx, p);
         }
     }
@@ -81,7 +82,7 @@ static void sweep_overlap(check_ctx_t *c, alloc_fn_t f)
 
     require_true(c, s != NULL, "harness mmap failed");
     for (size_t i = 0; i < OVERLAP_BLOCKS; i++) {
-        size_t size = ck_sizes[(i * 7) % ck_size_count] % 70000 + 1;
+        size_t size = ck_sweep_size(f, 0, ck_sizes[(i * 7) % ck_size_count] % 70000 + 1);
         void *p = ck_alloc(c->a, f, 0, size, &err);
 
         if (p == NULL) {
@@ -120,19 +121,21 @@ static void sweep_writable(check_ctx_t *c, alloc_fn_t f)
 
     require_true(c, p && u, "harness mmap failed");
     for (size_t i = 0; i < ck_size_count; i++) {
-        p[i] = ck_alloc(c->a, f, 0, ck_sizes[i], &err);
+        size_t size = ck_sweep_size(f, 0, ck_sizes[i]);
+
+        p[i] = ck_alloc(c->a, f, 0, size, &err);
         if (p[i] == NULL) {
-            check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), ck_sizes[i], err);
+            check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), size, err);
             break;
         }
-        u[i] = ck_usable(c->a, p[i], ck_sizes[i]);
+        u[i] = ck_usable(c->a, p[i], size);
         ck_fill(p[i], u[i], (uint32_t)i);
     }
     for (size_t i = 0; i < ck_size_count && p[i]; i++) {
         ptrdiff_t off = ck_verify(p[i], u[i], (uint32_t)i);
 
-        expect_true(c, off < 0, "%s(%zu) block %p: byte %td of %zu changed after its "
-                    "neighbours were written", ck_name(f), ck_sizes[i], p[i], off, u[i]);
+        expect_true(c, off < 0, "%s block %p: byte %td of %zu changed after its "
+                    "neighbours were written", ck_name(f), p[i], off, u[i]);
     }
     for (size_t i = 0; i < ck_size_count && p[i]; i++)
         c->a->free(c->a->ctx, p[i]);

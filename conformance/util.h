@@ -49,6 +49,10 @@ bool ck_takes_align(alloc_fn_t f);
  * errno is cleared before the call. */
 void *ck_alloc(const alloc_t *a, alloc_fn_t f, size_t align, size_t size, int *err);
 
+/* size, rounded up to a multiple of the alignment for aligned_alloc: the sweeps that are not
+ * about C11's multiple-of-alignment rule (DR 460) stay clear of it. */
+size_t ck_sweep_size(alloc_fn_t f, size_t align, size_t size);
+
 /* The alignment a block from ck_alloc(f, align, size) is owed under c's profile:
  * the requested alignment for the aligned functions, the page for valloc/pvalloc, else
  * expected_align(c, size). */
