@@ -1,11 +1,160 @@
-/* Placeholder until its issue lands: says so and exits 2. */
+/* allocheck conform: runs the conformance suite (conformance/) against one or more allocators
+ * and reports. Exit 0 when no check failed (divergences and skips are fine), 1 when any did,
+ * 2 on a usage or load error. The checks run in children (src/conform.c); only this file prints. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conformance/check.h"
+#include "src/atomic.h"
 #include "src/cli.h"
 #include "src/cmds.h"
+#include "src/conform.h"
+#include "src/report.h"
+
+#define MAX_GLOBS 64
+
+enum { OPT_ONLY = 0x100, OPT_SKIP, OPT_ALL };
+
+typedef struct args {
+    cli_allocs_t allocs;
+    conform_opts_t opts;
+    cli_format_t format;
+    const char *output;
+    const char *only[MAX_GLOBS], *skip[MAX_GLOBS];
+    size_t nonly, nskip;
+    bool all;
+} args_t;
+
+static const struct argp_option options[] = {
+    CLI_OPTION_ALLOCATOR,
+    { "profile", 'p', "NAME", 0, "Standards profile: c11, c17 (C17 + POSIX, default), c23, "
+      "posix2024", 0 },
+    { "timeout", 't', "SECONDS", 0, "Per-check timeout (default 5; also 500ms, 1m)", 0 },
+    { "jobs", 'j', "N", 0, "Checks run at once (default: the number of CPUs)", 0 },
+    { "only", OPT_ONLY, "GLOB", 0, "Run only checks whose id matches (repeatable, a,b)", 0 },
+    { "skip", OPT_SKIP, "GLOB", 0, "Leave out checks whose id matches (repeatable, a,b)", 0 },
+    { "format", 'f', "FMT", 0, "human (default), tap, junit, json, markdown", 0 },
+    { "output", 'o', "FILE", 0, "Write the report to FILE (atomically) instead of stdout", 0 },
+    { "all", OPT_ALL, 0, 0, "Human output: list passes and every matrix row", 0 },
+    { 0 },
+};
+
+static void add_glob(const char **list, size_t *n, const char *arg, struct argp_state *state)
+{
+    if (*n == MAX_GLOBS)
+        argp_failure(state, EXIT_USAGE, 0, "at most %d --only/--skip options", MAX_GLOBS);
+    list[(*n)++] = arg;
+}
+
+static unsigned parse_jobs(const char *arg, struct argp_state *state)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end || arg[0] == '-' || v < 1 || v > 64)
+        argp_failure(state, EXIT_USAGE, 0, "-j: '%s' is not a job count from 1 to 64", arg);
+    return (unsigned)v;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+    args_t *args = state->input;
+    switch (key) {
+    case 'a': cli_add_alloc(&args->allocs, arg, state); return 0;
+    case 'p':
+        if (conform_profile_parse(arg, &args->opts.profile) < 0)
+            argp_failure(state, EXIT_USAGE, 0, "--profile: unknown profile '%s' "
+                         "(c11, c17, c23, posix2024)", arg);
+        return 0;
+    case 't': {
+        unsigned long long ms = cli_parse_duration_ms("--timeout", arg, state);
+        if (ms < 1 || ms > 24ull * 3600 * 1000)
+            argp_failure(state, EXIT_USAGE, 0, "--timeout: '%s' is out of range", arg);
+        args->opts.timeout_ms = (unsigned)ms;
+        return 0;
+    }
+    case 'j': args->opts.jobs = parse_jobs(arg, state); return 0;
+    case OPT_ONLY: add_glob(args->only, &args->nonly, arg, state); return 0;
+    case OPT_SKIP: add_glob(args->skip, &args->nskip, arg, state); return 0;
+    case 'f': args->format = cli_parse_format(arg, 0x1f, state); return 0;
+    case 'o': args->output = arg; return 0;
+    case OPT_ALL: args->all = true; return 0;
+    case ARGP_KEY_ARG: argp_failure(state, EXIT_USAGE, 0, "unexpected argument '%s'", arg);
+        return 0;
+    default: return ARGP_ERR_UNKNOWN;
+    }
+}
+
+/* Writes the report to stdout or, atomically, to -o FILE. */
+static int emit(const args_t *args, report_t *rep)
+{
+    if (!args->output || strcmp(args->output, "-") == 0) {
+        rep->colour = args->format == FORMAT_HUMAN && isatty(STDOUT_FILENO) &&
+                      !getenv("NO_COLOR");
+        return report_write(stdout, rep, args->format);
+    }
+    atomic_file_t af;
+    int rc = atomic_open(&af, args->output);
+    if (!rc)
+        rc = report_write(af.f, rep, args->format);
+    if (!rc)
+        return atomic_commit(&af);
+    atomic_abort(&af);
+    return rc;
+}
+
+/* Runs the selected checks and reports; returns the exit status. */
+static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
+               const check_t **sel, size_t nsel)
+{
+    const char *labels[CLI_MAX_ALLOCS];
+    for (size_t i = 0; i < nallocs; i++)
+        labels[i] = cli_alloc_label(&allocs[i]);
+    conform_result_t *res = conform_results_new(nallocs * nsel);
+    if (!res) {
+        cli_error("conform: %s", strerror(ENOMEM));
+        return EXIT_USAGE;
+    }
+    int rc = conform_run(allocs, nallocs, sel, nsel, &args->opts, res);
+    report_t rep = { .allocs = allocs, .labels = labels, .nallocs = nallocs, .checks = sel,
+                     .nchecks = nsel, .results = res, .profile = args->opts.profile,
+                     .all = args->all };
+    if (rc < 0)
+        cli_error("conform: running the checks: %s", strerror(-rc));
+    else if ((rc = emit(args, &rep)) < 0)
+        cli_error("%s: cannot write the report: %s", args->output ? args->output : "stdout",
+                  strerror(-rc));
+    int status = rc < 0 ? EXIT_USAGE : report_count(&rep, VERDICT_FAIL) ? EXIT_FINDING
+                                                                          : EXIT_CLEAN;
+    conform_results_free(res, nallocs * nsel);
+    return status;
+}
 
 int cmd_conform(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("'conform' is not built yet");
-    return EXIT_USAGE;
+    static args_t args;  /* static: the globs and loaded allocators outlive nothing else */
+    static alloc_t allocs[CLI_MAX_ALLOCS];
+    args.opts.profile = PROFILE_C17;
+    args.format = FORMAT_HUMAN;
+    struct argp argp = { options, parse_opt, 0,
+        "Run the conformance suite against allocators; exit 1 if any check failed.", 0, 0, 0 };
+    argp_parse(&argp, argc, argv, 0, 0, &args);
+
+    const check_t *sel[conform_check_count + 1];
+    size_t nsel = 0;
+    for (size_t i = 0; i < conform_check_count; i++)
+        if (conform_selected(conform_checks[i]->id, args.only, args.nonly, args.skip,
+                             args.nskip))
+            sel[nsel++] = conform_checks[i];
+    if (nsel == 0) {
+        cli_error("conform: --only/--skip leave no check to run (see allocheck list)");
+        return EXIT_USAGE;
+    }
+    int n = 0;
+    int rc = cli_load_allocs(&args.allocs, allocs, &n);
+    if (rc)
+        return rc;
+    return run(&args, allocs, (size_t)n, sel, nsel);
 }

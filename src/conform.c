@@ -1,1 +1,482 @@
-/* Placeholder: filled by its issue. */
+/* The conformance runner (src/conform.h). One forked child per (allocator, check) task, in its
+ * own process group, stdout+stderr into a pipe whose last bytes are kept, the verdict written
+ * into a MAP_SHARED slot. The parent waits on pidfds and pipes with poll(2), never sleeps, and
+ * SIGKILLs a group whose deadline passed. Harness memory is mmap'ed: under preload: specs libc
+ * malloc is the allocator under test. */
+#include "src/conform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_JOBS 64
+
+/* What a child writes: the check's context, then a mark that run() returned. */
+typedef struct slot {
+    check_ctx_t ctx;
+    volatile int done;
+} slot_t;
+
+typedef struct job {
+    pid_t pid;                /* 0: the job is free */
+    int pidfd;
+    int out;                  /* read end of the child's stdout+stderr; -1 after EOF */
+    size_t task;
+    slot_t *slot;
+    long long start_ms, deadline_ms;
+    bool timed_out;
+    size_t tail_len;
+    char tail[CONFORM_LAST_WORDS];
+} job_t;
+
+typedef struct run {
+    const alloc_t *allocs;
+    const check_t *const *checks;
+    size_t nallocs, nchecks, ntasks, next;
+    conform_result_t *results;
+    profile_t profile;
+    unsigned timeout_ms, njobs, running;
+    size_t *order;            /* tasks in start order, CHECK_SLOW first */
+    slot_t *slots;            /* one per job, shared with the children */
+    struct rlimit data, as;
+    job_t jobs[MAX_JOBS];
+} run_t;
+
+static const char *const profile_names[PROFILE_COUNT] = {
+    [PROFILE_C11] = "c11", [PROFILE_C17] = "c17",
+    [PROFILE_C23] = "c23", [PROFILE_POSIX2024] = "posix2024",
+};
+static const char *const verdict_names[VERDICT_COUNT] = {
+    [VERDICT_PASS] = "pass", [VERDICT_FAIL] = "fail",
+    [VERDICT_DIVERGENCE] = "divergence", [VERDICT_SKIP] = "skip",
+};
+
+const char *conform_profile_name(profile_t p)
+{
+    return p < PROFILE_COUNT ? profile_names[p] : "?";
+}
+
+int conform_profile_parse(const char *s, profile_t *p)
+{
+    for (int i = 0; i < PROFILE_COUNT; i++) {
+        if (strcmp(s, profile_names[i]) == 0) {
+            *p = (profile_t)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *conform_verdict_name(verdict_t v)
+{
+    return v < VERDICT_COUNT ? verdict_names[v] : "?";
+}
+
+static bool match_any(const char *id, const char *const *globs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (const char *s = globs[i]; *s;) {
+            size_t len = strcspn(s, ",");
+            char pat[256];
+            snprintf(pat, sizeof pat, "%.*s", (int)len, s);
+            if (len > 0 && fnmatch(pat, id, 0) == 0)
+                return true;
+            s += len + (s[len] == ',');
+        }
+    }
+    return false;
+}
+
+bool conform_selected(const char *id, const char *const *only, size_t nonly,
+                      const char *const *skip, size_t nskip)
+{
+    return (nonly == 0 || match_any(id, only, nonly)) && !match_any(id, skip, nskip);
+}
+
+static void *map_shared(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+conform_result_t *conform_results_new(size_t n)
+{
+    return map_shared((n ? n : 1) * sizeof(conform_result_t));
+}
+
+void conform_results_free(conform_result_t *r, size_t n)
+{
+    if (r)
+        munmap(r, (n ? n : 1) * sizeof(conform_result_t));
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Why a task is skipped without forking, or false when it must run. */
+static bool skip_reason(const alloc_t *a, const check_t *c, char *msg, size_t len)
+{
+    uint32_t missing = c->needs & ~alloc_present(a);
+    if (missing) {
+        size_t off = (size_t)snprintf(msg, len, "no");
+        for (int f = 0; f < AF_COUNT && off < len; f++)
+            if (missing & AF_BIT(f))
+                off += (size_t)snprintf(msg + off, len - off, "%s %s",
+                                        off > 2 ? "," : "", alloc_fn_names[f]);
+        return true;
+    }
+    if ((c->flags & CHECK_THREADS) && (a->flags & ALLOCHECK_PLUGIN_NOT_THREAD_SAFE)) {
+        snprintf(msg, len, "the allocator declares itself not thread-safe");
+        return true;
+    }
+    if ((c->flags & CHECK_FORK) && (a->flags & ALLOCHECK_PLUGIN_NOT_FORK_SAFE)) {
+        snprintf(msg, len, "the allocator declares itself not fork-safe");
+        return true;
+    }
+    return false;
+}
+
+/* Reads "Key:   N kB" from /proc/self/status, in bytes; 0 if absent. */
+static unsigned long long status_kb(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    unsigned long long v = 0;
+    size_t klen = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0)
+            v = strtoull(line + klen, NULL, 10) * 1024;
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* Limits relative to what the parent already maps, so a sanitizer's shadow or a loaded
+ * plugin does not eat the headroom; RLIMIT_AS only stops runaway reservations. */
+static void pick_limits(run_t *r, const conform_opts_t *o)
+{
+    unsigned long long data = o->data_limit ? o->data_limit : CONFORM_DEFAULT_DATA_LIMIT;
+    data += status_kb("VmData:");
+    unsigned long long as = status_kb("VmSize:") + (1ull << 40);
+    getrlimit(RLIMIT_DATA, &r->data);
+    getrlimit(RLIMIT_AS, &r->as);
+    /* Never above the current hard limit: raising it would fail with EPERM. */
+    if (r->data.rlim_max == RLIM_INFINITY || data < r->data.rlim_max)
+        r->data = (struct rlimit){ data, data };
+    if (r->as.rlim_max == RLIM_INFINITY || as < r->as.rlim_max)
+        r->as = (struct rlimit){ as, as };
+}
+
+/* In the child: isolate, limit, run, mark done. Never returns. */
+static void child_main(const run_t *r, const check_t *c, slot_t *slot, int outw)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a dying tool takes its checks with it */
+    int null = open("/dev/null", O_RDONLY);
+    if (null >= 0)
+        dup2(null, STDIN_FILENO);
+    dup2(outw, STDOUT_FILENO);
+    dup2(outw, STDERR_FILENO);
+    struct rlimit none = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &none);
+    if (!(c->flags & CHECK_NOLIMIT)) {
+        setrlimit(RLIMIT_DATA, &r->data);
+        setrlimit(RLIMIT_AS, &r->as);
+    }
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    c->run(&slot->ctx);
+    slot->done = 1;
+    _exit(0);
+}
+
+static void reset_slot(const run_t *r, slot_t *slot, size_t task)
+{
+    memset(slot, 0, sizeof *slot);
+    slot->ctx.a = &r->allocs[task / r->nchecks];
+    slot->ctx.profile = r->profile;
+    slot->ctx.verdict = VERDICT_PASS;
+    slot->ctx.timeout_ms = r->timeout_ms;
+}
+
+/* Forks the child of task into job j. Returns 0 or a negative errno. */
+static int start_job(run_t *r, job_t *j, size_t task)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -errno;
+    reset_slot(r, j->slot, task);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = -errno;
+        close(fds[0]);
+        close(fds[1]);
+        return err;
+    }
+    if (pid == 0)
+        child_main(r, r->checks[task % r->nchecks], j->slot, fds[1]);
+    setpgid(pid, pid);  /* also here, so a kill(-pid) right away cannot miss */
+    close(fds[1]);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (j->pidfd < 0) {
+        int err = -errno;
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(fds[0]);
+        return err;
+    }
+    j->pid = pid;
+    j->out = fds[0];
+    j->task = task;
+    j->start_ms = now_ms();
+    j->deadline_ms = j->start_ms + r->timeout_ms;
+    j->timed_out = false;
+    j->tail_len = 0;
+    r->running++;
+    return 0;
+}
+
+/* Keeps the last CONFORM_LAST_WORDS bytes the child wrote. */
+static void tail_push(job_t *j, const char *buf, size_t n)
+{
+    size_t cap = sizeof j->tail;
+    if (n >= cap) {
+        memcpy(j->tail, buf + n - cap, cap);
+        j->tail_len = cap;
+        return;
+    }
+    if (j->tail_len + n > cap) {
+        size_t drop = j->tail_len + n - cap;
+        memmove(j->tail, j->tail + drop, j->tail_len - drop);
+        j->tail_len -= drop;
+    }
+    memcpy(j->tail + j->tail_len, buf, n);
+    j->tail_len += n;
+}
+
+static void drain(job_t *j)
+{
+    char buf[4096];
+    while (j->out >= 0) {
+        ssize_t n = read(j->out, buf, sizeof buf);
+        if (n > 0) {
+            tail_push(j, buf, (size_t)n);
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+            close(j->out);
+            j->out = -1;
+        } else if (errno == EAGAIN) {
+            return;
+        }
+    }
+}
+
+/* "timed out after 5 s", "killed by SIGSEGV (Segmentation fault)", ... */
+static size_t describe_death(const run_t *r, const job_t *j, const siginfo_t *si, char *m,
+                             size_t len)
+{
+    unsigned t = r->timeout_ms;
+    int n;
+    if (j->timed_out)
+        n = t % 1000 ? snprintf(m, len, "timed out after %u ms (deadlock or hang?)", t)
+                     : snprintf(m, len, "timed out after %u s (deadlock or hang?)", t / 1000);
+    else if (si->si_code == CLD_EXITED)
+        n = snprintf(m, len, "exited with status %d before finishing the check "
+                     "(exit() inside the allocator?)", si->si_status);
+    else
+        n = snprintf(m, len, "killed by SIG%s (%s)%s", sigabbrev_np(si->si_status) ?: "?",
+                     sigdescr_np(si->si_status) ?: "unknown signal",
+                     si->si_status == SIGKILL ? ", out of memory?" : "");
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+/* Turns a dead child into its result: the check's own verdict, or a failure saying how it
+ * died, what the check had noted, and the allocator's last words. */
+static void judge(const run_t *r, const job_t *j, const siginfo_t *si)
+{
+    conform_result_t *res = &r->results[j->task];
+    const check_ctx_t *c = &j->slot->ctx;
+    int msglen = (int)strnlen(c->msg, sizeof c->msg);
+    res->ms = (unsigned)(now_ms() - j->start_ms);
+    snprintf(res->behaviour, sizeof res->behaviour, "%.*s",
+             (int)strnlen(c->behaviour, sizeof c->behaviour), c->behaviour);
+    if (!j->timed_out && si->si_code == CLD_EXITED && j->slot->done) {
+        res->verdict = c->verdict < VERDICT_COUNT ? c->verdict : VERDICT_FAIL;
+        snprintf(res->msg, sizeof res->msg, "%.*s", msglen, c->msg);
+        return;
+    }
+    res->verdict = VERDICT_FAIL;
+    size_t off = describe_death(r, j, si, res->msg, sizeof res->msg);
+    if (msglen > 0)
+        off += (size_t)snprintf(res->msg + off, sizeof res->msg - off,
+                                "; the check had noted: %.*s", msglen, c->msg);
+    if (j->tail_len > 0 && off < sizeof res->msg)
+        snprintf(res->msg + off, sizeof res->msg - off, "\nlast words: %.*s",
+                 (int)j->tail_len, j->tail);
+}
+
+/* The child has exited: kill what it left in its group, collect, reap, free the job. */
+static void finish(run_t *r, job_t *j)
+{
+    siginfo_t si = { 0 };
+    while (waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+        ;
+    kill(-j->pid, SIGKILL);
+    drain(j);
+    judge(r, j, &si);
+    while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    if (j->out >= 0)
+        close(j->out);
+    close(j->pidfd);
+    j->pid = 0;
+    r->running--;
+}
+
+/* Starts tasks until every job is busy. Skips need no child. */
+static int fill(run_t *r)
+{
+    while (r->next < r->ntasks && r->running < r->njobs) {
+        size_t task = r->order[r->next];
+        conform_result_t *res = &r->results[task];
+        const check_t *c = r->checks[task % r->nchecks];
+        if (skip_reason(&r->allocs[task / r->nchecks], c, res->msg, sizeof res->msg)) {
+            res->verdict = VERDICT_SKIP;
+            r->next++;
+            continue;
+        }
+        job_t *j = r->jobs;
+        while (j->pid != 0)
+            j++;
+        int err = start_job(r, j, task);
+        if (err == -EAGAIN && r->running > 0)
+            return 0;  /* out of processes: retry when a child ends */
+        if (err < 0)
+            return err;
+        r->next++;
+    }
+    return 0;
+}
+
+/* Waits for any child to end, write or pass its deadline, and handles what happened. */
+static void wait_some(run_t *r)
+{
+    struct pollfd pfd[2 * MAX_JOBS];
+    job_t *owner[2 * MAX_JOBS];
+    nfds_t n = 0;
+    long long now = now_ms(), next = now + 60000;
+    for (unsigned i = 0; i < r->njobs; i++) {
+        job_t *j = &r->jobs[i];
+        if (j->pid == 0)
+            continue;
+        pfd[n] = (struct pollfd){ .fd = j->pidfd, .events = POLLIN };
+        owner[n++] = j;
+        if (j->out >= 0) {
+            pfd[n] = (struct pollfd){ .fd = j->out, .events = POLLIN };
+            owner[n++] = j;
+        }
+        if (!j->timed_out && j->deadline_ms < next)
+            next = j->deadline_ms;
+    }
+    if (poll(pfd, n, next > now ? (int)(next - now) : 0) > 0) {
+        for (nfds_t i = 0; i < n; i++)
+            if (pfd[i].revents && pfd[i].fd == owner[i]->out)
+                drain(owner[i]);
+        for (nfds_t i = 0; i < n; i++)
+            if (pfd[i].revents && pfd[i].fd == owner[i]->pidfd)
+                finish(r, owner[i]);
+    }
+    now = now_ms();
+    for (unsigned i = 0; i < r->njobs; i++) {
+        job_t *j = &r->jobs[i];
+        if (j->pid != 0 && !j->timed_out && now >= j->deadline_ms) {
+            kill(-j->pid, SIGKILL);
+            j->timed_out = true;
+        }
+    }
+}
+
+/* Start order: CHECK_SLOW checks first so a long check does not end the run alone. */
+static void plan(run_t *r)
+{
+    size_t k = 0;
+    for (int slow = 1; slow >= 0; slow--)
+        for (size_t ci = 0; ci < r->nchecks; ci++)
+            if (!!(r->checks[ci]->flags & CHECK_SLOW) == slow)
+                for (size_t ai = 0; ai < r->nallocs; ai++)
+                    r->order[k++] = ai * r->nchecks + ci;
+}
+
+static void kill_all(run_t *r)
+{
+    for (unsigned i = 0; i < r->njobs; i++) {
+        if (r->jobs[i].pid != 0) {
+            kill(-r->jobs[i].pid, SIGKILL);
+            finish(r, &r->jobs[i]);
+        }
+    }
+}
+
+static unsigned pick_jobs(const conform_opts_t *o, size_t ntasks)
+{
+    long n = o->jobs ? (long)o->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > MAX_JOBS)
+        n = MAX_JOBS;
+    if ((size_t)n > ntasks)
+        n = ntasks ? (long)ntasks : 1;
+    return (unsigned)n;
+}
+
+int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *checks,
+                size_t nchecks, const conform_opts_t *opts, conform_result_t *results)
+{
+    static run_t r;  /* large (jobs hold their last words); the runner is not reentrant */
+    r = (run_t){ .allocs = allocs, .checks = checks, .nallocs = nallocs, .nchecks = nchecks,
+                 .ntasks = nallocs * nchecks, .results = results, .profile = opts->profile };
+    r.timeout_ms = opts->timeout_ms ? opts->timeout_ms : CONFORM_DEFAULT_TIMEOUT_MS;
+    r.njobs = pick_jobs(opts, r.ntasks);
+    pick_limits(&r, opts);
+    size_t order_len = (r.ntasks ? r.ntasks : 1) * sizeof(size_t);
+    r.order = map_shared(order_len);
+    r.slots = map_shared(r.njobs * sizeof(slot_t));
+    if (!r.order || !r.slots)
+        goto nomem;
+    memset(results, 0, r.ntasks * sizeof *results);
+    for (unsigned i = 0; i < r.njobs; i++)
+        r.jobs[i].slot = &r.slots[i];
+    plan(&r);
+    fflush(NULL);  /* or children would inherit and repeat buffered output */
+    int err = 0;
+    while (!err && (r.next < r.ntasks || r.running > 0)) {
+        err = fill(&r);
+        if (!err && r.running > 0)
+            wait_some(&r);
+    }
+    kill_all(&r);
+    munmap(r.order, order_len);
+    munmap(r.slots, r.njobs * sizeof(slot_t));
+    return err;
+nomem:
+    if (r.order)
+        munmap(r.order, order_len);
+    return -ENOMEM;
+}
