@@ -12,6 +12,47 @@
 
 static char **saved_argv;
 
+/* argp follows each error with a "Try --help" line; our contract is one line per error.
+ * While argp parses, stderr goes to a memory stream; if argp exits on an error, the exit
+ * handler passes on only the first line. */
+static FILE *real_stderr, *capture;
+static char *capture_buf;
+static size_t capture_len;
+
+static void release_capture(int first_line_only)
+{
+    if (!capture)
+        return;
+    fclose(capture);
+    capture = NULL;
+    stderr = real_stderr;
+    size_t n = first_line_only ? strcspn(capture_buf, "\n") : capture_len;
+    if (n)
+        fprintf(stderr, "%.*s%s", (int)n, capture_buf, first_line_only ? "\n" : "");
+    free(capture_buf);
+    capture_buf = NULL;
+}
+
+static void release_capture_at_exit(void)
+{
+    release_capture(1);
+}
+
+error_t cli_argp_parse(const struct argp *argp, int argc, char **argv, unsigned flags,
+                       void *input)
+{
+    static int registered;
+    if (!registered)
+        registered = atexit(release_capture_at_exit) == 0;
+    real_stderr = stderr;
+    capture = open_memstream(&capture_buf, &capture_len);
+    if (capture)
+        stderr = capture;
+    error_t e = argp_parse(argp, argc, argv, flags, NULL, input);
+    release_capture(0);
+    return e;
+}
+
 void cli_set_argv(char **argv)
 {
     saved_argv = argv;

@@ -27,6 +27,10 @@ typedef struct cli_allocs {
     "PATH.so:prefix=P, preload:PATH.so; a .so exporting allocheck_plugin is used through it"
 #define CLI_OPTION_ALLOCATOR { "allocator", 'a', "SPEC", 0, CLI_ALLOCATOR_DOC, 0 }
 
+/* argp_parse with our error contract: a usage error prints exactly one line and exits 2. */
+error_t cli_argp_parse(const struct argp *argp, int argc, char **argv, unsigned flags,
+                       void *input);
+
 /* Remembers the full command line, for re-executing a command under LD_PRELOAD. */
 void cli_set_argv(char **argv);
 

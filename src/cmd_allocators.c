@@ -91,7 +91,7 @@ int cmd_allocators(int argc, char **argv)
     static const struct argp argp = { options, parse_opt, "",
         "Show where each allocator loads from and which of the 14 functions it provides.", 0, 0, 0 };
     args_t args = { .format = FORMAT_HUMAN };
-    argp_parse(&argp, argc, argv, 0, 0, &args);
+    cli_argp_parse(&argp, argc, argv, 0, &args);
     static alloc_t allocs[CLI_MAX_ALLOCS];
     int n = 0;
     if (cli_load_allocs(&args.allocs, allocs, &n))

@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     const command_t *cmd = argc > 1 ? find_command(argv[1]) : NULL;
     if (!cmd) {
         struct argp top = { 0, parse_top, "COMMAND [ARG...]", doc, 0, 0, 0 };
-        argp_parse(&top, argc, argv, ARGP_IN_ORDER, 0, 0);
+        cli_argp_parse(&top, argc, argv, ARGP_IN_ORDER, NULL);
         return EXIT_USAGE;
     }
     /* argp names the program in its messages: make that "allocheck COMMAND". */
