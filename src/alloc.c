@@ -261,44 +261,45 @@ static int check_file(const char *path, char *err, size_t len)
     return 0;
 }
 
-static size_t chain_length(void)
+/* The objects loaded at startup (the tool, libc, the dynamic linker, anything preloaded)
+ * are the first ones of the link-map chain; a plugin's functions must come from later ones. */
+static struct link_map *chain_head(void)
 {
     struct link_map *lm = NULL;
     void *self = dlopen(NULL, RTLD_NOW);
-    if (!self || dlinfo(self, RTLD_DI_LINKMAP, &lm) != 0)
-        return 0;
-    size_t n = 0;
-    for (; lm; lm = lm->l_next)
-        n++;
+    return self && dlinfo(self, RTLD_DI_LINKMAP, &lm) == 0 ? lm : NULL;
+}
+
+static size_t startup_objects(void)
+{
+    static size_t n;
+    if (!n)
+        for (struct link_map *lm = chain_head(); lm; lm = lm->l_next)
+            n++;
     return n;
 }
 
-/* True if lm was loaded by the plugin's dlopen (the plugin or its own dependencies), i.e. it is
- * not among the first `before` objects of the chain. */
-static int loaded_after(const struct link_map *lm, size_t before)
+static int loaded_after_startup(const struct link_map *lm)
 {
-    struct link_map *it = NULL;
-    void *self = dlopen(NULL, RTLD_NOW);
-    if (!lm || !self || dlinfo(self, RTLD_DI_LINKMAP, &it) != 0)
-        return 0;
-    for (size_t i = 0; it; it = it->l_next, i++)
+    size_t i = 0, before = startup_objects();
+    for (struct link_map *it = chain_head(); lm && it; it = it->l_next, i++)
         if (it == lm)
             return i >= before;
     return 0;
 }
 
-static void *plugin_sym(void *h, const char *name, size_t before)
+static void *plugin_sym(void *h, const char *name)
 {
     void *p = dlsym(h, name);
-    return p && loaded_after(owner_of(p), before) ? p : NULL;
+    return p && loaded_after_startup(owner_of(p)) ? p : NULL;
 }
 
-static void *find_fn(void *h, const spec_t *s, int f, size_t before, char *name, size_t len)
+static void *find_fn(void *h, const spec_t *s, int f, char *name, size_t len)
 {
     const char *spellings[3] = { alloc_fn_names[f], alloc_aliases[f][0], alloc_aliases[f][1] };
     for (int i = 0; i < 3 && spellings[i]; i++) {
         snprintf(name, len, "%s%s", s->prefix, spellings[i]);
-        void *p = plugin_sym(h, name, before);
+        void *p = plugin_sym(h, name);
         if (p)
             return p;
     }
@@ -308,14 +309,14 @@ static void *find_fn(void *h, const spec_t *s, int f, size_t before, char *name,
 /* Symbol names live as long as the process: the report prints them. */
 static char symbol_names[MAX_TABLES][AF_COUNT][96];
 
-static int load_named(alloc_t *a, void *h, const spec_t *s, size_t before, char *err, size_t len)
+static int load_named(alloc_t *a, void *h, const spec_t *s, char *err, size_t len)
 {
     if (raw_used == MAX_TABLES)
         return fail(err, len, -ENOSPC, "too many allocators loaded");
     void *raw[AF_COUNT] = { 0 };
     char (*names)[96] = symbol_names[raw_used];
     for (int f = 0; f < AF_COUNT; f++) {
-        raw[f] = find_fn(h, s, f, before, names[f], sizeof names[f]);
+        raw[f] = find_fn(h, s, f, names[f], sizeof names[f]);
         a->symbol[f] = raw[f] ? names[f] : NULL;
     }
     if (!raw[AF_MALLOC] || !raw[AF_FREE]) {
@@ -378,7 +379,7 @@ static int load_library(alloc_t *a, const spec_t *s, char *err, size_t len)
     int rc = check_file(s->path, err, len);
     if (rc)
         return rc;
-    size_t before = chain_length();
+    startup_objects();
     void *h = dlopen(s->path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror();
@@ -390,10 +391,10 @@ static int load_library(alloc_t *a, const spec_t *s, char *err, size_t len)
     const char *base = strrchr(a->path, '/');
     copy_str(a->name, sizeof a->name, base ? base + 1 : a->path);
     snprintf(a->prefix, sizeof a->prefix, "%s", s->prefix);
-    const struct allocheck_plugin *d = plugin_sym(h, ALLOCHECK_PLUGIN_SYMBOL, before);
+    const struct allocheck_plugin *d = plugin_sym(h, ALLOCHECK_PLUGIN_SYMBOL);
     if (d && !s->prefix[0])
         return load_descriptor(a, d, err, len);
-    return load_named(a, h, s, before, err, len);
+    return load_named(a, h, s, err, len);
 }
 
 int alloc_load(alloc_t *a, const char *spec, char *err, size_t errlen)
