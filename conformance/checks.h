@@ -65,7 +65,38 @@
     CHECK(pvalloc_huge_enomem) \
     CHECK(aligned_alloc_huge_align) \
     CHECK(posix_memalign_huge_align) \
-    CHECK(memalign_huge_align)
+    CHECK(memalign_huge_align) \
+    CHECK(malloc_zero) \
+    CHECK(malloc_zero_unique) \
+    CHECK(malloc_size_max) \
+    CHECK(malloc_every_small_size) \
+    CHECK(malloc_contents_kept) \
+    CHECK(malloc_free_reuse) \
+    CHECK(malloc_large) \
+    CHECK(calloc_zeroed_small) \
+    CHECK(calloc_zeroed_large) \
+    CHECK(calloc_zeroed_mmap) \
+    CHECK(calloc_zeroed_recycled) \
+    CHECK(calloc_overflow_null) \
+    CHECK(calloc_overflow_enomem) \
+    CHECK(calloc_zero_args) \
+    CHECK(calloc_array) \
+    CHECK(realloc_grow_keeps) \
+    CHECK(realloc_shrink_keeps) \
+    CHECK(realloc_byte_steps) \
+    CHECK(realloc_from_every_fn) \
+    CHECK(realloc_null_is_malloc) \
+    CHECK(realloc_fail_keeps_block) \
+    CHECK(realloc_fail_enomem) \
+    CHECK(realloc_zero) \
+    CHECK(realloc_null_zero) \
+    CHECK(realloc_within_usable) \
+    CHECK(realloc_same_size) \
+    CHECK(reallocarray_overflow_null) \
+    CHECK(reallocarray_overflow_errno) \
+    CHECK(reallocarray_fail_keeps_block) \
+    CHECK(reallocarray_keeps) \
+    CHECK(reallocarray_null_zero)
 
 #define CONFORM_DECLARE(name) extern const check_t check_##name;
 CONFORM_CHECK_LIST(CONFORM_DECLARE)
