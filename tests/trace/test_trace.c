@@ -1,0 +1,465 @@
+/* Unit tests of the trace forms (src/trace.h): every op and number form parses, every kind
+ * of error names its line and token, print/parse and binary/text round trips are identities,
+ * and the binary decoder is total on random and adversarial bytes.
+ * Usage: test-trace CASE; prints TAP. Each case is its own Meson test (its own process). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/trace.h"
+
+static int checks, failures;
+
+#define CHECK(cond, ...)                                              \
+    do {                                                              \
+        checks++;                                                     \
+        if (!(cond)) {                                                \
+            failures++;                                               \
+            printf("# %s:%d: %s: ", __FILE__, __LINE__, #cond);       \
+            printf(__VA_ARGS__);                                      \
+            printf("\n");                                             \
+        }                                                             \
+    } while (0)
+
+static int parse(trace_t *t, const char *text, char *err, size_t errlen)
+{
+    trace_clear(t);
+    err[0] = '\0';
+    return trace_parse_text(t, text, strlen(text), err, errlen);
+}
+
+static bool same_ops(const trace_t *a, const trace_t *b)
+{
+    if (a->len != b->len)
+        return false;
+    for (size_t i = 0; i < a->len; i++) {
+        if (!op_equal(&a->ops[i], &b->ops[i]))
+            return false;
+    }
+    return true;
+}
+
+/* Every op kind, with the fields it should produce. */
+static void case_ops(void)
+{
+    static const struct {
+        const char *line;
+        op_t want;
+    } table[] = {
+        { "malloc 3 48", { .kind = OP_MALLOC, .slot = 3, .size = 48 } },
+        { "calloc 4 10 24", { .kind = OP_CALLOC, .slot = 4, .nmemb = 10, .size = 24 } },
+        { "realloc 3 4000", { .kind = OP_REALLOC, .slot = 3, .size = 4000 } },
+        { "reallocarray 1023 7 9",
+          { .kind = OP_REALLOCARRAY, .slot = 1023, .nmemb = 7, .size = 9 } },
+        { "aligned_alloc 5 256 512",
+          { .kind = OP_ALIGNED_ALLOC, .slot = 5, .align = 256, .size = 512 } },
+        { "posix_memalign 6 64 100",
+          { .kind = OP_POSIX_MEMALIGN, .slot = 6, .align = 64, .size = 100 } },
+        { "memalign 7 32 1", { .kind = OP_MEMALIGN, .slot = 7, .align = 32, .size = 1 } },
+        { "valloc 8 PAGE", { .kind = OP_VALLOC, .slot = 8, .size = 4096 } },
+        { "pvalloc 9 0", { .kind = OP_PVALLOC, .slot = 9, .size = 0 } },
+        { "free 3", { .kind = OP_FREE, .slot = 3 } },
+        { "free_sized 4", { .kind = OP_FREE_SIZED, .slot = 4 } },
+        { "free_aligned_sized 5", { .kind = OP_FREE_ALIGNED_SIZED, .slot = 5 } },
+        { "usable 0", { .kind = OP_USABLE, .slot = 0 } },
+        { "check", { .kind = OP_CHECK } },
+        { "thread 7", { .kind = OP_THREAD, .slot = 7 } },
+    };
+    trace_t t;
+    trace_init(&t);
+    char err[256];
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        int rc = parse(&t, table[i].line, err, sizeof err);
+        CHECK(rc == 0 && t.len == 1, "'%s': rc %d len %zu %s", table[i].line, rc, t.len, err);
+        if (rc == 0 && t.len == 1) {
+            CHECK(op_equal(&t.ops[0], &table[i].want), "'%s' parsed wrong", table[i].line);
+            CHECK(t.ops[0].line == 1, "'%s' line %u", table[i].line, t.ops[0].line);
+        }
+    }
+    trace_release(&t);
+}
+
+/* Number forms: decimal, hex, named constants, powers, sums and differences. */
+static void case_numbers(void)
+{
+    static const struct {
+        const char *expr;
+        uint64_t want;
+    } table[] = {
+        { "0", 0 },
+        { "48", 48 },
+        { "18446744073709551615", UINT64_MAX },
+        { "0x10", 16 },
+        { "0XfF", 255 },
+        { "0xffffffffffffffff", UINT64_MAX },
+        { "SIZE_MAX", UINT64_MAX },
+        { "SIZE_MAX-16", UINT64_MAX - 16 },
+        { "PTRDIFF_MAX", INT64_MAX },
+        { "PTRDIFF_MAX+1", (uint64_t)INT64_MAX + 1 },
+        { "PAGE", 4096 },
+        { "PAGE+1", 4097 },
+        { "2^0", 1 },
+        { "2^20", 1u << 20 },
+        { "2^20+1", (1u << 20) + 1 },
+        { "2^63", (uint64_t)1 << 63 },
+        { "2^64-1", UINT64_MAX },
+        { "SIZE_MAX+1-1", UINT64_MAX },
+        { "PAGE-PAGE", 0 },
+        { "-1+1", 0 },
+        { "0x10+2^4-PAGE+PAGE", 32 },
+    };
+    trace_t t;
+    trace_init(&t);
+    char line[128], err[256];
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        snprintf(line, sizeof line, "malloc 0 %s\n", table[i].expr);
+        int rc = parse(&t, line, err, sizeof err);
+        CHECK(rc == 0 && t.len == 1, "'%s': rc %d %s", table[i].expr, rc, err);
+        if (rc == 0 && t.len == 1)
+            CHECK(t.ops[0].size == table[i].want, "'%s' = %" PRIu64 ", want %" PRIu64,
+                  table[i].expr, t.ops[0].size, table[i].want);
+    }
+    CHECK(parse(&t, "free 0x3ff", err, sizeof err) == 0 && t.ops[0].slot == 1023, "%s", err);
+    trace_release(&t);
+}
+
+/* Comments, blank lines, CRLF, a missing header, a missing final newline. */
+static void case_layout(void)
+{
+    trace_t t;
+    trace_init(&t);
+    char err[256];
+    const char *text = "# allocheck trace v1\n\n   # a comment\n\tmalloc 1 2 # trailing\r\n"
+                       "\r\n  free   1  \nmalloc 2 3";
+    CHECK(parse(&t, text, err, sizeof err) == 0, "%s", err);
+    CHECK(t.len == 3, "len %zu", t.len);
+    if (t.len == 3) {
+        CHECK(t.ops[0].line == 4 && t.ops[1].line == 6 && t.ops[2].line == 7, "lines %u %u %u",
+              t.ops[0].line, t.ops[1].line, t.ops[2].line);
+        CHECK(t.ops[2].kind == OP_MALLOC && t.ops[2].size == 3, "last op");
+    }
+    CHECK(parse(&t, "malloc 1 2\n", err, sizeof err) == 0 && t.len == 1, "no header: %s", err);
+    CHECK(parse(&t, "", err, sizeof err) == 0 && t.len == 0, "empty: %s", err);
+    CHECK(parse(&t, "# allocheck trace v1\n", err, sizeof err) == 0 && t.len == 0, "%s", err);
+    trace_release(&t);
+}
+
+/* Every kind of error: -EINVAL and "line N: ..." naming the token. */
+static void case_errors(void)
+{
+    static const struct {
+        const char *text;
+        const char *want;
+    } table[] = {
+        { "malloc 1 2\n\n\n\n\n\nmallocc 1 2\n", "line 7: unknown op 'mallocc'" },
+        { "\n\nmalloc 5000 1\n", "line 3: slot 5000 out of range 0..1023" },
+        { "free 0x400\n", "line 1: slot 0x400 out of range 0..1023" },
+        { "free SIZE_MAX+1\n", "line 1: slot SIZE_MAX+1 out of range 0..1023" },
+        { "\n\n\nmalloc 1\n", "line 4: malloc takes 2 arguments, got 1" },
+        { "calloc 1 2 3 4\n", "line 1: calloc takes 3 arguments, got 4" },
+        { "free\n", "line 1: free takes 1 argument, got 0" },
+        { "check 1\n", "line 1: check takes 0 arguments, got 1" },
+        { "#\n#\n#\n#\n#\n#\n#\n#\nmalloc 1 abc\n", "line 9: bad number 'abc'" },
+        { "malloc 1 12abc\n", "line 1: bad number '12abc'" },
+        { "malloc 1 0x\n", "line 1: bad number '0x'" },
+        { "malloc 1 2^\n", "line 1: bad number '2^'" },
+        { "malloc 1 3^2\n", "line 1: bad number '3^2'" },
+        { "malloc 1 1+\n", "line 1: bad number '1+'" },
+        { "malloc 1 1++1\n", "line 1: bad number '1++1'" },
+        { "malloc 1 size_max\n", "line 1: bad number 'size_max'" },
+        { "malloc x 1\n", "line 1: bad number 'x'" },
+        { "malloc 1 SIZE_MAX+1\n", "line 1: number 'SIZE_MAX+1' out of range" },
+        { "malloc 1 2^64\n", "line 1: number '2^64' out of range" },
+        { "malloc 1 2^65-2^64\n", "line 1: number '2^65-2^64' out of range" },
+        { "malloc 1 18446744073709551616\n", "line 1: number '18446744073709551616' out of" },
+        { "malloc 1 0-1\n", "line 1: number '0-1' out of range" },
+        { "aligned_alloc 1 -PAGE 8\n", "line 1: number '-PAGE' out of range" },
+        { "thread 8\n", "line 1: thread 8 out of range 0..7" },
+        { "# allocheck trace v2\nmalloc 1 2\n", "line 1: unsupported trace version 'v2'" },
+        { "malloc 1 2\nfree \x01\n", "line 2: bad number '?'" },
+    };
+    trace_t t;
+    trace_init(&t);
+    char err[256];
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        int rc = parse(&t, table[i].text, err, sizeof err);
+        CHECK(rc == -EINVAL, "case %zu: rc %d", i, rc);
+        CHECK(strncmp(err, table[i].want, strlen(table[i].want)) == 0,
+              "case %zu: got '%s', want '%s...'", i, err, table[i].want);
+    }
+    /* A long bad token is cut in the message, which stays one short line. */
+    char text[600];
+    memset(text, 'z', sizeof text);
+    text[sizeof text - 1] = '\0';
+    CHECK(parse(&t, text, err, sizeof err) == -EINVAL && strlen(err) < 100 && !strchr(err, '\n'),
+          "long token: '%s'", err);
+    trace_release(&t);
+}
+
+/* Extreme values in every field; used by the text <-> binary identity too. */
+static const char extreme_text[] =
+    "# allocheck trace v1\n"
+    "malloc 0 0\nmalloc 1 SIZE_MAX\nmalloc 2 SIZE_MAX-1\nmalloc 31 SIZE_MAX-4097\n"
+    "malloc 32 PTRDIFF_MAX\nmalloc 1023 PTRDIFF_MAX+1\nmalloc 500 PTRDIFF_MAX+4097\n"
+    "realloc 3 2^20+1\nrealloc 3 2^20+17\nrealloc 4 12345678901234\nrealloc 5 65535\n"
+    "realloc 5 65536\nrealloc 5 65537\nrealloc 5 99999\nvalloc 6 PAGE-1\npvalloc 7 1\n"
+    "calloc 8 SIZE_MAX SIZE_MAX\ncalloc 9 2^32 2^32\ncalloc 10 0 0\ncalloc 11 3 77777777\n"
+    "reallocarray 12 PTRDIFF_MAX 2\nreallocarray 13 1 0x123456789abcdef0\n"
+    "aligned_alloc 14 0 0\naligned_alloc 15 SIZE_MAX SIZE_MAX\naligned_alloc 16 3 5\n"
+    "posix_memalign 17 2^63 1\nposix_memalign 18 65535 65535\nmemalign 19 2^40 2^40\n"
+    "memalign 1022 0x10001 7\nfree 0\nfree_sized 1\nfree_aligned_sized 1023\nusable 31\n"
+    "usable 32\ncheck\nthread 0\nthread 7\n";
+
+static void case_print_roundtrip(void)
+{
+    trace_t a, b;
+    trace_init(&a);
+    trace_init(&b);
+    char err[256];
+    CHECK(parse(&a, extreme_text, err, sizeof err) == 0, "%s", err);
+    char *text;
+    size_t len;
+    CHECK(trace_format_text(&a, &text, &len) == 0, "format");
+    CHECK(len > sizeof TRACE_TEXT_MAGIC && memcmp(text, TRACE_TEXT_MAGIC "\n",
+                                                  sizeof TRACE_TEXT_MAGIC) == 0, "header");
+    CHECK(trace_parse_text(&b, text, len, err, sizeof err) == 0, "reparse: %s", err);
+    CHECK(same_ops(&a, &b), "print/parse changed the ops (%zu vs %zu)", a.len, b.len);
+    /* The printer's canonical form reads the edges naturally. */
+    CHECK(memmem(text, len, "malloc 2 SIZE_MAX-1\n", 20) != NULL, "SIZE_MAX-1 not printed");
+    CHECK(memmem(text, len, "malloc 1023 PTRDIFF_MAX+1\n", 26) != NULL, "PTRDIFF_MAX+1");
+    char line[96];
+    op_t op = { .kind = OP_CALLOC, .slot = 9, .nmemb = 10, .size = 24 };
+    CHECK(op_format(&op, line, sizeof line) == 14 && strcmp(line, "calloc 9 10 24") == 0,
+          "op_format gave '%s'", line);
+    trace_buf_release((uint8_t *)text, len);
+    trace_release(&a);
+    trace_release(&b);
+}
+
+static void case_text_binary_text(void)
+{
+    trace_t a, b, c;
+    trace_init(&a);
+    trace_init(&b);
+    trace_init(&c);
+    char err[256];
+    CHECK(parse(&a, extreme_text, err, sizeof err) == 0, "%s", err);
+    uint8_t *bin, *bin2;
+    size_t len, len2;
+    CHECK(trace_encode_binary(&a, &bin, &len) == 0, "encode");
+    CHECK(trace_is_binary(bin, len), "encoded bytes not recognised as binary");
+    CHECK(trace_decode_binary(&b, bin, len) == 0, "decode");
+    CHECK(same_ops(&a, &b), "text->binary->text changed the ops (%zu vs %zu)", a.len, b.len);
+    /* binary -> text -> binary: the same bytes, as the encoder is canonical. */
+    char *text;
+    size_t tlen;
+    CHECK(trace_format_text(&b, &text, &tlen) == 0, "format");
+    CHECK(trace_parse_text(&c, text, tlen, err, sizeof err) == 0, "%s", err);
+    CHECK(trace_encode_binary(&c, &bin2, &len2) == 0, "encode 2");
+    CHECK(len == len2 && memcmp(bin, bin2, len) == 0, "binary->text->binary differs");
+    /* The decoder ignores flags and reserved bytes (format growth keeps old corpora). */
+    bin[5] = 0xff, bin[6] = 0x5a, bin[7] = 0xa5;
+    trace_clear(&c);
+    CHECK(trace_decode_binary(&c, bin, len) == 0 && same_ops(&a, &c), "reserved bytes used");
+    trace_buf_release(bin, len);
+    trace_buf_release(bin2, len2);
+    trace_buf_release((uint8_t *)text, tlen);
+    trace_release(&a);
+    trace_release(&b);
+    trace_release(&c);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static bool ops_in_range(const trace_t *t)
+{
+    if (t->len > TRACE_BIN_MAX_OPS)
+        return false;
+    for (size_t i = 0; i < t->len; i++) {
+        const op_t *op = &t->ops[i];
+        if (op->kind >= OP_COUNT || op->slot >= (op->kind == OP_THREAD ? OPS_THREADS : OPS_SLOTS))
+            return false;
+    }
+    return true;
+}
+
+/* Fills buf with one of several input shapes: random, biased to the escapes and wide slots,
+ * a header then garbage, a truncated header, runs of one byte. Returns the length. */
+static size_t make_input(uint8_t *buf, size_t cap, unsigned shape)
+{
+    size_t len = rng() % (shape % 7 == 6 ? cap : 96);
+    static const uint8_t hot[] = { 0x00, 0xfe, 0xff, 0xc0, 0xc3, 0xff, 0x7f, 0x0e };
+    for (size_t i = 0; i < len; i++) {
+        uint64_t r = rng();
+        buf[i] = shape % 7 == 1 ? hot[r % sizeof hot] : shape % 7 == 4 ? buf[0] : (uint8_t)r;
+    }
+    if (shape % 7 == 2 || shape % 7 == 3) {
+        size_t keep = shape % 7 == 2 ? TRACE_BIN_HEADER_LEN : rng() % TRACE_BIN_HEADER_LEN;
+        len = len > keep ? len : keep;
+        memcpy(buf, TRACE_BIN_MAGIC "\x01", keep < 5 ? keep : 5);
+    }
+    return len;
+}
+
+/* Every byte string decodes to a valid trace, and decode -> encode -> decode -> encode is
+ * stable (the same ops, then the same bytes). */
+static void case_decode_total(void)
+{
+    static uint8_t input[64 * 1024];
+    trace_t a, b;
+    trace_init(&a);
+    trace_init(&b);
+    unsigned bad = 0;
+    for (unsigned n = 0; n < 100000 && bad < 5; n++) {
+        size_t len = make_input(input, n % 500 == 0 ? sizeof input : 512, n);
+        trace_clear(&a);
+        trace_clear(&b);
+        uint8_t *e1, *e2;
+        size_t l1, l2;
+        int ok = trace_decode_binary(&a, input, len) == 0 && ops_in_range(&a) &&
+                 trace_encode_binary(&a, &e1, &l1) == 0;
+        if (!ok) {
+            CHECK(ok, "input %u (len %zu) did not decode to a valid trace", n, len);
+            bad++;
+            continue;
+        }
+        ok = trace_decode_binary(&b, e1, l1) == 0 && same_ops(&a, &b) &&
+             trace_encode_binary(&b, &e2, &l2) == 0;
+        ok = ok && l1 == l2 && memcmp(e1, e2, l1) == 0;
+        CHECK(ok, "input %u (len %zu): encode/decode/encode not stable", n, len);
+        bad += !ok;
+        trace_buf_release(e1, l1);
+        if (ok)
+            trace_buf_release(e2, l2);
+    }
+    CHECK(trace_decode_binary(&a, NULL, 0) == 0, "empty input");
+    trace_release(&a);
+    trace_release(&b);
+}
+
+/* Every op kind and slot is reachable from bytes; decoding is bounded; encoding refuses what
+ * would not decode back. */
+static void case_binary_limits(void)
+{
+    trace_t t;
+    trace_init(&t);
+    for (unsigned k = 0; k < OP_COUNT; k++) {
+        uint8_t rec[] = { (uint8_t)k, 0xc3, 0xff, 0, 0 };
+        trace_clear(&t);
+        trace_decode_binary(&t, rec, sizeof rec);
+        CHECK(t.len >= 1 && t.ops[0].kind == k, "kind %u not reachable", k);
+    }
+    uint8_t wide[] = { OP_FREE, 0xc3, 0xff };
+    trace_clear(&t);
+    trace_decode_binary(&t, wide, sizeof wide);
+    CHECK(t.len == 1 && t.ops[0].slot == 1023, "slot 1023 not reachable");
+    static uint8_t checks_only[3 * TRACE_BIN_MAX_OPS];
+    memset(checks_only, OP_CHECK, sizeof checks_only);
+    trace_clear(&t);
+    trace_decode_binary(&t, checks_only, sizeof checks_only);
+    CHECK(t.len == TRACE_BIN_MAX_OPS, "decoded %zu ops, bound is %d", t.len, TRACE_BIN_MAX_OPS);
+    uint8_t *buf;
+    size_t len;
+    op_t check = { .kind = OP_CHECK };
+    trace_push(&t, &check);
+    CHECK(trace_encode_binary(&t, &buf, &len) == -E2BIG, "over-long trace encoded");
+    trace_clear(&t);
+    op_t bad_slot = { .kind = OP_FREE, .slot = OPS_SLOTS };
+    trace_push(&t, &bad_slot);
+    CHECK(trace_encode_binary(&t, &buf, &len) == -EINVAL, "out-of-range slot encoded");
+    trace_release(&t);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        printf("Bail out! cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+static void case_load_file(void)
+{
+    char dir[] = "/tmp/test-trace-XXXXXX", path[128], err[512], want[256];
+    if (!mkdtemp(dir)) {
+        printf("Bail out! mkdtemp\n");
+        exit(1);
+    }
+    trace_t t;
+    trace_init(&t);
+    snprintf(path, sizeof path, "%s/a.txt", dir);
+    write_file(path, extreme_text, strlen(extreme_text));
+    CHECK(trace_load_file(&t, path, err, sizeof err) == 0 && t.len > 30, "%s", err);
+    uint8_t *bin;
+    size_t len;
+    CHECK(trace_encode_binary(&t, &bin, &len) == 0, "encode");
+    snprintf(path, sizeof path, "%s/a.bin", dir);
+    write_file(path, bin, len);
+    trace_buf_release(bin, len);
+    size_t n = t.len;
+    trace_clear(&t);
+    CHECK(trace_load_file(&t, path, err, sizeof err) == 0 && t.len == n, "%s", err);
+    snprintf(path, sizeof path, "%s/bad.txt", dir);
+    write_file(path, "malloc 1 2\nfree 1 2\n", 20);
+    snprintf(want, sizeof want, "%s: line 2: free takes 1 argument, got 2", path);
+    CHECK(trace_load_file(&t, path, err, sizeof err) == -EINVAL && strcmp(err, want) == 0,
+          "got '%s'", err);
+    remove(path);
+    snprintf(want, sizeof want, "%s: No such file or directory", path);
+    CHECK(trace_load_file(&t, path, err, sizeof err) == -ENOENT && strcmp(err, want) == 0,
+          "got '%s'", err);
+    snprintf(path, sizeof path, "%s/a.txt", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/a.bin", dir);
+    remove(path);
+    remove(dir);
+    trace_release(&t);
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} cases[] = {
+    { "ops", case_ops },
+    { "numbers", case_numbers },
+    { "layout", case_layout },
+    { "errors", case_errors },
+    { "print-roundtrip", case_print_roundtrip },
+    { "text-binary-text", case_text_binary_text },
+    { "decode-total", case_decode_total },
+    { "binary-limits", case_binary_limits },
+    { "load-file", case_load_file },
+};
+
+int main(int argc, char **argv)
+{
+    size_t n = sizeof cases / sizeof cases[0];
+    printf("TAP version 13\n");
+    int ran = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
+            continue;
+        int before = failures;
+        checks = 0;
+        cases[i].run();
+        printf("%sok %d - %s (%d checks)\n", failures > before ? "not " : "", ++ran,
+               cases[i].name, checks);
+    }
+    if (ran == 0) {
+        printf("Bail out! no case named '%s'\n", argc > 1 ? argv[1] : "");
+        return 1;
+    }
+    printf("1..%d\n", ran);
+    return failures ? 1 : 0;
+}
