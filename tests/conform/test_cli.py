@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""CLI tests of `allocheck conform` and `allocheck list` (TAP output): usage errors are one
+line with exit 2; list --format json has the documented keys; -o writes a parsable report.
+argv: the allocheck binary."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+EXE = sys.argv[1]
+count = 0
+failed = 0
+
+
+def ok(cond, what):
+    global count, failed
+    count += 1
+    failed += not cond
+    print(("ok" if cond else "not ok"), count, "-", what)
+
+
+def run(*args):
+    return subprocess.run([EXE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, errors="replace", timeout=120)
+
+
+def usage_error(args, needle):
+    p = run(*args)
+    lines = p.stderr.splitlines()
+    ok(p.returncode == 2 and len(lines) == 1 and needle in lines[0],
+       "%s: exit 2, one line naming %r (rc %d, %r)" % (" ".join(args), needle, p.returncode,
+                                                      p.stderr))
+
+
+def test_usage():
+    usage_error(["conform", "--profile", "c99"], "c99")
+    usage_error(["conform", "-j", "0"], "0")
+    usage_error(["conform", "-j", "many"], "many")
+    usage_error(["conform", "--format", "yaml"], "yaml")
+    usage_error(["conform", "--timeout", "soon"], "soon")
+    usage_error(["conform", "--only", "no-such-check-*"], "no check")
+    usage_error(["conform", "-a", "/nonexistent/liballoc.so"], "/nonexistent/liballoc.so")
+    usage_error(["list", "--format", "tap"], "tap")
+
+
+def test_list():
+    p = run("list", "--format", "json")
+    doc = json.loads(p.stdout) if p.returncode == 0 else []
+    keys = {"id", "function", "clause", "description"}
+    ok(p.returncode == 0 and len(doc) > 0 and all(set(c) == keys for c in doc),
+       "list --format json: %d checks with keys id, function, clause, description" % len(doc))
+    ids = [c["id"] for c in doc]
+    ok(len(ids) == len(set(ids)), "list: ids are unique")
+    h = run("list")
+    ok(h.returncode == 0 and all(i in h.stdout for i in ids), "list: the table names every id")
+    return ids
+
+
+def test_output(ids):
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "r.json")
+        p = run("conform", "-a", "reference", "--only", ids[0], "-f", "json", "-o", out)
+        doc = json.load(open(out)) if os.path.exists(out) else {}
+        ok(p.returncode in (0, 1) and p.stdout == "" and len(doc.get("results", [])) == 1,
+           "conform -o FILE writes one result as JSON (rc %d)" % p.returncode)
+        verdict = doc["results"][0]["verdict"] if doc.get("results") else "?"
+        ok((verdict == "fail") == (p.returncode == 1), "exit status follows the verdict")
+
+
+def test_matrix(ids):
+    p = run("conform", "-a", "reference", "-a", "system", "--only", ",".join(ids[:3]),
+            "-f", "markdown")
+    rows = [l for l in p.stdout.splitlines() if l.startswith("| ") and "---" not in l]
+    ok(p.returncode in (0, 1) and "| reference | system |" in p.stdout,
+       "conform with two allocators: markdown matrix (rc %d)" % p.returncode)
+    t = run("conform", "-a", "reference", "--only", ids[0], "-f", "tap", "-j", "1")
+    ok(t.stdout.startswith("TAP version 13\n1..1\n"), "conform -f tap plans one test")
+
+
+print("TAP version 13")
+test_usage()
+ids = test_list()
+if ids:
+    test_output(ids)
+    test_matrix(ids)
+print("1..%d" % count)
+sys.exit(1 if failed else 0)

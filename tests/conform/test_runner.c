@@ -1,0 +1,165 @@
+/* Unit tests of the conformance runner (src/conform.c) with a throwaway check table: each kind
+ * of ending a child can have (pass, fail, divergence, skip before forking, SIGSEGV, abort with
+ * last words, hang, exit, a grandchild left behind) must become the right verdict and message,
+ * and -j 1 must give the same results as -j 4. Prints TAP. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "conformance/check.h"
+#include "src/conform.h"
+
+static int failures, count;
+
+static void ok(int cond, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s %d - ", cond ? "ok" : "not ok", ++count);
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    failures += !cond;
+}
+
+static void *glibc_malloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
+static void glibc_free(void *ctx, void *p) { (void)ctx; free(p); }
+
+static void run_pass(check_ctx_t *c)
+{
+    void *p = c->a->malloc(c->a->ctx, 100);
+    require_true(c, p != NULL, "malloc(100) returned NULL");
+    c->a->free(c->a->ctx, p);
+}
+
+static void run_fail(check_ctx_t *c) { check_fail(c, "boom %d", 42); }
+
+static void run_diverge(check_ctx_t *c)
+{
+    check_diverge(c, "malloc(0) returns NULL");
+    check_behaviour(c, "malloc(0) returns NULL");
+}
+
+static void run_segv(check_ctx_t *c)
+{
+    check_behaviour(c, "about to crash");
+    raise(SIGSEGV);
+}
+
+static void run_abort(check_ctx_t *c)
+{
+    /* More than a pipe buffer first: the parent must keep reading while the child writes. */
+    for (int i = 0; i < 2000; i++)
+        fprintf(stderr, "filler line %04d of noise from the allocator\n", i);
+    fputs("free(): invalid pointer\n", stderr);
+    abort();
+}
+
+static void run_hang(check_ctx_t *c) { for (;;) pause(); }
+static void run_exit(check_ctx_t *c) { _exit(3); }
+
+static void run_grandchild(check_ctx_t *c)
+{
+    if (fork() == 0)
+        for (;;) pause();  /* holds the output pipe open: the runner must kill the group */
+}
+
+/* The runner's limits: no core dumps, and a 16 GiB malloc fails instead of being granted. */
+static void run_limits(check_ctx_t *c)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_CORE, &rl);
+    expect_true(c, rl.rlim_cur == 0, "RLIMIT_CORE is %llu", (unsigned long long)rl.rlim_cur);
+    void *p = c->a->malloc(c->a->ctx, 16ull << 30);
+    expect_true(c, p == NULL, "malloc(16 GiB) succeeded under the data limit");
+    c->a->free(c->a->ctx, p);
+}
+
+#define CHECK(name, needs, flags) \
+    static const check_t tc_##name = { #name, "malloc", "test", "test " #name, needs, flags, \
+                                          run_##name }
+CHECK(pass, AF_BIT(AF_MALLOC) | AF_BIT(AF_FREE), 0);
+CHECK(fail, 0, 0);
+CHECK(diverge, 0, 0);
+CHECK(segv, 0, 0);
+CHECK(abort, 0, 0);
+CHECK(hang, 0, CHECK_SLOW);
+CHECK(exit, 0, 0);
+CHECK(grandchild, 0, CHECK_FORK);
+CHECK(limits, 0, 0);
+static const check_t tc_needs = { "needs", "pvalloc", "test", "needs pvalloc",
+                                     AF_BIT(AF_PVALLOC) | AF_BIT(AF_VALLOC), 0, run_pass };
+static const check_t tc_threads = { "threads", "*", "test", "needs thread safety", 0,
+                                       CHECK_THREADS, run_pass };
+
+static const check_t *const table[] = {
+    &tc_pass, &tc_fail, &tc_diverge, &tc_segv, &tc_abort, &tc_hang,
+    &tc_exit, &tc_grandchild, &tc_limits, &tc_needs, &tc_threads,
+};
+#define NCHECKS (sizeof table / sizeof table[0])
+enum { PASS, FAIL, DIV, SEGV, ABRT, HANG, EXIT, GRAND, LIMITS, NEEDS, THREADS };
+
+static int has(const conform_result_t *r, const char *s) { return strstr(r->msg, s) != NULL; }
+
+static void expect_results(const conform_result_t *r, const char *how)
+{
+    ok(r[PASS].verdict == VERDICT_PASS && !r[PASS].msg[0], "%s: pass", how);
+    ok(r[FAIL].verdict == VERDICT_FAIL && strcmp(r[FAIL].msg, "boom 42") == 0,
+       "%s: fail keeps the message (%s)", how, r[FAIL].msg);
+    ok(r[DIV].verdict == VERDICT_DIVERGENCE && has(&r[DIV], "malloc(0)") &&
+       strcmp(r[DIV].behaviour, "malloc(0) returns NULL") == 0, "%s: divergence + behaviour", how);
+    ok(r[SEGV].verdict == VERDICT_FAIL && has(&r[SEGV], "SIGSEGV"),
+       "%s: SIGSEGV is a failure naming the signal (%s)", how, r[SEGV].msg);
+    ok(r[ABRT].verdict == VERDICT_FAIL && has(&r[ABRT], "SIGABRT") &&
+       has(&r[ABRT], "last words:") && has(&r[ABRT], "free(): invalid pointer") &&
+       !has(&r[ABRT], "filler line 0000"), "%s: abort with the last words only", how);
+    ok(r[HANG].verdict == VERDICT_FAIL &&
+       has(&r[HANG], "timed out after 1 s (deadlock or hang?)"), "%s: hang times out (%s)", how,
+       r[HANG].msg);
+    ok(r[EXIT].verdict == VERDICT_FAIL && has(&r[EXIT], "status 3"),
+       "%s: exit without a verdict fails (%s)", how, r[EXIT].msg);
+    ok(r[GRAND].verdict == VERDICT_PASS, "%s: a grandchild left behind does not hang the run", how);
+    ok(r[LIMITS].verdict == VERDICT_PASS, "%s: core and data limits (%s)", how, r[LIMITS].msg);
+    ok(r[NEEDS].verdict == VERDICT_SKIP && strcmp(r[NEEDS].msg, "no valloc, pvalloc") == 0 &&
+       r[NEEDS].ms == 0, "%s: skipped before forking (%s)", how, r[NEEDS].msg);
+    ok(r[THREADS].verdict == VERDICT_SKIP && has(&r[THREADS], "thread"),
+       "%s: thread check skipped for a thread-unsafe allocator (%s)", how, r[THREADS].msg);
+}
+
+static void test_selection(void)
+{
+    const char *only[] = { "malloc-*,calloc-zero" }, *skip[] = { "*-slow" };
+    ok(conform_selected("malloc-zero", only, 1, skip, 1), "--only glob selects");
+    ok(conform_selected("calloc-zero", only, 1, skip, 1), "--only comma list selects");
+    ok(!conform_selected("calloc-overflow", only, 1, skip, 1), "--only leaves out");
+    ok(!conform_selected("malloc-huge-slow", only, 1, skip, 1), "--skip wins over --only");
+    ok(conform_selected("free-null", NULL, 0, NULL, 0), "no globs select everything");
+    profile_t p;
+    ok(conform_profile_parse("posix2024", &p) == 0 && p == PROFILE_POSIX2024 &&
+       conform_profile_parse("c99", &p) < 0, "profile names");
+}
+
+int main(void)
+{
+    static alloc_t a = { .spec = "glibc-test", .name = "glibc-test", .malloc = glibc_malloc,
+                         .free = glibc_free, .flags = ALLOCHECK_PLUGIN_NOT_THREAD_SAFE };
+    conform_result_t *r4 = conform_results_new(NCHECKS), *r1 = conform_results_new(NCHECKS);
+    conform_opts_t o = { .profile = PROFILE_C17, .timeout_ms = 1000, .jobs = 4 };
+    printf("TAP version 13\n");
+    ok(conform_run(&a, 1, table, NCHECKS, &o, r4) == 0, "run with -j 4");
+    expect_results(r4, "-j 4");
+    o.jobs = 1;
+    ok(conform_run(&a, 1, table, NCHECKS, &o, r1) == 0, "run with -j 1");
+    expect_results(r1, "-j 1");
+    int same = 1;
+    for (size_t i = 0; i < NCHECKS; i++)
+        same &= r1[i].verdict == r4[i].verdict;
+    ok(same, "-j 1 and -j 4 give the same verdicts");
+    test_selection();
+    printf("1..%d\n", count);
+    return failures != 0;
+}
