@@ -249,8 +249,9 @@ static void *alloc_aligned(size_t align, size_t n)
         errno = saved;
         return nomem();
     }
-    char *p = raw + lead;
-    p += (align - (uintptr_t)p % align) % align;
+    char *p = raw + lead;  /* raw is 16-aligned: only bigger alignments need rounding */
+    if (align > 16)
+        p += (align - (uintptr_t)p % align) % align;
     hdr_t *h = hdr_of(p);
     h->size = n;
     h->offset = (size_t)(p - raw);
