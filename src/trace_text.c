@@ -291,7 +291,7 @@ static int format_number(uint64_t v, char *buf, size_t len)
                                : snprintf(buf, len, "SIZE_MAX-%" PRIu64, UINT64_MAX - v);
     if (v == pmax)
         return snprintf(buf, len, "PTRDIFF_MAX");
-    if (v > pmax - near && v <= pmax + near)
+    if (v >= pmax - near && v <= pmax + near)
         return v < pmax ? snprintf(buf, len, "PTRDIFF_MAX-%" PRIu64, pmax - v)
                         : snprintf(buf, len, "PTRDIFF_MAX+%" PRIu64, v - pmax);
     for (int k = 20; k < 63; k++) {
