@@ -1,0 +1,26 @@
+/* malloc and calloc (C17 7.22.3.4, 7.22.3.2). */
+#include <errno.h>
+#include <stdint.h>
+
+#include "src/refalloc/meta.h"
+#include "src/refalloc/refalloc.h"
+
+REF_EXPORT void *REF_API(malloc)(size_t size)
+{
+    return ref_alloc(size);
+}
+
+REF_EXPORT void *REF_API(calloc)(size_t nmemb, size_t size)
+{
+    size_t n;
+    /* C17 7.22.3.2: nmemb * size that cannot be represented is a failure, not a wrap. */
+    if (__builtin_mul_overflow(nmemb, size, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = ref_alloc(n);
+    /* A large block is a fresh mapping, already zero. */
+    if (p && n <= REF_SMALL_MAX)
+        memset(p, 0, n);
+    return p;
+}
