@@ -96,7 +96,43 @@
     CHECK(reallocarray_overflow_errno) \
     CHECK(reallocarray_fail_keeps_block) \
     CHECK(reallocarray_keeps) \
-    CHECK(reallocarray_null_zero)
+    CHECK(reallocarray_null_zero) \
+    CHECK(free_null) \
+    CHECK(free_null_errno) \
+    CHECK(free_errno) \
+    CHECK(free_sized_malloc) \
+    CHECK(free_sized_calloc) \
+    CHECK(free_sized_realloc) \
+    CHECK(free_sized_after_resize) \
+    CHECK(free_sized_null) \
+    CHECK(free_aligned_sized_aligned_alloc) \
+    CHECK(free_aligned_sized_null) \
+    CHECK(aligned_alloc_pow2) \
+    CHECK(posix_memalign_pow2) \
+    CHECK(memalign_pow2) \
+    CHECK(aligned_alloc_eq) \
+    CHECK(posix_memalign_eq) \
+    CHECK(memalign_eq) \
+    CHECK(aligned_alloc_nonpow2) \
+    CHECK(aligned_alloc_nonpow2_einval) \
+    CHECK(aligned_alloc_size_not_multiple) \
+    CHECK(posix_memalign_einval) \
+    CHECK(posix_memalign_memptr_on_failure) \
+    CHECK(posix_memalign_errno) \
+    CHECK(memalign_nonpow2) \
+    CHECK(pvalloc_rounds_up) \
+    CHECK(valloc_pvalloc_zero) \
+    CHECK(usable_null) \
+    CHECK(usable_malloc) \
+    CHECK(usable_calloc) \
+    CHECK(usable_realloc) \
+    CHECK(usable_reallocarray) \
+    CHECK(usable_aligned_alloc) \
+    CHECK(usable_posix_memalign) \
+    CHECK(usable_memalign) \
+    CHECK(usable_valloc) \
+    CHECK(usable_pvalloc) \
+    CHECK(usable_after_realloc)
 
 #define CONFORM_DECLARE(name) extern const check_t check_##name;
 CONFORM_CHECK_LIST(CONFORM_DECLARE)
