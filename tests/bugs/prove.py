@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Proves that allocheck catches one seeded-bug allocator, printing TAP.
 
-  prove.py ALLOCHECK PLUGIN.so conform [GLOB...]   every GLOB (alternatives split by '|')
-      must match a check with verdict "fail", and the exit status must be 1; with no GLOB the
-      run must be clean: exit 0 and no "fail" at all.
+  prove.py ALLOCHECK PLUGIN.so conform [--OPT=V...] [GLOB...]   every GLOB (alternatives
+      split by '|') must match a check with verdict "fail", and the exit status must be 1; with
+      no GLOB the run must be clean: exit 0 and no "fail" at all. --OPT=V go to allocheck.
   prove.py ALLOCHECK PLUGIN.so fuzz ORACLE [SECONDS]   `allocheck fuzz` must exit 1 with a
       finding file ORACLE-*.trace and name the oracle in its summary (ORACLE may list
       alternatives split by '|'); ORACLE "none" means a clean run of SECONDS (exit 0).
@@ -56,7 +56,9 @@ def tail(text, n=12):
 
 
 def prove_conform(tap, exe, plugin, globs):
-    rc, out, err, secs = run([exe, 'conform', '-a', plugin, '--format', 'json'], 300)
+    opts = [g for g in globs if g.startswith('--')]
+    globs = [g for g in globs if not g.startswith('--')]
+    rc, out, err, secs = run([exe, 'conform', '-a', plugin, '--format', 'json'] + opts, 300)
     tap.diag(f"allocheck conform -a {os.path.basename(plugin)}: exit {rc} in {secs:.1f} s")
     try:
         results = json.loads(out)['results']
