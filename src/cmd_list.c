@@ -29,7 +29,7 @@ int cmd_list(int argc, char **argv)
 {
     cli_format_t format = FORMAT_HUMAN;
     struct argp argp = { options, parse_opt, 0, "List every conformance check.", 0, 0, 0 };
-    argp_parse(&argp, argc, argv, 0, 0, &format);
+    cli_argp_parse(&argp, argc, argv, 0, &format);
     int rc = report_list(stdout, conform_checks, conform_check_count, format);
     if (rc < 0) {
         cli_error("list: cannot write to stdout: %s", strerror(-rc));

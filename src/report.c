@@ -97,8 +97,8 @@ static void emit_md(FILE *f, const unsigned char *c, size_t n, const char *arg)
 {
     if (n == 0)
         fputs("\xEF\xBF\xBD", f);
-    else if (*c == '|')
-        fputs("\\|", f);
+    else if (*c == '|' || *c == '\\')
+        fprintf(f, "\\%c", *c);
     else if (*c == '\n')
         fputs("<br>", f);
     else if (*c == '<')
@@ -322,6 +322,8 @@ static void human_write(FILE *f, const report_t *r)
     if (r->nallocs > 1)
         human_matrix(f, r);
     fputs("\nResults:\n", f);
+    if (!r->all && !report_count(r, VERDICT_FAIL) && !report_count(r, VERDICT_DIVERGENCE))
+        fputs("  no failures and no divergences (--all lists every result)\n", f);
     for (size_t ai = 0; ai < r->nallocs; ai++)
         human_results(f, r, ai, r->nallocs > 1);
     human_behaviour(f, r);
