@@ -132,7 +132,31 @@
     CHECK(usable_memalign) \
     CHECK(usable_valloc) \
     CHECK(usable_pvalloc) \
-    CHECK(usable_after_realloc)
+    CHECK(usable_after_realloc) \
+    CHECK(malloc_oom) \
+    CHECK(calloc_oom) \
+    CHECK(realloc_oom) \
+    CHECK(reallocarray_oom) \
+    CHECK(aligned_alloc_oom) \
+    CHECK(posix_memalign_oom) \
+    CHECK(memalign_oom) \
+    CHECK(valloc_oom) \
+    CHECK(pvalloc_oom) \
+    CHECK(threads_malloc) \
+    CHECK(threads_calloc) \
+    CHECK(threads_realloc) \
+    CHECK(threads_reallocarray) \
+    CHECK(threads_aligned_alloc) \
+    CHECK(threads_posix_memalign) \
+    CHECK(threads_memalign) \
+    CHECK(threads_valloc) \
+    CHECK(threads_pvalloc) \
+    CHECK(threads_cross_free) \
+    CHECK(threads_free_after_exit) \
+    CHECK(threads_stress) \
+    CHECK(fork_before_first_use) \
+    CHECK(fork_child_uses_every_function) \
+    CHECK(fork_while_busy)
 
 #define CONFORM_DECLARE(name) extern const check_t check_##name;
 CONFORM_CHECK_LIST(CONFORM_DECLARE)

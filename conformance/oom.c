@@ -1,0 +1,68 @@
+/* Genuine out-of-memory: RLIMIT_AS set to the current VmSize plus 256 MiB (an allocator may
+ * already have reserved a lot of address space), then 8 MiB requests until one fails. The
+ * failure must be NULL with ENOMEM (not a crash), and after freeing, allocation works again. */
+#include <errno.h>
+#include <sys/resource.h>
+
+#include "conformance/checks.h"
+#include "conformance/util.h"
+
+#define CHUNK ((size_t)8 << 20)
+#define MAX_CHUNKS 256   /* 2 GiB: far past the limit */
+#define HEADROOM ((size_t)256 << 20)
+
+/* Allocator initialisation may reserve its arenas (scudo: ~180 GiB of address space) on first
+ * use: do that before measuring VmSize, so the limit bites on the allocations, not on init. */
+static void warm_up(const alloc_t *a, alloc_fn_t f)
+{
+    static const size_t sizes[] = { 16, 1000, 100000, 2 << 20 };
+    int err;
+
+    for (size_t i = 0; i < 4; i++)
+        a->free(a->ctx, ck_alloc(a, f, 4096, sizes[i], &err));
+}
+
+static void oom(check_ctx_t *c, alloc_fn_t f)
+{
+    void **p = ck_map(MAX_CHUNKS * sizeof *p);
+    struct rlimit rl;
+    size_t vm, n = 0;
+    int err = 0;
+
+    warm_up(c->a, f);
+    vm = ck_vm_size();
+    require_true(c, p != NULL && vm != 0, "harness setup failed");
+    rl.rlim_cur = rl.rlim_max = vm + HEADROOM;
+    require_true(c, setrlimit(RLIMIT_AS, &rl) == 0, "setrlimit(RLIMIT_AS) failed");
+    for (; n < MAX_CHUNKS; n++) {
+        p[n] = ck_alloc(c->a, f, 4096, CHUNK, &err);
+        if (p[n] == NULL)
+            break;
+        ((volatile char *)p[n])[0] = 1;
+    }
+    if (n < MAX_CHUNKS)
+        check_behaviour(c, "%s failed after %zu MiB under a limit %zu MiB above VmSize",
+                        ck_name(f), n * (CHUNK >> 20), HEADROOM >> 20);
+    if (n == MAX_CHUNKS)
+        check_skip(c, "2 GiB allocated under a %zu MiB address-space limit: served from "
+                   "reserved space", (vm + HEADROOM) >> 20);
+    else if (err != ENOMEM && f != AF_MEMALIGN && f != AF_VALLOC && f != AF_PVALLOC)
+        check_fail(c, "%s failed under RLIMIT_AS with %s %d, not ENOMEM", ck_name(f),
+                   f == AF_POSIX_MEMALIGN ? "return value" : "errno", err);
+    else if (err != ENOMEM)
+        check_diverge(c, "%s failed under RLIMIT_AS with errno %d, not ENOMEM", ck_name(f), err);
+    while (n-- > 0)
+        c->a->free(c->a->ctx, p[n]);
+    p[0] = ck_alloc(c->a, f, 4096, CHUNK, &err);
+    expect_true(c, p[0] != NULL, "%s(8 MiB) still fails after everything was freed", ck_name(f));
+    c->a->free(c->a->ctx, p[0]);
+    ck_unmap(p, MAX_CHUNKS * sizeof *p);
+}
+
+#define OOM_CHECKS(n, f, s, clause) \
+    static void run_##n##_oom(check_ctx_t *c) { oom(c, f); } \
+    const check_t check_##n##_oom = { s "-oom-rlimit", #n, \
+        "C17 7.22.3p1; POSIX.1-2024 malloc [ENOMEM]; " clause, \
+        "under RLIMIT_AS: NULL with ENOMEM, and usable again after frees", CK_NEEDS(f), \
+        CHECK_NOLIMIT, run_##n##_oom };
+CK_FOR_EACH_ALLOC_FN(OOM_CHECKS)
