@@ -427,6 +427,94 @@ static void case_load_file(void)
     trace_release(&t);
 }
 
+/* Text built from random fragments either parses and survives print/parse, or fails with a
+ * single "line N: ..." message; never anything else. */
+static void case_text_random(void)
+{
+    static const char *const frag[] = {
+        "malloc", "calloc", "realloc", "aligned_alloc", "free", "thread", "check", "usable",
+        " ", " ", " ", "\n", "\n", "#", "\r", "\t", "0", "1", "7", "1023", "1024", "0x", "ff",
+        "SIZE_MAX", "PTRDIFF_MAX", "PAGE", "2^", "64", "+", "-", "\x01", "z",
+    };
+    char text[256], err[256];
+    trace_t a, b;
+    trace_init(&a);
+    trace_init(&b);
+    unsigned bad = 0;
+    for (unsigned n = 0; n < 20000 && bad < 5; n++) {
+        size_t len = 0;
+        for (unsigned k = rng() % 24; k > 0; k--)
+            len += (size_t)snprintf(text + len, sizeof text - len, "%s",
+                                    frag[rng() % (sizeof frag / sizeof frag[0])]);
+        int rc = parse(&a, text, err, sizeof err);
+        bool ok = rc == 0 || (rc == -EINVAL && strncmp(err, "line ", 5) == 0 &&
+                              !strchr(err, '\n'));
+        if (ok && rc == 0) {
+            char *out;
+            size_t olen;
+            trace_clear(&b);
+            ok = trace_format_text(&a, &out, &olen) == 0 &&
+                 trace_parse_text(&b, out, olen, err, sizeof err) == 0 && same_ops(&a, &b);
+            trace_buf_release((uint8_t *)out, olen);
+        }
+        CHECK(ok, "input %u: rc %d err '%s'", n, rc, err);
+        bad += !ok;
+    }
+    trace_release(&a);
+    trace_release(&b);
+}
+
+/* The value a selector byte picks, through the decoder: for sizes a malloc record, for
+ * alignments an aligned_alloc record. */
+static uint64_t selected(bool align, uint8_t sel)
+{
+    uint8_t rec[] = { align ? OP_ALIGNED_ALLOC : OP_MALLOC, 0, sel, 0 };
+    trace_t t;
+    trace_init(&t);
+    trace_decode_binary(&t, rec, align ? 4 : 3);
+    uint64_t v = t.len == 1 ? (align ? t.ops[0].align : t.ops[0].size) : 0xdead;
+    trace_release(&t);
+    return v;
+}
+
+/* docs/TRACE_FORMAT.md's selector tables are what the decoder does (third parties write
+ * seeds from them). Rows read "| INDEX | v | v | ... |" after each table's heading. */
+static void case_doc_tables(const char *doc)
+{
+    trace_t t;
+    trace_init(&t);
+    char err[512];
+    FILE *f = fopen(doc, "r");
+    CHECK(f != NULL, "cannot open %s", doc);
+    char line[1024];
+    int table = -1, seen[2] = { 0, 0 };
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "### ", 4) == 0)
+            table = strstr(line, "Size table") ? 0 : strstr(line, "Alignment table") ? 1 : -1;
+        unsigned base;
+        int off;
+        if (table < 0 || sscanf(line, "| %u |%n", &base, &off) != 1)
+            continue;
+        char *cell = strtok(line + off, "|\n");
+        for (unsigned k = 0; cell; k++, cell = strtok(NULL, "|\n")) {
+            char expr[64], op[96];
+            if (sscanf(cell, " %63s", expr) != 1)
+                continue;
+            snprintf(op, sizeof op, "malloc 0 %s", expr);
+            CHECK(parse(&t, op, err, sizeof err) == 0, "doc cell '%s': %s", expr, err);
+            CHECK(t.len == 1 && t.ops[0].size == selected(table, (uint8_t)(base + k)),
+                  "table %d entry %u: doc says %s", table, base + k, expr);
+            seen[table]++;
+        }
+    }
+    CHECK(seen[0] > 100 && seen[1] > 30, "doc tables have %d and %d entries", seen[0], seen[1]);
+    CHECK(selected(false, (uint8_t)seen[0]) == 0, "size table longer than documented");
+    CHECK(selected(true, (uint8_t)seen[1]) == 1, "alignment table longer than documented");
+    if (f)
+        fclose(f);
+    trace_release(&t);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -440,12 +528,18 @@ static const struct {
     { "decode-total", case_decode_total },
     { "binary-limits", case_binary_limits },
     { "load-file", case_load_file },
+    { "text-random", case_text_random },
 };
 
 int main(int argc, char **argv)
 {
     size_t n = sizeof cases / sizeof cases[0];
     printf("TAP version 13\n");
+    if (argc > 2 && strcmp(argv[1], "doc-tables") == 0) {
+        case_doc_tables(argv[2]);
+        printf("%sok 1 - doc-tables (%d checks)\n1..1\n", failures ? "not " : "", checks);
+        return failures ? 1 : 0;
+    }
     int ran = 0;
     for (size_t i = 0; i < n; i++) {
         if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
