@@ -343,7 +343,7 @@ void ref_block_find(void *p, block_t *b, const char *fn)
     uintptr_t owner = ref_radix_get(p);
     uint32_t f;
     if (!owner || (uintptr_t)p % REF_ALIGN)
-        glue_die("invalid pointer (not allocated here, or already released)", p, fn);
+        glue_die("invalid pointer", p, fn);
     if (owner & 1) {
         large_find(p, b, (large_t *)(owner - 1), fn);
         return;

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Real programs under LD_PRELOAD=$1 (liballocheck-ref.so): python3 doing real work and gcc
+# compiling and linking a C file. Prints TAP. $2 is a scratch directory.
+so=$1
+dir=$2
+n=0
+fail=0
+check() { # name, then a command that must exit 0
+    name=$1; shift
+    n=$((n + 1))
+    if "$@" >"$dir/out.$n" 2>&1; then echo "ok $n - $name"
+    else echo "not ok $n - $name"; sed 's/^/# /' "$dir/out.$n"; fail=1; fi
+}
+mkdir -p "$dir"
+check "python3 under refalloc: dicts, strings, json, threads, sort" \
+    env LD_PRELOAD="$so" python3 -c '
+import json, threading, random
+random.seed(7)
+d = [{"k": i, "v": "x" * random.randrange(0, 5000), "l": list(range(i % 50))} for i in range(15000)]
+assert json.loads(json.dumps(d)) == d
+def work(k):
+    r = random.Random(k)
+    blobs = [bytearray(r.randrange(1, 300000)) for _ in range(300)]
+    assert sum(len(b) for b in blobs) > 0
+ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+[t.start() for t in ts]; [t.join() for t in ts]
+s = sorted(str(random.random()) for _ in range(50000))
+assert s == sorted(s)
+with open("/proc/self/maps") as f:
+    assert "allocheck-ref" in f.read(), "not preloaded"
+'
+cat >"$dir/hello.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(void) { char *s = strdup("refalloc"); printf("%s %zu\n", s, strlen(s)); free(s); return 0; }
+C
+check "gcc compiles and links a C file under refalloc" \
+    env LD_PRELOAD="$so" gcc -O2 -Wall -o "$dir/hello" "$dir/hello.c"
+check "the program it built runs under refalloc" \
+    sh -c "LD_PRELOAD='$so' '$dir/hello' | grep -qx 'refalloc 8'"
+echo "1..$n"
+exit $fail
