@@ -322,7 +322,9 @@ static void *x_realloc(void *p, size_t n)
         return NULL;
     }
     hdr_t *h = hdr_of(p);
-    if (n <= usable(p) && hdr_of(p)->offset == HDR) {
+    /* In place unless that would strand more than half the block (a big shrink moves, so
+     * the memory goes back). */
+    if (n <= usable(p) && n >= usable(p) / 2 && h->offset == HDR) {
         h->size = n;
         return p;
     }
