@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -79,6 +80,14 @@ static void run_limits(check_ctx_t *c)
     c->a->free(c->a->ctx, p);
 }
 
+/* Start order: records when it ran, for the CHECK_SLOW-first test. */
+static void run_stamp(check_ctx_t *c)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    check_behaviour(c, "%020lld", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
+}
+
 #define CHECK(name, needs, flags) \
     static const check_t tc_##name = { #name, "malloc", "test", "test " #name, needs, flags, \
                                           run_##name }
@@ -96,12 +105,15 @@ static const check_t tc_needs = { "needs", "pvalloc", "test", "needs pvalloc",
 static const check_t tc_threads = { "threads", "*", "test", "needs thread safety", 0,
                                        CHECK_THREADS, run_pass };
 
+static const check_t tc_early = { "early", "*", "test", "first in the table", 0, 0, run_stamp };
+static const check_t tc_slow = { "slow", "*", "test", "last but slow", 0, CHECK_SLOW, run_stamp };
+
 static const check_t *const table[] = {
-    &tc_pass, &tc_fail, &tc_diverge, &tc_segv, &tc_abort, &tc_hang,
-    &tc_exit, &tc_grandchild, &tc_limits, &tc_needs, &tc_threads,
+    &tc_early, &tc_pass, &tc_fail, &tc_diverge, &tc_segv, &tc_abort, &tc_hang,
+    &tc_exit, &tc_grandchild, &tc_limits, &tc_needs, &tc_threads, &tc_slow,
 };
 #define NCHECKS (sizeof table / sizeof table[0])
-enum { PASS, FAIL, DIV, SEGV, ABRT, HANG, EXIT, GRAND, LIMITS, NEEDS, THREADS };
+enum { EARLY, PASS, FAIL, DIV, SEGV, ABRT, HANG, EXIT, GRAND, LIMITS, NEEDS, THREADS, SLOW };
 
 static int has(const conform_result_t *r, const char *s) { return strstr(r->msg, s) != NULL; }
 
@@ -155,6 +167,9 @@ int main(void)
     o.jobs = 1;
     ok(conform_run(&a, 1, table, NCHECKS, &o, r1) == 0, "run with -j 1");
     expect_results(r1, "-j 1");
+    /* Only one child at a time makes start order observable. */
+    ok(strcmp(r1[SLOW].behaviour, r1[EARLY].behaviour) < 0 && r1[SLOW].behaviour[0],
+       "-j 1: the CHECK_SLOW check started before the first of the table");
     int same = 1;
     for (size_t i = 0; i < NCHECKS; i++)
         same &= r1[i].verdict == r4[i].verdict;
