@@ -1,1 +1,817 @@
-/* Placeholder: filled by its issue. */
+/* The executor (see exec.h): runs ops against the allocator under test and checks the oracles
+ * of DESIGN §5 against the shadow model. Thread 0 is the caller's thread; `thread T` (T > 0)
+ * hands the ops that follow to worker T, created once per exec_t on an mmap'ed stack. Exactly
+ * one thread runs at a time (a futex handoff), so a trace replays identically.
+ * Slot semantics beyond ops.h, chosen here:
+ *  - `free S` on an empty slot calls free(NULL) (C17 7.22.3.3p2: no action occurs).
+ *  - `free_sized S` uses free_sized for malloc/calloc/realloc blocks (C23 7.24.3.4), and for
+ *    aligned_alloc blocks free_aligned_sized when present (free_sized is undefined there),
+ *    else free. `free_aligned_sized S` uses it for aligned_alloc blocks only (C23 7.24.3.5);
+ *    malloc-family blocks get free_sized when present, the rest free. Each op is skipped when
+ *    its own function is absent.
+ *  - realloc(p, 0) returning NULL counts as having freed p (glibc does; the other reading
+ *    leaks at worst, while a wrong guess the other way would double-free).
+ * After a contents or overlap finding the heap may be corrupt: nothing more is freed (the
+ * blocks leak) so the finding cannot turn into a crash during cleanup. */
+#include "src/exec.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "src/shadow.h"
+
+#define WORKER_STACK_SIZE (1u << 20)
+#define ERRNO_SENTINEL 0x5eed
+#define MEMPTR_SENTINEL ((void *)(uintptr_t)0x5eed0001)
+/* No user-space address on x86_64 (even with 5-level paging) is a multiple of this: a
+ * request for this alignment can only fail. */
+#define ALIGN_IMPOSSIBLE ((size_t)1 << 56)
+#define SPIN_ROUNDS 200
+
+enum { H_EXEC, H_TRACE, H_FINDING, H_PROGRESS, H_STACK0 };
+
+typedef struct worker {
+    struct exec *e;
+    unsigned id;
+    bool started;
+    uint32_t go;        /* 0: not its turn, 1: its turn, 2: asleep waiting for it */
+    void *stack;
+    pthread_t tid;
+} worker_t;
+
+struct exec {
+    shadow_t sh;
+    const alloc_t *a;
+    exec_opts_t o;
+    size_t page;
+    size_t map_len;
+    pid_t pid;
+    /* the current run */
+    const trace_t *t;
+    size_t pc;
+    volatile size_t *progress;
+    int result;
+    bool quit;
+    bool heap_suspect;
+    size_t reuse_max, reuse_last;
+    finding_t finding;
+    uint64_t ops, skipped;
+    worker_t w[OPS_THREADS];
+};
+
+/* An allocation request, normalized. */
+typedef struct req {
+    size_t size;        /* bytes (nmemb * size for calloc/reallocarray) */
+    size_t align;       /* alignment the result must have */
+    size_t budget;      /* live bytes it may consume */
+    bool must_fail;     /* only NULL is correct */
+    bool may_fail;      /* NULL is acceptable */
+} req_t;
+
+static const char *const kind_names[OP_COUNT] = {
+    "malloc", "calloc", "realloc", "reallocarray", "aligned_alloc", "posix_memalign",
+    "memalign", "valloc", "pvalloc", "free", "free_sized", "free_aligned_sized", "usable",
+    "check", "thread",
+};
+
+void exec_opts_default(exec_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->check = CHECK_LEVEL_FULL;
+    o->max_live = (size_t)256 << 20;
+    o->malloc_align = 16;
+    o->check_errno = true;
+    o->seed = 0x616c6c6f63686b31ull;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int finding(exec_t *e, const char *oracle, const char *fmt, ...)
+{
+    finding_t *f = &e->finding;
+    snprintf(f->oracle, sizeof f->oracle, "%s", oracle);
+    f->op_index = e->pc;
+    f->line = e->pc < e->t->len ? e->t->ops[e->pc].line : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->message, sizeof f->message, fmt, ap);
+    va_end(ap);
+    if (!strcmp(oracle, ORACLE_CONTENTS) || !strcmp(oracle, ORACLE_OVERLAP))
+        e->heap_suspect = true;
+    return 1;
+}
+
+/* ---- threads: a one-at-a-time handoff ---- */
+
+static void give_turn(exec_t *e, unsigned to)
+{
+    if (__atomic_exchange_n(&e->w[to].go, 1, __ATOMIC_SEQ_CST) == 2)
+        syscall(SYS_futex, &e->w[to].go, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void await_turn(exec_t *e, unsigned self)
+{
+    uint32_t *go = &e->w[self].go;
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        if (__atomic_load_n(go, __ATOMIC_ACQUIRE) == 1)
+            goto mine;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    for (;;) {
+        uint32_t v = 0;
+        if (__atomic_compare_exchange_n(go, &v, 2, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+            || v == 2)
+            syscall(SYS_futex, go, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+        else if (v == 1)
+            break;
+    }
+mine:
+    __atomic_store_n(go, 0, __ATOMIC_RELAXED);
+}
+
+static void run_ops(exec_t *e, unsigned self);
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    exec_t *e = w->e;
+    await_turn(e, w->id);
+    while (!e->quit) {
+        run_ops(e, w->id);
+        if (e->quit)
+            break;
+        give_turn(e, 0);    /* the trace ended (or a finding) on this thread */
+        await_turn(e, w->id);
+    }
+    return NULL;
+}
+
+static int ensure_worker(exec_t *e, unsigned id)
+{
+    worker_t *w = &e->w[id];
+    if (w->started)
+        return 0;
+    if (!w->stack) {
+        void *s = mmap(NULL, WORKER_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+        if (s == MAP_FAILED)
+            return -errno;
+        mprotect(s, e->page, PROT_NONE);  /* guard page */
+        w->stack = s;
+        shadow_set_harness(&e->sh, H_STACK0 + id - 1, s, WORKER_STACK_SIZE);
+    }
+    pthread_attr_t attr;
+    int r = pthread_attr_init(&attr);
+    if (!r)
+        r = pthread_attr_setstack(&attr, w->stack, WORKER_STACK_SIZE);
+    if (!r)
+        r = pthread_create(&w->tid, &attr, worker_main, w);
+    pthread_attr_destroy(&attr);
+    if (r)
+        return -r;
+    w->started = true;
+    return 0;
+}
+
+/* ---- pattern verification ---- */
+
+static size_t find_bad(const exec_t *e, const void *p, size_t len, uint64_t key, bool zero)
+{
+    if (e->o.check == CHECK_LEVEL_SAMPLED)
+        return shadow_find_bad_sampled(p, len, key, zero);
+    return zero ? shadow_find_nonzero(p, 0, len) : shadow_find_bad(p, 0, len, key);
+}
+
+static int verify_block(exec_t *e, unsigned slot, const char *oracle, const char *when)
+{
+    const shadow_block_t *b = &e->sh.slot[slot];
+    if (e->o.check == CHECK_LEVEL_NONE)
+        return 0;
+    size_t off = find_bad(e, (void *)b->ptr, b->extent, b->key, false);
+    if (off == SIZE_MAX)
+        return 0;
+    return finding(e, oracle,
+                   "%s: slot %u (%s of %zu bytes at %p, thread %u) byte %zu: expected 0x%02x, "
+                   "found 0x%02x", when, slot, kind_names[b->origin], b->size, (void *)b->ptr,
+                   b->thread, off, shadow_pattern_byte(b->key, off),
+                   ((const uint8_t *)b->ptr)[off]);
+}
+
+/* ---- freeing ---- */
+
+typedef enum free_how { FREE_PLAIN, FREE_SIZED, FREE_ALIGNED_SIZED } free_how_t;
+
+static bool malloc_family(uint8_t origin)
+{
+    return origin == OP_MALLOC || origin == OP_CALLOC || origin == OP_REALLOC
+        || origin == OP_REALLOCARRAY;
+}
+
+/* Which free variant an op uses for a block (see the file comment). */
+static free_how_t free_variant(const alloc_t *a, op_kind_t kind, uint8_t origin)
+{
+    bool sized = a->free_sized != NULL, aligned = a->free_aligned_sized != NULL;
+    if (kind == OP_FREE_SIZED || kind == OP_FREE_ALIGNED_SIZED) {
+        if (malloc_family(origin) && sized)
+            return FREE_SIZED;
+        if (origin == OP_ALIGNED_ALLOC && aligned)
+            return FREE_ALIGNED_SIZED;
+    }
+    return FREE_PLAIN;
+}
+
+static void call_free(exec_t *e, free_how_t how, const shadow_block_t *b)
+{
+    const alloc_t *a = e->a;
+    void *p = (void *)b->ptr;
+    if (how == FREE_SIZED)
+        a->free_sized(a->ctx, p, b->size);
+    else if (how == FREE_ALIGNED_SIZED)
+        a->free_aligned_sized(a->ctx, p, b->align, b->size);
+    else if (a->free)
+        a->free(a->ctx, p);
+}
+
+static int check_free_errno(exec_t *e, int after, const char *fn)
+{
+    if (!e->o.check_errno || e->o.check == CHECK_LEVEL_NONE || after == ERRNO_SENTINEL)
+        return 0;
+    /* POSIX.1-2024 free(): "shall not modify errno" for a valid pointer. */
+    return finding(e, ORACLE_ERRNO, "%s changed errno from %d to %d", fn, ERRNO_SENTINEL,
+                   after);
+}
+
+/* Verifies the block of slot, forgets it and frees it. */
+static int release(exec_t *e, unsigned slot, free_how_t how, const char *when)
+{
+    static const char *const how_names[] = { "free", "free_sized", "free_aligned_sized" };
+    if (verify_block(e, slot, ORACLE_CONTENTS, when))
+        return 1;
+    shadow_block_t b = e->sh.slot[slot];
+    shadow_remove(&e->sh, slot);
+    errno = ERRNO_SENTINEL;
+    call_free(e, how, &b);
+    return check_free_errno(e, errno, how_names[how]);
+}
+
+/* ---- allocation requests ---- */
+
+static bool is_pow2(size_t x)
+{
+    return x && !(x & (x - 1));
+}
+
+static size_t floor_pow2(size_t x)
+{
+    return x ? (size_t)1 << (63 - __builtin_clzll(x)) : 1;
+}
+
+static size_t malloc_align_for(const exec_t *e, size_t size)
+{
+    size_t al = e->o.malloc_align;
+    /* C23 7.24.3p1: the pointer is suitably aligned for any type that fits in the size. */
+    if (e->o.size_dependent_align && floor_pow2(size ? size : 1) < al)
+        al = floor_pow2(size ? size : 1);
+    return al;
+}
+
+static void make_req(const exec_t *e, const op_t *op, req_t *r)
+{
+    size_t n = op->size, al = op->align;
+    bool ovf = false;
+    if (op->kind == OP_CALLOC || op->kind == OP_REALLOCARRAY)
+        ovf = __builtin_mul_overflow((size_t)op->nmemb, n, &n);
+    /* Objects above PTRDIFF_MAX break pointer subtraction (C17 6.5.6p9): must fail. */
+    r->size = n;
+    r->must_fail = ovf || n > PTRDIFF_MAX;
+    r->may_fail = n == 0 || (e->a->flags & ALLOCHECK_PLUGIN_FIXED_HEAP);
+    r->align = malloc_align_for(e, n);
+    switch (op->kind) {
+    case OP_ALIGNED_ALLOC:
+    case OP_MEMALIGN:
+        /* An invalid alignment may fail (C17 7.22.3.1, DR 460); a result must still be
+         * aligned to the largest power of two it contains. */
+        r->align = floor_pow2(al);
+        if (!is_pow2(al) || (op->kind == OP_ALIGNED_ALLOC && n % al))
+            r->may_fail = true;
+        r->must_fail |= al >= ALIGN_IMPOSSIBLE;
+        break;
+    case OP_POSIX_MEMALIGN:
+        /* POSIX: shall fail with EINVAL unless a power of two multiple of sizeof(void *). */
+        r->align = floor_pow2(al);
+        r->must_fail |= !is_pow2(al) || al % sizeof(void *) || al >= ALIGN_IMPOSSIBLE;
+        break;
+    case OP_VALLOC:
+    case OP_PVALLOC:
+        r->align = e->page;
+        break;
+    default:
+        break;
+    }
+    r->budget = n;
+    if (r->align > e->page && __builtin_add_overflow(n, r->align, &r->budget))
+        r->budget = SIZE_MAX;
+}
+
+/* True if the op would push the live bytes over the budget (the slot's old block, freed or
+ * reallocated by the op, does not count). */
+static bool over_budget(const exec_t *e, const req_t *r, unsigned slot)
+{
+    if (r->must_fail)
+        return false;
+    const shadow_block_t *b = &e->sh.slot[slot];
+    size_t live = e->sh.live_bytes - (b->live ? b->size : 0);
+    return r->budget > e->o.max_live || live > e->o.max_live - r->budget;
+}
+
+static bool alloc_present_for(const alloc_t *a, op_kind_t k)
+{
+    const void *fn[] = {
+        [OP_MALLOC] = (void *)a->malloc, [OP_CALLOC] = (void *)a->calloc,
+        [OP_REALLOC] = (void *)a->realloc, [OP_REALLOCARRAY] = (void *)a->reallocarray,
+        [OP_ALIGNED_ALLOC] = (void *)a->aligned_alloc,
+        [OP_POSIX_MEMALIGN] = (void *)a->posix_memalign, [OP_MEMALIGN] = (void *)a->memalign,
+        [OP_VALLOC] = (void *)a->valloc, [OP_PVALLOC] = (void *)a->pvalloc,
+    };
+    return fn[k] != NULL;
+}
+
+/* Calls the allocation function of op; *err gets errno (or posix_memalign's result). */
+static void *call_alloc(exec_t *e, const op_t *op, int *err, void **memptr)
+{
+    const alloc_t *a = e->a;
+    void *c = a->ctx, *p = NULL;
+    size_t n = op->size, al = op->align, nm = op->nmemb;
+    errno = 0;
+    switch (op->kind) {
+    case OP_MALLOC: p = a->malloc(c, n); break;
+    case OP_CALLOC: p = a->calloc(c, nm, n); break;
+    case OP_ALIGNED_ALLOC: p = a->aligned_alloc(c, al, n); break;
+    case OP_MEMALIGN: p = a->memalign(c, al, n); break;
+    case OP_VALLOC: p = a->valloc(c, n); break;
+    case OP_PVALLOC: p = a->pvalloc(c, n); break;
+    case OP_POSIX_MEMALIGN:
+        *memptr = MEMPTR_SENTINEL;
+        *err = a->posix_memalign(c, memptr, al, n);
+        return *err ? NULL : *memptr;
+    default: break;
+    }
+    *err = errno;
+    return p;
+}
+
+/* A NULL result (C17 7.22.3p1: a null pointer when space cannot be allocated). */
+static int on_null(exec_t *e, const op_t *op, const req_t *r, int err)
+{
+    const char *fn = kind_names[op->kind];
+    if (e->o.check == CHECK_LEVEL_NONE)
+        return 0;
+    if (!r->must_fail && !r->may_fail)
+        return finding(e, ORACLE_FAILURE_PATH,
+                       "%s failed (NULL, errno %d) for %zu bytes within the live budget "
+                       "(%zu of %zu bytes live)", fn, err, r->size, e->sh.live_bytes,
+                       e->o.max_live);
+    if (e->o.check_errno && (r->must_fail || r->size) && err != ENOMEM && err != EINVAL)
+        return finding(e, ORACLE_ERRNO, "%s failed with %s %d, not ENOMEM or EINVAL", fn,
+                       op->kind == OP_POSIX_MEMALIGN ? "result" : "errno", err);
+    return 0;
+}
+
+static int posix_memalign_result(exec_t *e, const op_t *op, const req_t *r, int err,
+                                 void *memptr)
+{
+    if (e->o.check == CHECK_LEVEL_NONE)
+        return 0;
+    /* POSIX.1-2024: on failure memptr is left unmodified or set to a null pointer. */
+    if (err && memptr != MEMPTR_SENTINEL && memptr != NULL)
+        return finding(e, ORACLE_FAILURE_PATH, "posix_memalign failed (%d) but set *memptr "
+                       "to %p", err, memptr);
+    if (!err && (memptr == MEMPTR_SENTINEL || (memptr == NULL && r->size)))
+        return finding(e, ORACLE_FAILURE_PATH, "posix_memalign returned 0 but *memptr is %s",
+                       memptr == MEMPTR_SENTINEL ? "untouched" : "NULL");
+    if (!err && r->must_fail && memptr == NULL)
+        return finding(e, ORACLE_FAILURE_PATH, "posix_memalign(alignment %zu, %zu bytes) "
+                       "returned 0; it must fail", (size_t)op->align, r->size);
+    if (err && e->o.check_errno && !is_pow2(op->align) && err != EINVAL)
+        return finding(e, ORACLE_ERRNO, "posix_memalign(alignment %zu) returned %d, not "
+                       "EINVAL", (size_t)op->align, err);
+    return 0;
+}
+
+/* ---- a new block: the oracles, then the shadow ---- */
+
+static void note_success(exec_t *e, size_t size)
+{
+    e->reuse_last = size;
+    if (size > e->reuse_max)
+        e->reuse_max = size;
+}
+
+/* Checks a non-NULL result that must not exist; frees it (a guard: it allocated nothing
+ * when the allocator is right). The slot's old block, if any, is forgotten. */
+static int on_forbidden(exec_t *e, const op_t *op, unsigned slot, const req_t *r, void *p)
+{
+    if (e->sh.slot[slot].live)
+        shadow_remove(&e->sh, slot);
+    int res = finding(e, ORACLE_FAILURE_PATH, "%s returned %p for a request that must fail "
+                      "(%zu bytes, alignment %zu)", kind_names[op->kind], p, r->size,
+                      (size_t)op->align);
+    if (e->a->free)
+        e->a->free(e->a->ctx, p);
+    return res;
+}
+
+static int overlap_finding(exec_t *e, const op_t *op, void *p, size_t len, int o)
+{
+    if (o == SHADOW_HARNESS)
+        return finding(e, ORACLE_OVERLAP, "%s returned [%p, +%zu) inside the harness's own "
+                       "memory", kind_names[op->kind], p, len);
+    const shadow_block_t *b = &e->sh.slot[o];
+    return finding(e, ORACLE_OVERLAP, "%s returned [%p, +%zu) overlapping live slot %d (%s "
+                   "[%p, +%zu), thread %u)", kind_names[op->kind], p, len, o,
+                   kind_names[b->origin], (void *)b->ptr, b->extent, b->thread);
+}
+
+/* Oracles that read the new block before the harness writes it; 0 or a finding. */
+static int check_new_contents(exec_t *e, const op_t *op, unsigned slot, void *p, size_t size,
+                              const shadow_block_t *old)
+{
+    if (op->kind == OP_CALLOC) {
+        size_t off = find_bad(e, p, size, 0, true);
+        if (off != SIZE_MAX)
+            return finding(e, ORACLE_CALLOC_ZERO, "calloc block of %zu bytes at %p (slot %u) "
+                           "byte %zu is 0x%02x, not zero", size, p, slot, off,
+                           ((const uint8_t *)p)[off]);
+    }
+    if (old) {
+        /* C17 7.22.3.5p2: the contents are the same up to the lesser of the sizes. */
+        size_t keep = old->size < size ? old->size : size;
+        size_t off = find_bad(e, p, keep, old->key, false);
+        if (off != SIZE_MAX)
+            return finding(e, ORACLE_REALLOC_CONTENTS, "%s of slot %u from %zu to %zu bytes "
+                           "(%p -> %p) byte %zu: expected 0x%02x, found 0x%02x",
+                           kind_names[op->kind], slot, old->size, size, (void *)old->ptr, p,
+                           off, shadow_pattern_byte(old->key, off), ((const uint8_t *)p)[off]);
+    }
+    return 0;
+}
+
+/* A non-NULL result p for op into slot. `old` is the block realloc moved (still indexed, so
+ * the overlap check skips it), or NULL. */
+static int on_block(exec_t *e, const op_t *op, unsigned slot, unsigned self, const req_t *r,
+                    void *p, const shadow_block_t *old)
+{
+    shadow_block_t b = {
+        .ptr = (uintptr_t)p, .size = r->size, .extent = r->size, .origin = op->kind,
+        .thread = (uint8_t)self,
+        .align = op->kind >= OP_ALIGNED_ALLOC && op->kind <= OP_MEMALIGN ? op->align : 0,
+    };
+    b.key = old ? old->key : shadow_key(e->o.seed, slot, e->sh.slot[slot].gen);
+    if (e->o.check == CHECK_LEVEL_NONE) {
+        if (e->sh.slot[slot].live)
+            shadow_remove(&e->sh, slot);
+        shadow_insert(&e->sh, slot, &b);
+        return 0;
+    }
+    if (r->must_fail)
+        return on_forbidden(e, op, slot, r, p);
+    int o = shadow_overlap(&e->sh, b.ptr, b.size, old ? (int)slot : -1);
+    if (o != SHADOW_NONE)
+        return overlap_finding(e, op, p, b.size, o);
+    int res = check_new_contents(e, op, slot, p, b.size, old);
+    size_t keep = old && old->size < b.size ? old->size : old ? b.size : 0;
+    if (e->sh.slot[slot].live)
+        shadow_remove(&e->sh, slot);
+    shadow_fill(p, keep, b.size, b.key);
+    shadow_insert(&e->sh, slot, &b);
+    note_success(e, b.size);
+    if (b.ptr & (r->align - 1))
+        return finding(e, ORACLE_ALIGNMENT, "%s(%zu bytes%s) returned %p, not aligned to %zu",
+                       kind_names[op->kind], b.size, b.align ? ", aligned" : "", p, r->align);
+    return res;
+}
+
+/* ---- the ops ---- */
+
+static int op_alloc(exec_t *e, const op_t *op, unsigned slot, unsigned self)
+{
+    req_t r;
+    if (!alloc_present_for(e->a, op->kind))
+        return -1;
+    make_req(e, op, &r);
+    if (over_budget(e, &r, slot))
+        return -1;
+    if (e->sh.slot[slot].live && release(e, slot, FREE_PLAIN, "before reuse of the slot"))
+        return 1;
+    int err = 0;
+    void *memptr = NULL;
+    void *p = call_alloc(e, op, &err, &memptr);
+    if (op->kind == OP_POSIX_MEMALIGN) {
+        int res = posix_memalign_result(e, op, &r, err, memptr);
+        if (res)
+            return res;
+    }
+    if (!p)
+        return on_null(e, op, &r, err);
+    return on_block(e, op, slot, self, &r, p, NULL);
+}
+
+/* A failed realloc leaves the old block intact and still owned (C17 7.22.3.5p4). */
+static int on_realloc_null(exec_t *e, const op_t *op, unsigned slot, const req_t *r, int err)
+{
+    if (r->size == 0 && e->sh.slot[slot].live && !r->must_fail) {
+        shadow_remove(&e->sh, slot);   /* see the file comment on realloc(p, 0) */
+        return 0;
+    }
+    int res = on_null(e, op, r, err);
+    if (res || !e->sh.slot[slot].live)
+        return res;
+    return verify_block(e, slot, ORACLE_FAILURE_PATH, "after a failed realloc");
+}
+
+static int op_realloc(exec_t *e, const op_t *op, unsigned slot, unsigned self)
+{
+    const alloc_t *a = e->a;
+    req_t r;
+    if (!alloc_present_for(a, op->kind))
+        return -1;
+    make_req(e, op, &r);
+    if (over_budget(e, &r, slot))
+        return -1;
+    shadow_block_t *b = &e->sh.slot[slot];
+    if (b->live && verify_block(e, slot, ORACLE_CONTENTS, "before realloc"))
+        return 1;
+    shadow_block_t old = *b;
+    void *q;
+    errno = 0;
+    if (op->kind == OP_REALLOC)
+        q = a->realloc(a->ctx, b->live ? (void *)b->ptr : NULL, op->size);
+    else
+        q = a->reallocarray(a->ctx, b->live ? (void *)b->ptr : NULL, op->nmemb, op->size);
+    int err = errno;
+    if (!q)
+        return on_realloc_null(e, op, slot, &r, err);
+    return on_block(e, op, slot, self, &r, q, old.live ? &old : NULL);
+}
+
+static int op_free(exec_t *e, const op_t *op, unsigned slot, unsigned self)
+{
+    const alloc_t *a = e->a;
+    void *fn = op->kind == OP_FREE ? (void *)a->free : op->kind == OP_FREE_SIZED
+        ? (void *)a->free_sized : (void *)a->free_aligned_sized;
+    if (!fn)
+        return -1;
+    const shadow_block_t *b = &e->sh.slot[slot];
+    if (!b->live) {
+        if (op->kind != OP_FREE)
+            return 0;
+        errno = ERRNO_SENTINEL;
+        a->free(a->ctx, NULL);
+        return check_free_errno(e, errno, "free(NULL)");
+    }
+    return release(e, slot, free_variant(a, op->kind, b->origin), "before free");
+}
+
+/* Larger than any size-class rounding: writing it would run over foreign memory. */
+static bool implausible_usable(const exec_t *e, size_t u, size_t size)
+{
+    return u - size > size + ((size_t)1 << 20);
+}
+
+static int op_usable(exec_t *e, const op_t *op, unsigned slot, unsigned self)
+{
+    const alloc_t *a = e->a;
+    shadow_block_t *b = &e->sh.slot[slot];
+    if (!a->usable_size || !b->live)
+        return -1;
+    size_t u = a->usable_size(a->ctx, (void *)b->ptr);
+    if (e->o.check == CHECK_LEVEL_NONE)
+        return 0;
+    if (u < b->size || implausible_usable(e, u, b->size))
+        return finding(e, ORACLE_USABLE_SIZE, "usable size of slot %u (%s of %zu bytes at %p) "
+                       "is %zu", slot, kind_names[b->origin], b->size, (void *)b->ptr, u);
+    int o = shadow_overlap(&e->sh, b->ptr, u, (int)slot);
+    if (o != SHADOW_NONE)
+        return finding(e, ORACLE_USABLE_SIZE, "usable size %zu of slot %u (%zu bytes at %p) "
+                       "reaches into %s %d", u, slot, b->size, (void *)b->ptr,
+                       o == SHADOW_HARNESS ? "harness memory" : "live slot", o);
+    if (verify_block(e, slot, ORACLE_CONTENTS, "before usable"))
+        return 1;
+    b->extent = u;
+    shadow_fill((void *)b->ptr, 0, u, b->key);
+    return 0;
+}
+
+static int op_check(exec_t *e, const op_t *op, unsigned slot, unsigned self)
+{
+    size_t seen = 0;
+    for (unsigned s = 0; s < OPS_SLOTS && seen < e->sh.live_blocks; s++) {
+        if (!e->sh.slot[s].live)
+            continue;
+        seen++;
+        if (verify_block(e, s, ORACLE_CONTENTS, "check"))
+            return 1;
+    }
+    return 0;
+}
+
+typedef int (*op_fn_t)(exec_t *e, const op_t *op, unsigned slot, unsigned self);
+
+/* Each returns 0, 1 (a finding), or -1 (skipped). */
+static const op_fn_t op_fns[OP_COUNT] = {
+    [OP_MALLOC] = op_alloc, [OP_CALLOC] = op_alloc,
+    [OP_REALLOC] = op_realloc, [OP_REALLOCARRAY] = op_realloc,
+    [OP_ALIGNED_ALLOC] = op_alloc, [OP_POSIX_MEMALIGN] = op_alloc,
+    [OP_MEMALIGN] = op_alloc, [OP_VALLOC] = op_alloc, [OP_PVALLOC] = op_alloc,
+    [OP_FREE] = op_free, [OP_FREE_SIZED] = op_free, [OP_FREE_ALIGNED_SIZED] = op_free,
+    [OP_USABLE] = op_usable, [OP_CHECK] = op_check,
+};
+
+static void run_ops(exec_t *e, unsigned self)
+{
+    while (!e->quit && e->result == 0 && e->pc < e->t->len) {
+        const op_t *op = &e->t->ops[e->pc];
+        if (e->progress)
+            *e->progress = e->pc;
+        e->ops++;
+        if (op->kind == OP_THREAD) {
+            unsigned to = op->slot % OPS_THREADS;
+            e->pc++;
+            if (to == self)
+                continue;
+            int r = to ? ensure_worker(e, to) : 0;
+            if (r < 0) {
+                e->result = r;
+                break;
+            }
+            give_turn(e, to);
+            await_turn(e, self);
+            continue;
+        }
+        int r = op->kind < OP_COUNT ? op_fns[op->kind](e, op, op->slot % OPS_SLOTS, self) : -1;
+        if (r < 0)
+            e->skipped++;
+        else
+            e->result = r;
+        if (!e->result)
+            e->pc++;
+    }
+}
+
+/* ---- end of a run ---- */
+
+/* After everything is freed, the allocator hands memory out again (DESIGN §5). */
+static int check_reuse(exec_t *e)
+{
+    const alloc_t *a = e->a;
+    size_t sizes[2] = { e->reuse_max, e->reuse_last };
+    void *p[2] = { NULL, NULL };
+    int res = 0;
+    if (!a->malloc || !a->free || e->o.check == CHECK_LEVEL_NONE)
+        return 0;
+    for (int i = 0; i < 2 && !res; i++) {
+        if (!sizes[i] || (i == 1 && sizes[1] == sizes[0]))
+            continue;
+        p[i] = a->malloc(a->ctx, sizes[i]);
+        if (!p[i])
+            res = finding(e, ORACLE_REUSE, "after every block was freed, malloc(%zu) failed "
+                          "although it succeeded during the run", sizes[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        if (p[i])
+            a->free(a->ctx, p[i]);
+    return res;
+}
+
+/* Frees every live block in slot order: verified on a clean run; unverified after a finding
+ * that left the heap sound; not at all when the heap may be corrupt. */
+static int free_all(exec_t *e, bool verify)
+{
+    for (unsigned s = 0; s < OPS_SLOTS && e->sh.live_blocks; s++) {
+        if (!e->sh.slot[s].live)
+            continue;
+        if (verify) {
+            if (release(e, s, FREE_PLAIN, "at the end of the run"))
+                return 1;
+            continue;
+        }
+        shadow_block_t b = e->sh.slot[s];
+        shadow_remove(&e->sh, s);
+        call_free(e, FREE_PLAIN, &b);
+    }
+    return 0;
+}
+
+static int finish_run(exec_t *e)
+{
+    int r = e->result;
+    if (r == 0) {
+        r = free_all(e, true);
+        if (r == 0)
+            r = check_reuse(e);
+    } else if (!e->heap_suspect) {
+        free_all(e, false);
+    }
+    return r;
+}
+
+/* ---- the interface ---- */
+
+exec_t *exec_new(const alloc_t *a, const exec_opts_t *o)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t len = (sizeof(exec_t) + (size_t)page - 1) & ~((size_t)page - 1);
+    exec_t *e = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (e == MAP_FAILED)
+        return NULL;
+    e->a = a;
+    if (o)
+        e->o = *o;
+    else
+        exec_opts_default(&e->o);
+    if (!e->o.malloc_align)
+        e->o.malloc_align = 16;
+    if (a->min_alignment)
+        e->o.malloc_align = a->min_alignment;
+    if (!e->o.max_live)
+        e->o.max_live = (size_t)256 << 20;
+    e->page = (size_t)page;
+    e->map_len = len;
+    e->pid = getpid();
+    for (unsigned i = 0; i < OPS_THREADS; i++)
+        e->w[i] = (worker_t){ .e = e, .id = i };
+    e->w[0].started = true;
+    shadow_set_harness(&e->sh, H_EXEC, e, len);
+    return e;
+}
+
+void exec_free(exec_t *e)
+{
+    if (!e)
+        return;
+    e->quit = true;
+    for (unsigned i = 1; i < OPS_THREADS; i++) {
+        if (!e->w[i].started)
+            continue;
+        give_turn(e, i);
+        pthread_join(e->w[i].tid, NULL);
+    }
+    for (unsigned i = 1; i < OPS_THREADS; i++)
+        if (e->w[i].stack)
+            munmap(e->w[i].stack, WORKER_STACK_SIZE);
+    munmap(e, e->map_len);
+}
+
+/* Worker threads do not survive fork(): a child starts them afresh (their stacks stay). */
+static void forget_threads_after_fork(exec_t *e)
+{
+    pid_t pid = getpid();
+    if (pid == e->pid)
+        return;
+    e->pid = pid;
+    for (unsigned i = 1; i < OPS_THREADS; i++) {
+        e->w[i].started = false;
+        e->w[i].go = 0;
+    }
+    e->w[0].go = 0;
+}
+
+int exec_run(exec_t *e, const trace_t *t, finding_t *f, volatile size_t *progress)
+{
+    if (!e || !t || !f || (t->len && !t->ops))
+        return -EINVAL;
+    forget_threads_after_fork(e);
+    shadow_reset(&e->sh, e->o.check != CHECK_LEVEL_NONE);
+    shadow_set_harness(&e->sh, H_TRACE, t->ops, t->cap * sizeof(op_t));
+    shadow_set_harness(&e->sh, H_FINDING, f, sizeof *f);
+    shadow_set_harness(&e->sh, H_PROGRESS, (const void *)progress, progress ? sizeof *progress : 0);
+    e->t = t;
+    e->pc = 0;
+    e->progress = progress;
+    e->result = 0;
+    e->heap_suspect = false;
+    e->reuse_max = e->reuse_last = 0;
+    memset(&e->finding, 0, sizeof e->finding);
+    run_ops(e, 0);
+    e->pc = e->result ? e->pc : t->len;
+    int r = finish_run(e);
+    if (r == 1)
+        *f = e->finding;
+    return r;
+}
+
+void exec_get_stats(const exec_t *e, exec_stats_t *s)
+{
+    s->ops = e->ops;
+    s->live_blocks = e->sh.live_blocks;
+    s->live_bytes = e->sh.live_bytes;
+    s->skipped = e->skipped;
+}

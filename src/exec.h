@@ -53,6 +53,7 @@ typedef struct exec_stats {
     uint64_t ops;             /* executed so far (all runs) */
     size_t live_blocks;
     size_t live_bytes;
+    uint64_t skipped;         /* ops not run: function absent, or over the live budget */
 } exec_stats_t;
 
 typedef struct exec exec_t;

@@ -1,0 +1,93 @@
+/* The shadow model: what the harness knows about every live block of the allocator under test
+ * (DESIGN §5), and the fill pattern that lets a corrupted byte name its victim.
+ * Terms: a block's "extent" is the bytes the harness owns and fills: its requested size (at
+ * least 1, since two live blocks must be distinct even at size 0) or, once queried, its usable
+ * size. The "key" seeds the block's pattern; it stays with the block across realloc.
+ * Everything lives in one mmap'ed shadow_t, never in any malloc heap. Leaves out: calling the
+ * allocator (src/exec.c). */
+#ifndef ALLOCHECK_SRC_SHADOW_H
+#define ALLOCHECK_SRC_SHADOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/ops.h"
+
+/* Harness regions a block must never overlap: the shadow/executor mapping, worker stacks, the
+ * trace being run, the caller's finding and progress words. */
+#define SHADOW_HARNESS_MAX 16
+
+/* shadow_overlap() results besides a slot index. */
+#define SHADOW_NONE (-1)
+#define SHADOW_HARNESS (-2)
+
+typedef struct shadow_block {
+    uintptr_t ptr;
+    size_t size;        /* requested size (realloc keeps min(size, new)) */
+    size_t extent;      /* bytes filled with the pattern and covered by overlap checks */
+    size_t align;       /* requested alignment, 0 for the malloc family */
+    uint64_t key;       /* pattern seed */
+    uint8_t origin;     /* op_kind_t that created it */
+    uint8_t thread;     /* thread that created it */
+    uint8_t live;
+    uint8_t reserved;
+    uint32_t gen;       /* allocations into this slot so far in the run */
+} shadow_block_t;
+
+typedef struct shadow_region {
+    uintptr_t lo, hi;   /* [lo, hi); lo == hi when unused */
+} shadow_region_t;
+
+typedef struct shadow {
+    shadow_block_t slot[OPS_SLOTS];
+    /* Live slots sorted by address (a sorted array: n <= 1024, so insertion is a short
+     * memmove and every lookup a binary search). order_ptr mirrors slot[order[i]].ptr so the
+     * search touches one cache-friendly array. */
+    uintptr_t order_ptr[OPS_SLOTS];
+    uint16_t order[OPS_SLOTS];
+    size_t n;
+    bool indexed;       /* false: slots only, no ordered index (CHECK_LEVEL_NONE) */
+    size_t live_bytes;  /* sum of requested sizes */
+    size_t live_blocks;
+    shadow_region_t harness[SHADOW_HARNESS_MAX];
+} shadow_t;
+
+/* Empties the table and clears generations; `indexed` selects the ordered index. */
+void shadow_reset(shadow_t *s, bool indexed);
+
+/* Records harness region idx (< SHADOW_HARNESS_MAX) as [p, p+len); len 0 clears it. */
+void shadow_set_harness(shadow_t *s, unsigned idx, const void *p, size_t len);
+
+/* The slot of a live block overlapping [p, p+extent) other than `except` (-1 for none),
+ * SHADOW_HARNESS if it overlaps harness memory, else SHADOW_NONE. O(log n).
+ * pre: the shadow is indexed. */
+int shadow_overlap(const shadow_t *s, uintptr_t p, size_t extent, int except);
+
+/* Makes b the live block of slot (which must be empty) and indexes it. */
+void shadow_insert(shadow_t *s, unsigned slot, const shadow_block_t *b);
+
+/* Empties slot (which must be live). */
+void shadow_remove(shadow_t *s, unsigned slot);
+
+/* The pattern key of the next block of slot: mixes seed, slot and generation. */
+uint64_t shadow_key(uint64_t seed, unsigned slot, uint32_t gen);
+
+/* Writes the pattern of `key` over bytes [from, to) of the block at p (offsets relative to p,
+ * so a realloc'ed block continues its pattern). */
+void shadow_fill(void *p, size_t from, size_t to, uint64_t key);
+
+/* Offset of the first byte in [from, to) that differs from the pattern, or SIZE_MAX. */
+size_t shadow_find_bad(const void *p, size_t from, size_t to, uint64_t key);
+
+/* Offset of the first non-zero byte in [from, to), or SIZE_MAX. */
+size_t shadow_find_nonzero(const void *p, size_t from, size_t to);
+
+/* The pattern byte of `key` at offset off. */
+uint8_t shadow_pattern_byte(uint64_t key, size_t off);
+
+/* Sampled verification: the head, the tail and a few words spread by the key.
+ * Offset of the first bad byte among them, or SIZE_MAX. zero selects the all-zero pattern. */
+size_t shadow_find_bad_sampled(const void *p, size_t len, uint64_t key, bool zero);
+
+#endif

@@ -1,0 +1,480 @@
+/* Unit tests of the executor and its oracles: clean runs against glibc (with threads, at every
+ * check level) give no finding, and small deliberately broken allocators built here trip each
+ * oracle with its name at the right op. Each case runs in a forked child; output is TAP. */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "src/exec.h"
+
+#define OP(k, s, ...) { .kind = (k), .slot = (s), __VA_ARGS__ }
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- glibc adapters ---- */
+
+static void *g_malloc(void *c, size_t n) { return malloc(n); }
+static void *g_calloc(void *c, size_t m, size_t n) { return calloc(m, n); }
+static void *g_realloc(void *c, void *p, size_t n) { return realloc(p, n); }
+static void *g_reallocarray(void *c, void *p, size_t m, size_t n) { return reallocarray(p, m, n); }
+static void g_free(void *c, void *p) { free(p); }
+static void *g_aligned_alloc(void *c, size_t a, size_t n) { return aligned_alloc(a, n); }
+static int g_posix_memalign(void *c, void **m, size_t a, size_t n) { return posix_memalign(m, a, n); }
+static void *g_memalign(void *c, size_t a, size_t n) { return memalign(a, n); }
+static void *g_valloc(void *c, size_t n) { return valloc(n); }
+static void *g_pvalloc(void *c, size_t n) { return pvalloc(n); }
+static size_t g_usable(void *c, void *p) { return malloc_usable_size(p); }
+static void g_free_sized(void *c, void *p, size_t n) { free(p); }
+static void g_free_aligned_sized(void *c, void *p, size_t a, size_t n) { free(p); }
+
+static alloc_t glibc_alloc(void)
+{
+    alloc_t a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.name, sizeof a.name, "glibc");
+    a.malloc = g_malloc, a.calloc = g_calloc, a.realloc = g_realloc;
+    a.reallocarray = g_reallocarray, a.free = g_free, a.aligned_alloc = g_aligned_alloc;
+    a.posix_memalign = g_posix_memalign, a.memalign = g_memalign, a.valloc = g_valloc;
+    a.pvalloc = g_pvalloc, a.malloc_usable_size = g_usable, a.usable_size = g_usable;
+    a.free_sized = g_free_sized, a.free_aligned_sized = g_free_aligned_sized;
+    return a;
+}
+
+/* ---- a bump arena for broken allocators: deterministic, adjacent blocks ---- */
+
+static uint8_t *arena;
+static size_t arena_used, arena_cap = 1 << 20, bump_header = 16;
+static unsigned bump_calls;
+
+static void *bump(size_t n)
+{
+    if (!arena)
+        arena = mmap(NULL, arena_cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    size_t need = bump_header + ((n + 15) & ~(size_t)15);
+    if (n > arena_cap || arena_used + need > arena_cap) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uint8_t *p = arena + arena_used + bump_header;
+    memcpy(p - 8, &n, 8);
+    arena_used += need;
+    return p;
+}
+
+static size_t bump_size(void *p) { size_t n; memcpy(&n, (uint8_t *)p - 8, 8); return n; }
+static void *b_malloc(void *c, size_t n) { return bump(n); }
+static void b_free(void *c, void *p) { }
+static size_t b_usable(void *c, void *p) { return bump_size(p); }
+
+static void *dup_malloc(void *c, size_t n)
+{
+    static void *last;
+    void *p = (bump_calls++ % 2 && last) ? last : bump(n);
+    return last = p;
+}
+
+static void *nozero_calloc(void *c, size_t m, size_t n)
+{
+    uint8_t *p = bump(m * n);
+    if (p && m * n != 0)
+        p[m * n / 2] = 1;
+    return p;
+}
+
+static void *short_realloc(void *c, void *p, size_t n)
+{
+    void *q = bump(n);
+    if (q && p) {
+        size_t old = bump_size(p);
+        memcpy(q, p, (old < n ? old : n) / 2);
+    }
+    return q;
+}
+
+static void *scribbling_realloc(void *c, void *p, size_t n)
+{
+    if (n > PTRDIFF_MAX) {
+        if (p)
+            ((uint8_t *)p)[0] ^= 0xff;
+        errno = ENOMEM;
+        return NULL;
+    }
+    return short_realloc(c, p, n);
+}
+
+static size_t small_usable(void *c, void *p) { return bump_size(p) / 2; }
+static size_t big_usable(void *c, void *p) { return bump_size(p) + 64; }
+
+static void neighbour_free(void *c, void *p)
+{
+    uint8_t *next = (uint8_t *)p + ((bump_size(p) + 15) & ~(size_t)15) + bump_header;
+    next[3] ^= 0x40;
+}
+
+static void *noerrno_malloc(void *c, size_t n)
+{
+    return n > PTRDIFF_MAX ? NULL : bump(n);
+}
+
+static void errno_free(void *c, void *p) { errno = EINVAL; }
+
+static void *greedy_malloc(void *c, size_t n) { return bump(n % 4096); }
+
+static void *overflow_calloc(void *c, size_t m, size_t n) { return bump(m * n); }
+
+static void *page_aligned_alloc(void *c, size_t a, size_t n) { return bump(n); }
+
+static int lenient_posix_memalign(void *c, void **m, size_t a, size_t n)
+{
+    *m = bump(n);
+    return 0;
+}
+
+static const trace_t *current_trace;
+static void *harness_malloc(void *c, size_t n) { return current_trace->ops; }
+
+static alloc_t bump_alloc(void)
+{
+    alloc_t a;
+    memset(&a, 0, sizeof a);
+    a.malloc = b_malloc, a.free = b_free, a.usable_size = b_usable;
+    return a;
+}
+
+/* ---- running ---- */
+
+static int run(const alloc_t *a, const exec_opts_t *o, op_t *ops, size_t n, finding_t *f)
+{
+    trace_t t = { .ops = ops, .len = n, .cap = n };
+    exec_opts_t def;
+    exec_opts_default(&def);
+    exec_t *e = exec_new(a, o ? o : &def);
+    if (!e)
+        return -errno;
+    current_trace = &t;
+    volatile size_t progress = SIZE_MAX;
+    memset(f, 0, sizeof *f);
+    int r = exec_run(e, &t, f, &progress);
+    exec_free(e);
+    return r;
+}
+
+/* Expects exactly one finding of `oracle` at op `at`. */
+static int expect(const alloc_t *a, op_t *ops, size_t n, const char *oracle, size_t at)
+{
+    finding_t f;
+    int r = run(a, NULL, ops, n, &f);
+    printf("# result %d: %s at op %zu: %s\n", r, f.oracle, f.op_index, f.message);
+    if (r != 1 || strcmp(f.oracle, oracle) || f.op_index != at) {
+        printf("# expected %s at op %zu\n", oracle, at);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the cases ---- */
+
+static int t_misaligned(void)
+{
+    alloc_t a = bump_alloc();
+    bump_header = 8;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 24), OP(OP_MALLOC, 1, .size = 40) };
+    return expect(&a, ops, LEN(ops), ORACLE_ALIGNMENT, 0);
+}
+
+static int t_aligned_misaligned(void)
+{
+    alloc_t a = bump_alloc();
+    a.aligned_alloc = page_aligned_alloc;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 24),
+                   OP(OP_ALIGNED_ALLOC, 1, .align = 4096, .size = 4096) };
+    return expect(&a, ops, LEN(ops), ORACLE_ALIGNMENT, 1);
+}
+
+static int t_duplicate(void)
+{
+    alloc_t a = bump_alloc();
+    a.malloc = dup_malloc;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 24), OP(OP_MALLOC, 1, .size = 24) };
+    return expect(&a, ops, LEN(ops), ORACLE_OVERLAP, 1);
+}
+
+static int t_harness_overlap(void)
+{
+    alloc_t a = bump_alloc();
+    a.malloc = harness_malloc;
+    op_t ops[] = { OP(OP_CHECK, 0), OP(OP_MALLOC, 0, .size = 16) };
+    return expect(&a, ops, LEN(ops), ORACLE_OVERLAP, 1);
+}
+
+static int t_calloc_zero(void)
+{
+    alloc_t a = bump_alloc();
+    a.calloc = nozero_calloc;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 24), OP(OP_CALLOC, 1, .nmemb = 10, .size = 30) };
+    return expect(&a, ops, LEN(ops), ORACLE_CALLOC_ZERO, 1);
+}
+
+static int t_realloc_contents(void)
+{
+    alloc_t a = bump_alloc();
+    a.realloc = short_realloc;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 100), OP(OP_REALLOC, 0, .size = 300) };
+    return expect(&a, ops, LEN(ops), ORACLE_REALLOC_CONTENTS, 1);
+}
+
+static int t_usable_small(void)
+{
+    alloc_t a = bump_alloc();
+    a.usable_size = small_usable;
+    op_t ops[] = { OP(OP_MALLOC, 3, .size = 100), OP(OP_USABLE, 3) };
+    return expect(&a, ops, LEN(ops), ORACLE_USABLE_SIZE, 1);
+}
+
+static int t_usable_big(void)
+{
+    alloc_t a = bump_alloc();
+    a.usable_size = big_usable;
+    op_t ops[] = { OP(OP_MALLOC, 3, .size = 32), OP(OP_MALLOC, 4, .size = 32), OP(OP_USABLE, 3) };
+    return expect(&a, ops, LEN(ops), ORACLE_USABLE_SIZE, 2);
+}
+
+static int t_neighbour(void)
+{
+    alloc_t a = bump_alloc();
+    a.free = neighbour_free;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 32), OP(OP_MALLOC, 1, .size = 32),
+                   OP(OP_FREE, 0), OP(OP_MALLOC, 2, .size = 8), OP(OP_FREE, 1) };
+    return expect(&a, ops, LEN(ops), ORACLE_CONTENTS, 4);
+}
+
+static int t_neighbour_check(void)
+{
+    alloc_t a = bump_alloc();
+    a.free = neighbour_free;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 5000), OP(OP_MALLOC, 1, .size = 5000),
+                   OP(OP_FREE, 0), OP(OP_CHECK, 0) };
+    return expect(&a, ops, LEN(ops), ORACLE_CONTENTS, 3);
+}
+
+static int t_noerrno(void)
+{
+    alloc_t a = bump_alloc();
+    a.malloc = noerrno_malloc;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 8), OP(OP_MALLOC, 1, .size = SIZE_MAX - 16) };
+    return expect(&a, ops, LEN(ops), ORACLE_ERRNO, 1);
+}
+
+static int t_free_errno(void)
+{
+    alloc_t a = bump_alloc();
+    a.free = errno_free;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 8), OP(OP_MALLOC, 1, .size = 8), OP(OP_FREE, 1) };
+    return expect(&a, ops, LEN(ops), ORACLE_ERRNO, 2);
+}
+
+static int t_must_fail(void)
+{
+    alloc_t a = bump_alloc();
+    a.malloc = greedy_malloc;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 8), OP(OP_MALLOC, 1, .size = SIZE_MAX) };
+    return expect(&a, ops, LEN(ops), ORACLE_FAILURE_PATH, 1);
+}
+
+static int t_calloc_overflow(void)
+{
+    alloc_t a = bump_alloc();
+    a.calloc = overflow_calloc;
+    op_t ops[] = { OP(OP_CALLOC, 0, .nmemb = (SIZE_MAX >> 1) + 2, .size = 2) };
+    return expect(&a, ops, LEN(ops), ORACLE_FAILURE_PATH, 0);
+}
+
+static int t_posix_memalign_einval(void)
+{
+    alloc_t a = bump_alloc();
+    a.posix_memalign = lenient_posix_memalign;
+    op_t ops[] = { OP(OP_POSIX_MEMALIGN, 0, .align = 16, .size = 8),
+                   OP(OP_POSIX_MEMALIGN, 1, .align = 24, .size = 8) };
+    return expect(&a, ops, LEN(ops), ORACLE_FAILURE_PATH, 1);
+}
+
+static int t_failed_realloc_damage(void)
+{
+    alloc_t a = bump_alloc();
+    a.realloc = scribbling_realloc;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 64), OP(OP_REALLOC, 0, .size = SIZE_MAX - 4096) };
+    return expect(&a, ops, LEN(ops), ORACLE_FAILURE_PATH, 1);
+}
+
+static int t_reuse(void)
+{
+    alloc_t a = bump_alloc();
+    arena_cap = 64 << 10;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 40000), OP(OP_FREE, 0) };
+    return expect(&a, ops, LEN(ops), ORACLE_REUSE, 2);
+}
+
+static int t_null_within_budget(void)
+{
+    alloc_t a = bump_alloc();
+    arena_cap = 64 << 10;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 40000), OP(OP_MALLOC, 1, .size = 40000) };
+    return expect(&a, ops, LEN(ops), ORACLE_FAILURE_PATH, 1);
+}
+
+static int t_finding_on_thread(void)
+{
+    alloc_t a = bump_alloc();
+    a.calloc = nozero_calloc;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 24), OP(OP_THREAD, 3), OP(OP_MALLOC, 1, .size = 8),
+                   OP(OP_THREAD, 5), OP(OP_CALLOC, 2, .nmemb = 1, .size = 64) };
+    return expect(&a, ops, LEN(ops), ORACLE_CALLOC_ZERO, 4);
+}
+
+/* ---- a long random trace against glibc ---- */
+
+static uint64_t rng = 0x1234567;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return rng;
+}
+
+static uint64_t random_size(void)
+{
+    static const uint64_t edges[] = { 0, 1, 15, 16, 17, 4095, 4096, 4097, 131072, 200000,
+                                      SIZE_MAX, SIZE_MAX - 16, PTRDIFF_MAX, (size_t)PTRDIFF_MAX + 1 };
+    switch (next() % 8) {
+    case 0: return edges[next() % LEN(edges)];
+    case 1: return next() % 70000;
+    default: return next() % 300;
+    }
+}
+
+static void random_op(op_t *op, bool threads)
+{
+    static const uint64_t aligns[] = { 0, 1, 8, 16, 24, 64, 4096, 65536, (size_t)1 << 60 };
+    memset(op, 0, sizeof *op);
+    op->kind = next() % OP_COUNT;
+    op->slot = next() % 64;
+    if (op->kind == OP_THREAD && !threads)
+        op->kind = OP_CHECK;
+    if (op->kind == OP_THREAD)
+        op->slot = next() % OPS_THREADS;
+    op->size = random_size();
+    op->align = aligns[next() % LEN(aligns)];
+    op->nmemb = next() % 4 ? next() % 9 : random_size();
+    if (op->kind >= OP_FREE && op->kind <= OP_FREE_ALIGNED_SIZED && next() % 2)
+        op->kind = OP_FREE;
+}
+
+static int clean_run(check_level_t level, bool threads, int runs)
+{
+    static op_t ops[4000];
+    alloc_t a = glibc_alloc();
+    exec_opts_t o;
+    exec_opts_default(&o);
+    o.check = level;
+    exec_t *e = exec_new(&a, &o);
+    int bad = 0;
+    for (int r = 0; r < runs && !bad; r++) {
+        for (size_t i = 0; i < LEN(ops); i++)
+            random_op(&ops[i], threads);
+        trace_t t = { .ops = ops, .len = LEN(ops), .cap = LEN(ops) };
+        finding_t f;
+        volatile size_t progress = 0;
+        int res = exec_run(e, &t, &f, &progress);
+        exec_stats_t s;
+        exec_get_stats(e, &s);
+        printf("# run %d: result %d, %llu ops, %llu skipped, %zu live\n", r, res,
+               (unsigned long long)s.ops, (unsigned long long)s.skipped, s.live_blocks);
+        if (res)
+            printf("# %s at op %zu: %s\n", f.oracle, f.op_index, f.message);
+        bad = res != 0 || s.live_blocks != 0 || progress != LEN(ops) - 1;
+    }
+    exec_free(e);
+    return bad;
+}
+
+static int t_clean_full(void) { return clean_run(CHECK_LEVEL_FULL, false, 3); }
+static int t_clean_threads(void) { return clean_run(CHECK_LEVEL_FULL, true, 4); }
+static int t_clean_sampled(void) { return clean_run(CHECK_LEVEL_SAMPLED, true, 2); }
+static int t_clean_none(void) { return clean_run(CHECK_LEVEL_NONE, true, 2); }
+
+static const struct tcase {
+    const char *id;
+    const char *name;
+    int (*fn)(void);
+} cases[] = {
+    { "misaligned", "alignment: malloc returns 8-aligned blocks", t_misaligned },
+    { "aligned-misaligned", "alignment: aligned_alloc ignores the alignment", t_aligned_misaligned },
+    { "duplicate", "overlap: the same block twice", t_duplicate },
+    { "harness-overlap", "overlap: a block inside the harness's trace", t_harness_overlap },
+    { "calloc-zero", "calloc-zero: calloc does not zero", t_calloc_zero },
+    { "realloc-contents", "realloc-contents: realloc copies half", t_realloc_contents },
+    { "usable-small", "usable-size: smaller than requested", t_usable_small },
+    { "usable-big", "usable-size: reaches into the next block", t_usable_big },
+    { "neighbour-free", "contents: free corrupts the neighbour (seen at its free)", t_neighbour },
+    { "neighbour-check", "contents: free corrupts the neighbour (seen at check)",
+      t_neighbour_check },
+    { "no-errno", "errno: NULL without errno", t_noerrno },
+    { "free-errno", "errno: free changes errno", t_free_errno },
+    { "must-fail", "failure-path: malloc(SIZE_MAX) succeeds", t_must_fail },
+    { "calloc-overflow", "failure-path: calloc overflow succeeds", t_calloc_overflow },
+    { "posix-memalign-einval", "failure-path: posix_memalign accepts alignment 24",
+      t_posix_memalign_einval },
+    { "failed-realloc", "failure-path: failed realloc damages the old block",
+      t_failed_realloc_damage },
+    { "null-in-budget", "failure-path: NULL within the live budget", t_null_within_budget },
+    { "reuse", "reuse: memory not handed out again", t_reuse },
+    { "thread-finding", "a finding on a worker thread", t_finding_on_thread },
+    { "clean-full", "clean: glibc, random ops, full", t_clean_full },
+    { "clean-threads", "clean: glibc, random ops with threads, full", t_clean_threads },
+    { "clean-sampled", "clean: glibc, random ops with threads, sampled", t_clean_sampled },
+    { "clean-none", "clean: glibc, random ops with threads, none", t_clean_none },
+};
+
+/* Runs case i in a child, so a crash is a failed case, and prints its TAP line. */
+static bool run_case(size_t i, size_t n)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int r = cases[i].fn();
+        fflush(stdout);
+        _exit(r);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    printf("%sok %zu - %s", ok ? "" : "not ", n, cases[i].name);
+    if (WIFSIGNALED(st))
+        printf(" (signal %d)", WTERMSIG(st));
+    printf("\n");
+    return ok;
+}
+
+/* With an argument, runs the case of that id (one Meson test each); without, all of them. */
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        for (size_t i = 0; i < LEN(cases); i++) {
+            if (strcmp(argv[1], cases[i].id))
+                continue;
+            printf("1..1\n");
+            run_case(i, 1);
+            return 0;
+        }
+        fprintf(stderr, "unknown case %s\n", argv[1]);
+        return 2;
+    }
+    printf("1..%zu\n", LEN(cases));
+    for (size_t i = 0; i < LEN(cases); i++)
+        run_case(i, i + 1);
+    return 0;
+}
