@@ -29,8 +29,11 @@ static const command_t commands[] = {
     { "allocators", cmd_allocators, "show where allocators load from and what they provide" },
 };
 
-const char *argp_program_version = "allocheck " ALLOCHECK_VERSION;
-const char *argp_program_bug_address = "the allocheck issue tracker";
+/* Read by glibc's argp, so they must be visible despite -fvisibility=hidden. */
+__attribute__((visibility("default"))) const char *argp_program_version =
+    "allocheck " ALLOCHECK_VERSION;
+__attribute__((visibility("default"))) const char *argp_program_bug_address =
+    "the allocheck issue tracker";
 
 static const char doc[] =
     "allocheck -- tells whether a memory allocator keeps its promises.\n\n"
