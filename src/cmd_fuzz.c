@@ -1,11 +1,278 @@
-/* Placeholder until its issue lands: says so and exits 2. */
+/* allocheck fuzz: the built-in engine (src/engine.h) against one allocator. Shows a progress
+ * line on a terminal, and for each finding: saves the trace first, minimizes it, writes the C
+ * reproducer beside it, and prints a one-paragraph summary. Exit 1 on a finding, 0 if clean,
+ * 2 on a usage, load or harness error. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "allocheck_config.h"
+#include "src/atomic.h"
 #include "src/cli.h"
 #include "src/cmds.h"
+#include "src/engine.h"
+#include "src/minimize.h"
+#include "src/repro.h"
+#include "src/trace.h"
+
+enum { OPT_KEEP_GOING = 0x100, OPT_CHECK, OPT_MAX_LIVE, OPT_HANG, OPT_MAX_OPS };
+
+typedef struct args {
+    cli_allocs_t allocs;
+    engine_opts_t eo;
+    const char *out;
+    bool threads_given;
+} args_t;
+
+typedef struct state {
+    const args_t *args;
+    const alloc_t *a;
+    bool tty;
+    char name[256];           /* NAME of the current finding */
+    char path[4096];
+    unsigned findings;
+    int error;
+} state_t;
+
+static volatile int interrupted;
+
+static const struct argp_option options[] = {
+    CLI_OPTION_ALLOCATOR,
+    { "seed", 's', "N", 0, "Seed of every random choice (default 1)", 0 },
+    { "time", 't', "SECONDS", 0, "Stop after this long (30, 30s, 2m); only bounds how many "
+      "sequences run", 0 },
+    { "runs", 'n', "N", 0, "Stop after N sequences", 0 },
+    { "threads", 'T', "N", 0, "Threads the generated sequences hand blocks between (1-8; "
+      "default 2, 1 for a plugin that is not thread-safe)", 0 },
+    { "out", 'o', "DIR", 0, "Where findings go (default ./findings)", 0 },
+    { "keep-going", OPT_KEEP_GOING, 0, 0, "Continue after a finding", 0 },
+    { "check", OPT_CHECK, "LEVEL", 0, "full (default), sampled or none", 0 },
+    { "max-live", OPT_MAX_LIVE, "BYTES", 0, "Live-bytes budget (default 256 MiB)", 0 },
+    { "hang", OPT_HANG, "SECONDS", 0, "An op without progress for this long is a hang "
+      "(default 3)", 0 },
+    { "max-ops", OPT_MAX_OPS, "N", 0, "Longest sequence (default 2048 ops)", 0 },
+    { 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+    args_t *x = state->input;
+    switch (key) {
+    case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
+    case 's': x->eo.seed = cli_parse_ull("--seed", arg, state); return 0;
+    case 't': x->eo.time_ms = cli_parse_duration_ms("--time", arg, state); return 0;
+    case 'n': x->eo.runs = cli_parse_ull("--runs", arg, state); return 0;
+    case 'T':
+        x->eo.gen.threads = (unsigned)cli_parse_ull("--threads", arg, state);
+        if (x->eo.gen.threads < 1 || x->eo.gen.threads > OPS_THREADS)
+            argp_error(state, "--threads: '%s' is not from 1 to %d", arg, OPS_THREADS);
+        x->threads_given = true;
+        return 0;
+    case 'o': x->out = arg; return 0;
+    case OPT_KEEP_GOING: x->eo.keep_going = true; return 0;
+    case OPT_CHECK:
+        if (engine_parse_check(arg, &x->eo.exec.check))
+            argp_error(state, "--check: '%s' is not full, sampled or none", arg);
+        return 0;
+    case OPT_MAX_LIVE: x->eo.exec.max_live = cli_parse_ull("--max-live", arg, state); return 0;
+    case OPT_HANG: {
+        unsigned long long ms = cli_parse_duration_ms("--hang", arg, state);
+        if (ms < 10 || ms > 3600000)
+            argp_error(state, "--hang: '%s' is out of range", arg);
+        x->eo.hang_ms = (unsigned)ms;
+        return 0;
+    }
+    case OPT_MAX_OPS:
+        x->eo.gen.max_ops = cli_parse_ull("--max-ops", arg, state);
+        if (x->eo.gen.max_ops < 1 || x->eo.gen.max_ops > 1000000)
+            argp_error(state, "--max-ops: '%s' is not from 1 to 1000000", arg);
+        if (x->eo.gen.min_ops > x->eo.gen.max_ops)
+            x->eo.gen.min_ops = x->eo.gen.max_ops;
+        return 0;
+    case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); return 0;
+    default: return ARGP_ERR_UNKNOWN;
+    }
+}
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void show_progress(void *arg, const engine_progress_t *p)
+{
+    const state_t *st = arg;
+    if (!st->tty)
+        return;
+    double s = p->elapsed_ms ? p->elapsed_ms / 1000.0 : 0.001;
+    fprintf(stderr, "\r\033[K[fuzz] %.0fs  %llu seqs (%.0f/s)  %.2fM ops (%.0fk ops/s)  "
+            "live %zu  findings %u", s, (unsigned long long)p->sequences, p->sequences / s,
+            p->ops / 1e6, p->ops / s / 1000, p->live_blocks, p->findings);
+}
+
+/* The comment lines of a saved finding: deterministic (no pointers, no dates). */
+static void finding_comment(const state_t *st, const engine_finding_t *f, const char *what,
+                            char *buf, size_t len)
+{
+    snprintf(buf, len, "# %s: %s at op %zu\n# allocator: %s\n# found by: allocheck fuzz "
+             "--seed %llu (sequence %llu)%s\n", what, f->res.f.oracle, f->res.f.op_index,
+             cli_alloc_label(st->a), (unsigned long long)st->args->eo.seed,
+             (unsigned long long)f->sequence,
+             f->reproduced ? "" : "\n# note: did not reproduce from a fresh process");
+}
+
+static void save(state_t *st, const char *suffix, const trace_t *t, const char *comment)
+{
+    snprintf(st->path, sizeof st->path, "%s/%s%s", st->args->out, st->name, suffix);
+    int r = engine_save_trace(st->path, t, comment);
+    if (r) {
+        cli_error("%s: %s", st->path, strerror(-r));
+        st->error = r;
+    }
+}
+
+static void on_found(void *arg, const engine_finding_t *f)
+{
+    state_t *st = arg;
+    char comment[1024];
+    engine_finding_name(f->res.f.oracle, st->a, f->trace, st->name, sizeof st->name);
+    finding_comment(st, f, "finding", comment, sizeof comment);
+    save(st, ".trace", f->trace, comment);
+}
+
+static int write_repro(state_t *st, const trace_t *t, const finding_t *f)
+{
+    char ref[4096];
+    repro_info_t info = { cli_alloc_label(st->a), repro_find_ref_so(ref, sizeof ref),
+                          ALLOCHECK_VERSION, f };
+    snprintf(st->path, sizeof st->path, "%s/%s.c", st->args->out, st->name);
+    atomic_file_t af;
+    int r = atomic_open(&af, st->path);
+    if (r)
+        return r;
+    r = repro_write(af.f, st->a, &st->args->eo.exec, t, &info);
+    if (r) {
+        atomic_abort(&af);
+        return r;
+    }
+    return atomic_commit(&af);
+}
+
+static void summary(const state_t *st, const engine_finding_t *f, const sup_result_t *min,
+                    const minimize_stats_t *ms)
+{
+    const char *dir = st->args->out, *n = st->name;
+    printf("%s%s in %s: %s\n", st->tty ? "\r\033[K" : "", min->f.oracle, cli_alloc_label(st->a),
+           min->f.message);
+    printf("  found in sequence %llu of seed %llu; minimized from %zu to %zu ops.\n",
+           (unsigned long long)f->sequence, (unsigned long long)st->args->eo.seed,
+           ms->before, ms->after);
+    if (!f->reproduced)
+        printf("  warning: it did not reproduce from a fresh process; the trace is the "
+               "sequence as the fuzzer ran it.\n");
+    if (min->lastwords[0])
+        printf("  the allocator's last words (stderr):\n    %.*s\n",
+               (int)strcspn(min->lastwords, "\0"), min->lastwords);
+    printf("  files: %s/%s.trace, %s/%s.min.trace, %s/%s.c\n", dir, n, dir, n, dir, n);
+    printf("  replay: allocheck replay -a %s %s/%s.min.trace\n", cli_alloc_label(st->a), dir, n);
+    printf("  reproduce: cc %s/%s.c -ldl -o repro && ./repro\n", dir, n);
+    fflush(stdout);
+}
+
+static int on_finding(void *arg, const engine_finding_t *f)
+{
+    state_t *st = arg;
+    char comment[1024];
+    st->findings++;
+    finding_comment(st, f, "finding", comment, sizeof comment);
+    save(st, ".trace", f->trace, comment);   /* the trace that replays from a fresh process */
+
+    trace_t t;
+    trace_init(&t);
+    sup_result_t min = f->res;
+    minimize_stats_t ms = { f->trace->len, f->trace->len, 0 };
+    int r = trace_copy(&t, f->trace);
+    if (!r && f->reproduced)
+        r = minimize_finding(st->a, &st->args->eo.exec, st->args->eo.hang_ms, &t, &min, &ms);
+    if (!r) {
+        finding_comment(st, f, "minimized finding", comment, sizeof comment);
+        save(st, ".min.trace", &t, comment);
+        r = write_repro(st, &t, &min.f);
+        if (r)
+            cli_error("%s: %s", st->path, strerror(-r));
+    } else {
+        cli_error("minimizing %s: %s", st->name, strerror(-r));
+    }
+    summary(st, f, &min, &ms);
+    trace_release(&t);
+    return 0;
+}
+
+static int make_dir(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int run(args_t *x, const alloc_t *a)
+{
+    state_t st = { .args = x, .a = a, .tty = isatty(STDERR_FILENO) };
+    engine_cb_t cb = { &st, show_progress, on_found, on_finding };
+    if (!x->threads_given)
+        x->eo.gen.threads = (a->flags & ALLOCHECK_PLUGIN_NOT_THREAD_SAFE) ? 1 : 2;
+    x->eo.gen.present = alloc_present(a);
+    x->eo.interrupted = &interrupted;
+    signal(SIGINT, on_sigint);
+    int r = make_dir(x->out);
+    if (r) {
+        cli_error("%s: %s", x->out, strerror(-r));
+        return EXIT_USAGE;
+    }
+    r = engine_fuzz(a, &x->eo, &cb);
+    if (st.tty)
+        fprintf(stderr, "\r\033[K");
+    if (r < 0) {
+        cli_error("fuzz: %s", strerror(-r));
+        return EXIT_USAGE;
+    }
+    if (st.error)
+        return EXIT_USAGE;
+    if (r == 0)
+        printf("no findings in %s\n", cli_alloc_label(a));
+    return r > 0 ? EXIT_FINDING : EXIT_CLEAN;
+}
 
 int cmd_fuzz(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("'fuzz' is not built yet");
-    return EXIT_USAGE;
+    static args_t x;
+    static alloc_t allocs[CLI_MAX_ALLOCS];
+    engine_opts_default(&x.eo);
+    x.out = "findings";
+    struct argp argp = { options, parse_opt, NULL,
+        "Fuzz an allocator with generated operation sequences; every finding is saved, "
+        "minimized and turned into a C reproducer.", 0, 0, 0 };
+    cli_argp_parse(&argp, argc, argv, 0, &x);
+    int n = 0;
+    if (x.allocs.n > 1) {
+        cli_error("fuzz takes one allocator; run it once per -a");
+        return EXIT_USAGE;
+    }
+    int rc = cli_load_allocs(&x.allocs, allocs, &n);
+    if (rc)
+        return rc;
+    return run(&x, &allocs[0]);
 }

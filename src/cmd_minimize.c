@@ -1,11 +1,117 @@
-/* Placeholder until its issue lands: says so and exits 2. */
+/* allocheck minimize: shrinks a failing trace to the fewest ops that still fail with the same
+ * oracle (src/minimize.h) and writes it as a text trace. Exit 0 when OUT is written, 1 never,
+ * 2 when the trace does not fail, or on a usage, input or load error. */
+#include <stdio.h>
+#include <string.h>
+
 #include "src/cli.h"
 #include "src/cmds.h"
+#include "src/engine.h"
+#include "src/minimize.h"
+#include "src/trace.h"
+
+enum { OPT_CHECK = 0x100, OPT_HANG };
+
+typedef struct args {
+    cli_allocs_t allocs;
+    exec_opts_t exec;
+    unsigned hang_ms;
+    const char *file, *out;
+} args_t;
+
+static const struct argp_option options[] = {
+    CLI_OPTION_ALLOCATOR,
+    { "output", 'o', "OUT", 0, "Where the minimized trace goes (required; - for stdout)", 0 },
+    { "check", OPT_CHECK, "LEVEL", 0, "full (default), sampled or none", 0 },
+    { "hang", OPT_HANG, "SECONDS", 0, "An op without progress for this long is a hang "
+      "(default 3)", 0 },
+    { 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+    args_t *x = state->input;
+    switch (key) {
+    case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
+    case 'o': x->out = arg; return 0;
+    case OPT_CHECK:
+        if (engine_parse_check(arg, &x->exec.check))
+            argp_error(state, "--check: '%s' is not full, sampled or none", arg);
+        return 0;
+    case OPT_HANG:
+        x->hang_ms = (unsigned)cli_parse_duration_ms("--hang", arg, state);
+        if (x->hang_ms < 10)
+            argp_error(state, "--hang: '%s' is too short", arg);
+        return 0;
+    case ARGP_KEY_ARG:
+        if (x->file)
+            argp_error(state, "one trace file at a time");
+        x->file = arg;
+        return 0;
+    case ARGP_KEY_END:
+        if (!x->file)
+            argp_error(state, "no trace file given");
+        if (!x->out)
+            argp_error(state, "-o OUT is required");
+        return 0;
+    default: return ARGP_ERR_UNKNOWN;
+    }
+}
+
+static int minimize_file(const args_t *x, const alloc_t *a, trace_t *t)
+{
+    sup_result_t res;
+    int r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
+    if (r) {
+        cli_error("%s: %s", x->file, strerror(-r));
+        return EXIT_USAGE;
+    }
+    if (res.status != 1) {
+        cli_error("%s: runs clean against %s; nothing to minimize", x->file,
+                  cli_alloc_label(a));
+        return EXIT_USAGE;
+    }
+    minimize_stats_t ms;
+    if ((r = minimize_finding(a, &x->exec, x->hang_ms, t, &res, &ms)) != 0) {
+        cli_error("%s: minimizing: %s", x->file, strerror(-r));
+        return EXIT_USAGE;
+    }
+    char comment[768];
+    snprintf(comment, sizeof comment, "# minimized finding: %s at op %zu\n# allocator: %s\n",
+             res.f.oracle, res.f.op_index, cli_alloc_label(a));
+    if ((r = engine_save_trace(x->out, t, comment)) != 0) {
+        cli_error("%s: %s", x->out, strerror(-r));
+        return EXIT_USAGE;
+    }
+    fprintf(stderr, "%s: %s at op %zu: %s\nminimized from %zu to %zu ops (%u candidates tried)\n",
+            x->file, res.f.oracle, res.f.op_index, res.f.message, ms.before, ms.after, ms.tests);
+    return EXIT_CLEAN;
+}
 
 int cmd_minimize(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("'minimize' is not built yet");
-    return EXIT_USAGE;
+    static args_t x;
+    static alloc_t allocs[CLI_MAX_ALLOCS];
+    exec_opts_default(&x.exec);
+    x.hang_ms = 3000;
+    struct argp argp = { options, parse_opt, "FILE",
+        "Shrink a failing trace to the fewest ops that fail with the same oracle.", 0, 0, 0 };
+    cli_argp_parse(&argp, argc, argv, 0, &x);
+    if (x.allocs.n > 1) {
+        cli_error("minimize takes one allocator");
+        return EXIT_USAGE;
+    }
+    int n = 0, rc = cli_load_allocs(&x.allocs, allocs, &n);
+    if (rc)
+        return rc;
+    trace_t t;
+    trace_init(&t);
+    char err[1024];
+    if (trace_load_file(&t, x.file, err, sizeof err)) {
+        cli_error("%s", err);
+        return EXIT_USAGE;
+    }
+    rc = minimize_file(&x, &allocs[0], &t);
+    trace_release(&t);
+    return rc;
 }

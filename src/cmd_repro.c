@@ -1,11 +1,101 @@
-/* Placeholder until its issue lands: says so and exits 2. */
+/* allocheck repro: writes a standalone C program (src/repro.h) that replays a trace against
+ * the same allocator with the checks inline; it exits 1 while the bug is there. The trace is
+ * run once first so the program's header names the finding. Exit 0 when OUT is written, 2 on
+ * a usage, input or load error. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "allocheck_config.h"
+#include "src/atomic.h"
 #include "src/cli.h"
 #include "src/cmds.h"
+#include "src/engine.h"
+#include "src/repro.h"
+#include "src/trace.h"
+
+typedef struct args {
+    cli_allocs_t allocs;
+    exec_opts_t exec;
+    const char *file, *out;
+} args_t;
+
+static const struct argp_option options[] = {
+    CLI_OPTION_ALLOCATOR,
+    { "output", 'o', "OUT.c", 0, "Where the C program goes (required; - for stdout)", 0 },
+    { 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+    args_t *x = state->input;
+    switch (key) {
+    case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
+    case 'o': x->out = arg; return 0;
+    case ARGP_KEY_ARG:
+        if (x->file)
+            argp_error(state, "one trace file at a time");
+        x->file = arg;
+        return 0;
+    case ARGP_KEY_END:
+        if (!x->file)
+            argp_error(state, "no trace file given");
+        if (!x->out)
+            argp_error(state, "-o OUT.c is required");
+        return 0;
+    default: return ARGP_ERR_UNKNOWN;
+    }
+}
+
+static int write_program(const args_t *x, const alloc_t *a, const trace_t *t)
+{
+    sup_result_t res;
+    int r = sup_run_trace(a, &x->exec, t, 3000, &res);
+    char ref[4096];
+    repro_info_t info = { cli_alloc_label(a), repro_find_ref_so(ref, sizeof ref),
+                          ALLOCHECK_VERSION, !r && res.status == 1 ? &res.f : NULL };
+    atomic_file_t af;
+    if ((r = atomic_open(&af, x->out)) != 0)
+        goto fail;
+    if ((r = repro_write(af.f, a, &x->exec, t, &info)) != 0) {
+        atomic_abort(&af);
+        goto fail;
+    }
+    if ((r = atomic_commit(&af)) != 0)
+        goto fail;
+    return EXIT_CLEAN;
+fail:
+    if (r == -ENOENT)
+        cli_error("%s: cannot find liballocheck-ref.so (set ALLOCHECK_REF_SO)", x->out);
+    else
+        cli_error("%s: %s", x->out, strerror(-r));
+    return EXIT_USAGE;
+}
 
 int cmd_repro(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("'repro' is not built yet");
-    return EXIT_USAGE;
+    static args_t x;
+    static alloc_t allocs[CLI_MAX_ALLOCS];
+    exec_opts_default(&x.exec);
+    struct argp argp = { options, parse_opt, "FILE",
+        "Write a standalone C program that reproduces a trace's failure "
+        "(cc OUT.c -ldl; exit 1 while the bug is there).", 0, 0, 0 };
+    cli_argp_parse(&argp, argc, argv, 0, &x);
+    if (x.allocs.n > 1) {
+        cli_error("repro takes one allocator");
+        return EXIT_USAGE;
+    }
+    int n = 0, rc = cli_load_allocs(&x.allocs, allocs, &n);
+    if (rc)
+        return rc;
+    trace_t t;
+    trace_init(&t);
+    char err[1024];
+    if (trace_load_file(&t, x.file, err, sizeof err)) {
+        cli_error("%s", err);
+        return EXIT_USAGE;
+    }
+    rc = write_program(&x, &allocs[0], &t);
+    trace_release(&t);
+    return rc;
 }

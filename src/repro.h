@@ -1,0 +1,33 @@
+/* The C reproducer writer: turns a failing trace into one standalone C file that compiles
+ * with `cc OUT.c -ldl` (no allocheck headers), loads the same allocator the same way, runs
+ * the ops with allocheck's checks inline, prints what broke and exits 1 while the bug is
+ * there (0 once fixed; a crash or hang also ends it non-zero).
+ * Leaves out: exact parity with every exec.c oracle detail; it checks the promises of
+ * DESIGN §5 the same way, conservatively. */
+#ifndef ALLOCHECK_SRC_REPRO_H
+#define ALLOCHECK_SRC_REPRO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "src/alloc.h"
+#include "src/exec.h"
+#include "src/ops.h"
+
+typedef struct repro_info {
+    const char *label;        /* the spec as the user gave it (cli_alloc_label) */
+    const char *ref_so;       /* liballocheck-ref.so, for the reference allocator */
+    const char *version;      /* allocheck version */
+    const finding_t *f;       /* the finding it reproduces, or NULL */
+} repro_info_t;
+
+/* Writes the program to out. Returns 0, or -ENOENT when the reference allocator's shared
+ * library cannot be found, or -EIO. */
+int repro_write(FILE *out, const alloc_t *a, const exec_opts_t *eo, const trace_t *t,
+                const repro_info_t *info);
+
+/* Finds liballocheck-ref.so beside the running executable (build tree or install tree), or
+ * at $ALLOCHECK_REF_SO. Returns buf, or NULL. */
+const char *repro_find_ref_so(char *buf, size_t len);
+
+#endif
