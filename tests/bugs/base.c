@@ -220,6 +220,22 @@ static void raw_free(char *raw, size_t rawsize)
     UNLOCK();
 }
 
+#if BUG_EMPTY_HEAP_RETIRED
+/* A heap that emptied after holding many blocks is retired; nothing re-arms it. */
+static size_t live, peak;
+static bool retired;
+
+static void count_live(bool alloc)
+{
+    LOCK();
+    live = alloc ? live + 1 : live - 1;
+    peak = live > peak ? live : peak;
+    if (live == 0 && peak >= 64)
+        retired = true;
+    UNLOCK();
+}
+#endif
+
 static void *nomem(void)
 {
 #if !BUG_ERRNO_UNSET /* the bug: failures return NULL and leave errno as it was */
@@ -240,6 +256,11 @@ static void *alloc_aligned(size_t align, size_t n)
     if (n > PTRDIFF_MAX || align > PTRDIFF_MAX || n > SIZE_MAX - lead - (align - 16))
         return nomem();
     size_t rawsize, need = n + lead + (align - 16);
+#if BUG_EMPTY_HEAP_RETIRED
+    if (retired)
+        return nomem();
+    count_live(true);
+#endif
 #if BUG_CRASH_ON_SIZE /* exact-boundary lookup one past the table end, once the lists are warm */
     if (n == 1024 && nfrees >= 3)
         *(volatile size_t *)class_size[NCLASS - 1] = need;
@@ -273,6 +294,9 @@ static void x_free(void *p)
     hdr_t *h = hdr_of(p);
     char *raw = (char *)p - h->offset;
     raw_free(raw, h->rawsize);
+#if BUG_EMPTY_HEAP_RETIRED
+    count_live(false);
+#endif
 #if BUG_FREE_CLOBBERS_ERRNO /* a page-release hint on an unaligned address fails: EINVAL leaks */
     (void)saved;
     madvise(raw, 1, MADV_WILLNEED);
@@ -391,11 +415,13 @@ static void *x_memalign(size_t align, size_t n)
 
 static int x_posix_memalign(void **memptr, size_t align, size_t n)
 {
-#if BUG_POSIX_MEMALIGN_CLOBBERS /* POSIX: *memptr is not modified on failure */
-    *memptr = NULL;
+    if (!is_pow2(align) || align % sizeof(void *) != 0) {
+#if BUG_POSIX_MEMALIGN_CLOBBERS /* allocates before validating; POSIX: on failure *memptr
+                                 * is left unmodified or set to a null pointer */
+        *memptr = x_aligned(align < 16 ? 16 : (size_t)1 << (64 - __builtin_clzll(align)), n);
 #endif
-    if (!is_pow2(align) || align % sizeof(void *) != 0)
         return EINVAL;
+    }
     int saved = errno;  /* POSIX: returns the error, errno untouched */
     void *p = x_aligned(align, n);
     errno = saved;

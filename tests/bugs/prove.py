@@ -4,7 +4,8 @@
   prove.py ALLOCHECK PLUGIN.so conform [--OPT=V...] [GLOB...]   every GLOB (alternatives
       split by '|') must match a check with verdict "fail", and the exit status must be 1; with
       no GLOB the run must be clean: exit 0 and no "fail" at all. --OPT=V go to allocheck.
-  prove.py ALLOCHECK PLUGIN.so fuzz ORACLE [SECONDS]   `allocheck fuzz` must exit 1 with a
+  prove.py ALLOCHECK PLUGIN.so fuzz ORACLE [SECONDS] [--OPT=V...]   (options go to allocheck)
+      `allocheck fuzz` must exit 1 with a
       finding file ORACLE-*.trace and name the oracle in its summary (ORACLE may list
       alternatives split by '|'); ORACLE "none" means a clean run of SECONDS (exit 0).
 Time-to-detect is printed as a TAP diagnostic. Leaves out: judging which finding is "best"."""
@@ -82,14 +83,15 @@ def prove_conform(tap, exe, plugin, globs):
         tap.ok(bool(hit), f"a check matching {g} fails" + (f" ({hit[0]})" if hit else ''))
 
 
-def prove_fuzz(tap, exe, plugin, oracle, seconds):
+def prove_fuzz(tap, exe, plugin, oracle, seconds, opts):
     with tempfile.TemporaryDirectory(prefix='allocheck-bugs-') as out_dir:
         argv = [exe, 'fuzz', '-a', plugin, '--seed', '1', '--time', str(seconds),
-                '--out', out_dir]
+                '--out', out_dir] + opts
         wall0 = time.time()
         rc, out, err, secs = run(argv, seconds * 3 + 60)
         name = os.path.basename(plugin)
-        tap.diag(f"allocheck fuzz -a {name} --seed 1 --time {seconds}: exit {rc} in {secs:.1f} s")
+        tap.diag(f"allocheck fuzz -a {name} --seed 1 --time {seconds} {' '.join(opts)}: "
+                 f"exit {rc} in {secs:.1f} s")
         found = sorted(os.path.basename(f) for f in glob.glob(os.path.join(out_dir, '*.trace')))
         if oracle == 'none':
             tap.ok(rc == 0, f"clean allocator fuzzes clean for {seconds} s",
@@ -121,7 +123,9 @@ def main(argv):
         if not rest:
             print(__doc__, file=sys.stderr)
             return 2
-        prove_fuzz(tap, exe, plugin, rest[0], int(rest[1]) if len(rest) > 1 else 10)
+        opts = [r for r in rest[1:] if r.startswith('--')]
+        secs = [int(r) for r in rest[1:] if not r.startswith('--')]
+        prove_fuzz(tap, exe, plugin, rest[0], secs[0] if secs else 10, opts)
     return tap.done()
 
 
