@@ -49,7 +49,6 @@ typedef struct run {
     profile_t profile;
     unsigned timeout_ms, njobs, running;
     size_t *order;            /* tasks in start order, CHECK_SLOW first */
-    slot_t *slots;            /* one per job, shared with the children */
     struct rlimit data, as;
     job_t jobs[MAX_JOBS];
 } run_t;
@@ -105,15 +104,17 @@ bool conform_selected(const char *id, const char *const *only, size_t nonly,
     return (nonly == 0 || match_any(id, only, nonly)) && !match_any(id, skip, nskip);
 }
 
-static void *map_shared(size_t len)
+/* Only the slots are MAP_SHARED: results and plans stay private to the parent, so a child
+ * whose allocator scribbles cannot reach them. */
+static void *map_anon(size_t len, int share)
 {
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, share | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
 conform_result_t *conform_results_new(size_t n)
 {
-    return map_shared((n ? n : 1) * sizeof(conform_result_t));
+    return map_anon((n ? n : 1) * sizeof(conform_result_t), MAP_PRIVATE);
 }
 
 void conform_results_free(conform_result_t *r, size_t n)
@@ -202,6 +203,9 @@ static void child_main(const run_t *r, const check_t *c, slot_t *slot, int outw)
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+    for (unsigned i = 0; i < r->njobs; i++)  /* other checks' verdicts are out of reach */
+        if (r->jobs[i].slot != slot)
+            munmap(r->jobs[i].slot, sizeof *slot);
     c->run(&slot->ctx);
     slot->done = 1;
     _exit(0);
@@ -456,27 +460,26 @@ int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *che
     r.njobs = pick_jobs(opts, r.ntasks);
     pick_limits(&r, opts);
     size_t order_len = (r.ntasks ? r.ntasks : 1) * sizeof(size_t);
-    r.order = map_shared(order_len);
-    r.slots = map_shared(r.njobs * sizeof(slot_t));
-    if (!r.order || !r.slots)
-        goto nomem;
+    int err = (r.order = map_anon(order_len, MAP_PRIVATE)) ? 0 : -ENOMEM;
+    for (unsigned i = 0; i < r.njobs && !err; i++)
+        if (!(r.jobs[i].slot = map_anon(sizeof(slot_t), MAP_SHARED)))
+            err = -ENOMEM;
+    if (err)
+        goto out;
     memset(results, 0, r.ntasks * sizeof *results);
-    for (unsigned i = 0; i < r.njobs; i++)
-        r.jobs[i].slot = &r.slots[i];
     plan(&r);
     fflush(NULL);  /* or children would inherit and repeat buffered output */
-    int err = 0;
     while (!err && (r.next < r.ntasks || r.running > 0)) {
         err = fill(&r);
         if (!err && r.running > 0)
             wait_some(&r);
     }
     kill_all(&r);
-    munmap(r.order, order_len);
-    munmap(r.slots, r.njobs * sizeof(slot_t));
-    return err;
-nomem:
+out:
+    for (unsigned i = 0; i < r.njobs; i++)
+        if (r.jobs[i].slot)
+            munmap(r.jobs[i].slot, sizeof(slot_t));
     if (r.order)
         munmap(r.order, order_len);
-    return -ENOMEM;
+    return err;
 }
