@@ -116,11 +116,11 @@ static void show_progress(void *arg, const engine_progress_t *p)
 }
 
 /* The comment lines of a saved finding: deterministic (no pointers, no dates). */
-static void finding_comment(const state_t *st, const engine_finding_t *f, const char *what,
-                            char *buf, size_t len)
+static void finding_comment(const state_t *st, const engine_finding_t *f, const finding_t *fd,
+                            const char *what, char *buf, size_t len)
 {
     snprintf(buf, len, "# %s: %s at op %zu\n# allocator: %s\n# found by: allocheck fuzz "
-             "--seed %llu (sequence %llu)%s\n", what, f->res.f.oracle, f->res.f.op_index,
+             "--seed %llu (sequence %llu)%s\n", what, fd->oracle, fd->op_index,
              cli_alloc_label(st->a), (unsigned long long)st->args->eo.seed,
              (unsigned long long)f->sequence,
              f->reproduced ? "" : "\n# note: did not reproduce from a fresh process");
@@ -141,7 +141,7 @@ static void on_found(void *arg, const engine_finding_t *f)
     state_t *st = arg;
     char comment[1024];
     engine_finding_name(f->res.f.oracle, st->a, f->trace, st->name, sizeof st->name);
-    finding_comment(st, f, "finding", comment, sizeof comment);
+    finding_comment(st, f, &f->res.f, "finding", comment, sizeof comment);
     save(st, ".trace", f->trace, comment);
 }
 
@@ -189,7 +189,7 @@ static int on_finding(void *arg, const engine_finding_t *f)
     state_t *st = arg;
     char comment[1024];
     st->findings++;
-    finding_comment(st, f, "finding", comment, sizeof comment);
+    finding_comment(st, f, &f->res.f, "finding", comment, sizeof comment);
     save(st, ".trace", f->trace, comment);   /* the trace that replays from a fresh process */
 
     trace_t t;
@@ -200,7 +200,7 @@ static int on_finding(void *arg, const engine_finding_t *f)
     if (!r && f->reproduced)
         r = minimize_finding(st->a, &st->args->eo.exec, st->args->eo.hang_ms, &t, &min, &ms);
     if (!r) {
-        finding_comment(st, f, "minimized finding", comment, sizeof comment);
+        finding_comment(st, f, &min.f, "minimized finding", comment, sizeof comment);
         save(st, ".min.trace", &t, comment);
         r = write_repro(st, &t, &min.f);
         if (r)

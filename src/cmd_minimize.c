@@ -92,7 +92,7 @@ int cmd_minimize(int argc, char **argv)
 {
     static args_t x;
     static alloc_t allocs[CLI_MAX_ALLOCS];
-    exec_opts_default(&x.exec);
+    engine_exec_defaults(&x.exec);
     x.hang_ms = 3000;
     struct argp argp = { options, parse_opt, "FILE",
         "Shrink a failing trace to the fewest ops that fail with the same oracle.", 0, 0, 0 };

@@ -99,7 +99,7 @@ int cmd_replay(int argc, char **argv)
 {
     static args_t x;
     static alloc_t allocs[CLI_MAX_ALLOCS];
-    exec_opts_default(&x.exec);
+    engine_exec_defaults(&x.exec);
     x.hang_ms = 3000;
     struct argp argp = { options, parse_opt, "FILE...",
         "Replay traces against an allocator with every promise checked; a crash or hang "

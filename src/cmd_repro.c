@@ -76,7 +76,7 @@ int cmd_repro(int argc, char **argv)
 {
     static args_t x;
     static alloc_t allocs[CLI_MAX_ALLOCS];
-    exec_opts_default(&x.exec);
+    engine_exec_defaults(&x.exec);
     struct argp argp = { options, parse_opt, "FILE",
         "Write a standalone C program that reproduces a trace's failure "
         "(cc OUT.c -ldl; exit 1 while the bug is there).", 0, 0, 0 };

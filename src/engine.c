@@ -242,12 +242,21 @@ int sup_run_trace(const alloc_t *a, const exec_opts_t *eo, const trace_t *t,
 
 /* ---- the fuzzing loop ---- */
 
+void engine_exec_defaults(exec_opts_t *eo)
+{
+    exec_opts_default(eo);
+    /* C23 7.24.3p1 (DR 445): a block need only be aligned for objects that fit in it, so
+     * malloc(0) or malloc(8) returning an 8-aligned pointer (mimalloc, by design) is no bug;
+     * 16 bytes and more must still be 16-aligned. */
+    eo->size_dependent_align = true;
+}
+
 void engine_opts_default(engine_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->seed = 1;
     o->hang_ms = 3000;
-    exec_opts_default(&o->exec);
+    engine_exec_defaults(&o->exec);
     gen_opts_default(&o->gen);
 }
 

@@ -74,6 +74,10 @@ typedef struct engine_cb {
 
 void engine_opts_default(engine_opts_t *o);
 
+/* exec_opts_default() with the alignment rule every fuzzing command uses (C23's
+ * size-dependent rule), so replay, minimize and repro judge a finding as fuzz did. */
+void engine_exec_defaults(exec_opts_t *eo);
+
 /* Fuzzes a with sequences 0, 1, ... of o->seed. Returns the number of findings, or a
  * negative errno on a harness failure. */
 int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb);

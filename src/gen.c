@@ -312,7 +312,12 @@ static void sc_huge(gen_t *g)
     unsigned s = slot(g);
     switch (pick(g, 9)) {
     case 0: emit(g, OP_MALLOC, s, 0, h, 0); break;
-    case 1: emit(g, OP_CALLOC, s, 1ull << (32 + pick(g, 8)), 1ull << (32 + pick(g, 8)), 0); break;
+    case 1: {
+        /* nmemb * size wraps to a small product: only an overflow check refuses it. */
+        uint64_t size = 1ull << (3 + pick(g, 8));
+        emit(g, OP_CALLOC, s, (UINT64_MAX / size) + 1 + pick(g, 4), size, 0);
+        break;
+    }
     case 2: emit(g, OP_CALLOC, s, 2 + pick(g, 14), h / 2 + 1, 0); break;
     case 3:
         emit_alloc(g, s, gen_size(g));
@@ -320,7 +325,7 @@ static void sc_huge(gen_t *g)
         break;
     case 4:
         emit_alloc(g, s, gen_size(g));
-        emit(g, OP_REALLOCARRAY, s, 1ull << 33, 1ull << (31 + pick(g, 8)), 0);
+        emit(g, OP_REALLOCARRAY, s, (UINT64_MAX >> (3 + pick(g, 8))) + 2, 1ull << (3 + pick(g, 8)), 0);
         break;
     case 5: emit(g, OP_ALIGNED_ALLOC, s, 0, h, 1ull << (3 + pick(g, 10))); break;
     case 6: emit(g, OP_POSIX_MEMALIGN, s, 0, h, 1ull << (3 + pick(g, 10))); break;

@@ -161,8 +161,13 @@ int minimize_finding(const alloc_t *a, const exec_opts_t *eo, unsigned hang_ms, 
     char oracle[sizeof res->f.oracle];
     memcpy(oracle, res->f.oracle, sizeof oracle);
     fin_arg_t x = { a, eo, hang_ms, oracle, res, { 0 } };
-    /* Hangs cost hang_ms per candidate that still hangs: give them a small budget. */
-    unsigned budget = strcmp(oracle, ORACLE_TIMEOUT) == 0 ? 24 : 3000;
+    unsigned budget = 3000;
+    if (strcmp(oracle, ORACLE_TIMEOUT) == 0) {
+        /* Each candidate that still hangs costs the whole watchdog: few candidates, and a
+         * shorter watchdog (a hang in the allocator never ends; a clean op is quick). */
+        budget = 12;
+        x.hang_ms = hang_ms / 2 > 1000 ? hang_ms / 2 : (hang_ms < 1000 ? hang_ms : 1000);
+    }
     if (res->f.op_index + 1 < t->len)
         t->len = res->f.op_index + 1;
     return minimize_trace(t, same_failure, &x, budget, st);
