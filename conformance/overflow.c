@@ -61,6 +61,16 @@ static bool top_for_align(check_ctx_t *c, alloc_fn_t f, size_t al)
                 return false;
         }
     }
+    /* Just below PTRDIFF_MAX, where a size passes the ptrdiff check and size + alignment
+     * + header wraps for alignments of 2^62 and up (CVE-2026-0861). */
+    for (size_t d = 0; al && d < 64; d++) {
+        size_t below[] = { (size_t)PTRDIFF_MAX - d * 8, (size_t)PTRDIFF_MAX - al - d * 8,
+                           ((size_t)1 << 62) + d * 8 };
+
+        for (size_t i = 0; i < 3; i++)
+            if (below[i] >= IMPOSSIBLE && !expect_null(c, f, al, below[i]))
+                return false;
+    }
     return true;
 }
 
