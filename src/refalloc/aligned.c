@@ -18,7 +18,7 @@ void *ref_aligned(size_t align, size_t n)
         return NULL;
     }
     if (align > REF_PAGE || n + align - REF_ALIGN > REF_SMALL_MAX)
-        return ref_large_alloc(n, align);
+        return ref_large_alloc(n, align, false);
     char *slot = ref_slot_get(ref_class_of(n + align - REF_ALIGN + REF_HDR));
     if (!slot)
         return NULL;

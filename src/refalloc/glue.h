@@ -22,12 +22,13 @@ static inline void glue_unlock(glue_lock_t *l) { pthread_mutex_unlock(l); }
 /* In a fork child the lock may be held by a thread that no longer exists: start afresh. */
 static inline void glue_lock_reinit(glue_lock_t *l) { pthread_mutex_init(l, NULL); }
 
-/* pre: len is a multiple of the page size. Returns NULL (errno ENOMEM) on failure. */
+/* pre: len is a multiple of the page size. Returns NULL (errno ENOMEM) on failure.
+ * An inaccessible mapping costs no commit charge; no MAP_NORESERVE, so that a part made
+ * writable later is charged like any other (and mremap cannot grow it past the limit). */
 static inline void *glue_map(size_t len, int writable)
 {
     int prot = writable ? PROT_READ | PROT_WRITE : PROT_NONE;
-    int flags = MAP_PRIVATE | MAP_ANONYMOUS | (writable ? 0 : MAP_NORESERVE);
-    void *p = mmap(NULL, len, prot, flags, -1, 0);
+    void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         errno = ENOMEM;
         return NULL;
@@ -56,6 +57,14 @@ static inline void glue_purge(void *p, size_t len)
 static inline int glue_resize(void *p, size_t old_len, size_t new_len)
 {
     return mremap(p, old_len, new_len, 0) == MAP_FAILED ? -1 : 0;
+}
+
+/* Resizes a mapping, moving it if need be (page tables move; pages are not copied). Returns
+ * the new address or NULL. */
+static inline void *glue_remap(void *p, size_t old_len, size_t new_len)
+{
+    void *q = mremap(p, old_len, new_len, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
 }
 
 /* 8 random bytes from the kernel's AT_RANDOM block: no syscall, no allocation. */

@@ -1,5 +1,5 @@
 /* refalloc's heap: size classes, slabs, per-thread caches, block validation, init and fork.
- * Lock order: a class lock, then meta_lock (pools and radix leaves). The tcache fast paths
+ * Lock order: a class lock, then ref_large_lock, then meta_lock (pools and radix leaves). The tcache fast paths
  * are inline in meta.h; everything that takes a lock is here. */
 #include "src/refalloc/meta.h"
 
@@ -94,7 +94,7 @@ static void class_setup(class_t *c, unsigned ci)
     c->size = (uint32_t)size;
     c->span = (uint32_t)best;
     c->nslots = (uint32_t)((best - 16 + REF_HDR) / size);
-    size_t batch = (32u << 10) / size;
+    size_t batch = (8u << 10) / size;
     c->batch = batch < 1 ? 1 : batch > REF_BATCH_MAX ? REF_BATCH_MAX : (uint32_t)batch;
 }
 
@@ -158,7 +158,7 @@ static slab_t *slab_new(class_t *c, unsigned ci)
         return NULL;
     }
     *s = (slab_t){ .base = base, .size = c->size, .nslots = c->nslots, .span = c->span,
-                   .cls = (uint8_t)ci };
+                   .cls = (uint8_t)ci, .recip = ((1ull << 44) + c->size - 1) / c->size };
     if (slab_register(s, (uintptr_t)s)) {
         slab_register(s, 0);
         glue_unmap(base, c->span);
@@ -322,7 +322,11 @@ static char *slab_slot_of(const slab_t *s, const char *p, uint32_t fields)
 {
     size_t off = (size_t)(p - s->base);
     size_t in = fields & REF_F_ALIGNED ? REF_OFF(fields) : 0;
-    if (off < 16 + in || (off - 16 - in) % s->size || (off - 16 - in) / s->size >= s->bump)
+    if (off < 16 + in)
+        return NULL;
+    /* Exact for off < 2^20 (spans are at most 16 chunks) and size <= 2^17. */
+    size_t rel = off - 16 - in, idx = (size_t)((rel * s->recip) >> 44);
+    if (idx * s->size != rel || idx >= s->bump)
         return NULL;
     return (char *)p - in;
 }
@@ -380,12 +384,14 @@ static void fork_prepare(void)
     glue_lock(&init_lock);
     for (unsigned i = 0; i < REF_NCLASSES; i++)
         glue_lock(&classes[i].lock);
+    glue_lock(&ref_large_lock);
     glue_lock(&meta_lock);
 }
 
 static void fork_parent(void)
 {
     glue_unlock(&meta_lock);
+    glue_unlock(&ref_large_lock);
     for (unsigned i = 0; i < REF_NCLASSES; i++)
         glue_unlock(&classes[i].lock);
     glue_unlock(&init_lock);
@@ -394,6 +400,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     glue_lock_reinit(&meta_lock);
+    glue_lock_reinit(&ref_large_lock);
     for (unsigned i = 0; i < REF_NCLASSES; i++)
         glue_lock_reinit(&classes[i].lock);
     glue_lock_reinit(&init_lock);

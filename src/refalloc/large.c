@@ -1,10 +1,22 @@
 /* refalloc's large blocks: requests above the largest class get their own mapping, with a
- * header page (large_t, then the block header) before the user pointer, and go back to the
- * kernel on free. A mapping spans at least one chunk past the user pointer so no two large
+ * header page (large_t, then the block header) before the user pointer. On free a mapping goes
+ * back to the kernel, unless it fits the small cache of recent ones (LARGE_CACHE_* bound its
+ * resident cost). A mapping spans at least one chunk past the user pointer so no two large
  * blocks' user pointers share a chunk of the radix map. */
 #include "src/refalloc/meta.h"
 
 #include "src/refalloc/glue.h"
+
+#define LARGE_CACHE_N 8
+#define LARGE_CACHE_BYTES ((size_t)2 << 20)
+
+pthread_mutex_t ref_large_lock = GLUE_LOCK_INIT;
+static struct {
+    char *base;
+    size_t len;
+} cache[LARGE_CACHE_N];        /* most recent last */
+static unsigned ncached;
+static size_t cached_bytes;
 
 uint64_t ref_large_seal(const large_t *d)
 {
@@ -39,7 +51,67 @@ static char *large_map(size_t len, size_t align)
     return base;
 }
 
-void *ref_large_alloc(size_t n, size_t align)
+static void cache_drop(unsigned i)
+{
+    cached_bytes -= cache[i].len;
+    cache[i] = cache[--ncached];
+}
+
+/* The cached mapping that fits len best (the smallest big enough, else the biggest), resized
+ * to len bytes; NULL if none. Resizing moves page tables, so the pages it keeps cost no fault
+ * and no zeroing, which is the point: that is most of what a fresh large block costs. */
+static char *cache_take(size_t len)
+{
+    char *base = NULL;
+    size_t have = 0;
+    glue_lock(&ref_large_lock);
+    unsigned best = 0;
+    for (unsigned i = 1; i < ncached; i++) {
+        bool fits = cache[i].len >= len, best_fits = cache[best].len >= len;
+        if (fits ? !best_fits || cache[i].len < cache[best].len
+                 : !best_fits && cache[i].len > cache[best].len)
+            best = i;
+    }
+    if (ncached) {
+        base = cache[best].base;
+        have = cache[best].len;
+        cache_drop(best);
+    }
+    glue_unlock(&ref_large_lock);
+    if (!base || have == len)
+        return base;
+    char *moved = glue_remap(base, have, len);
+    if (!moved)
+        glue_unmap(base, have);
+    return moved;
+}
+
+/* Keeps a freed mapping for reuse, evicting the oldest beyond the bounds; false when the
+ * mapping itself is too big to keep. */
+static bool cache_put(char *base, size_t len)
+{
+    if (len > LARGE_CACHE_BYTES / 2)
+        return false;
+    char *old[LARGE_CACHE_N];
+    size_t old_len[LARGE_CACHE_N];
+    unsigned nold = 0;
+    glue_lock(&ref_large_lock);
+    while (ncached && (ncached == LARGE_CACHE_N || cached_bytes + len > LARGE_CACHE_BYTES)) {
+        old[nold] = cache[0].base;
+        old_len[nold++] = cache[0].len;
+        cached_bytes -= cache[0].len;
+        memmove(&cache[0], &cache[1], --ncached * sizeof cache[0]);
+    }
+    cache[ncached].base = base;
+    cache[ncached++].len = len;
+    cached_bytes += len;
+    glue_unlock(&ref_large_lock);
+    while (nold--)
+        glue_unmap(old[nold], old_len[nold]);
+    return true;
+}
+
+void *ref_large_alloc(size_t n, size_t align, bool zero)
 {
     if (n >= REF_MAX_REQ || align >= REF_MAX_REQ) {
         errno = ENOMEM;
@@ -47,9 +119,13 @@ void *ref_large_alloc(size_t n, size_t align)
     }
     ref_init();
     size_t len = large_len(n);
-    char *base = large_map(len, align);
-    if (!base)
+    char *base = align <= REF_PAGE ? cache_take(len) : NULL;
+    if (base) {
+        if (zero)
+            memset(base + REF_PAGE, 0, n);
+    } else if (!(base = large_map(len, align))) {
         return NULL;
+    }
     large_t *d = (large_t *)base;
     *d = (large_t){ .base = base, .len = len, .req = n };
     d->seal = ref_large_seal(d);
@@ -66,7 +142,8 @@ void *ref_large_alloc(size_t n, size_t align)
 void ref_large_free(large_t *d)
 {
     ref_radix_set(d->base + REF_PAGE, 0);
-    glue_unmap(d->base, d->len);
+    if (!cache_put(d->base, d->len))
+        glue_unmap(d->base, d->len);
 }
 
 /* Resizes in place (mremap without moving); NULL with errno ENOMEM leaves p intact. */

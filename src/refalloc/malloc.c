@@ -18,9 +18,10 @@ REF_EXPORT void *REF_API(calloc)(size_t nmemb, size_t size)
         errno = ENOMEM;
         return NULL;
     }
+    if (n > REF_SMALL_MAX)
+        return ref_large_alloc(n, REF_ALIGN, true);
     void *p = ref_alloc(n);
-    /* A large block is a fresh mapping, already zero. */
-    if (p && n <= REF_SMALL_MAX)
+    if (p)
         memset(p, 0, n);
     return p;
 }

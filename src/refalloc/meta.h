@@ -10,18 +10,23 @@
  *   header  the 8 bytes before every user pointer: 32 bits of fields (state, flags, offset
  *           of an aligned pointer inside its slot) and 32 bits of a keyed hash of (pointer,
  *           fields). A double free, a foreign pointer or a stray write is caught on free.
- *   class   one of REF_NCLASSES slot sizes: 16..128 by 16, then 4 steps per power of two up
- *           to 128 KiB. Larger requests are "large": their own mapping, a header page first.
+ *   class   one of REF_NCLASSES slot sizes: 16..128 by 16, then 8 steps per power of two up
+ *           to 128 KiB (at most 1/8 lost to rounding). Larger requests are "large": their
+ *           own mapping, a header page first.
  *   tcache  per-thread stacks of free slots, one per class. malloc and free touch only it;
  *           refills and flushes move a batch under the class lock.
  *   spare   one empty slab a class keeps (purged of its pages) so that a slab emptying and
  *           refilling does not cost mmap/munmap every time.
+ *   cache   a few recently freed large mappings (a few MiB in all), reused for a request of
+ *           about the same size: mmap, page faults and munmap's TLB shootdowns across threads
+ *           are what large blocks cost.
  * Leaves out: arenas, size-class tuning per workload, huge pages. */
 #ifndef ALLOCHECK_REFALLOC_META_H
 #define ALLOCHECK_REFALLOC_META_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -30,7 +35,8 @@
 #define REF_PAGE ((size_t)4096)         /* x86-64 page; valloc, pvalloc, large mappings */
 #define REF_CHUNK_SHIFT 16
 #define REF_CHUNK ((size_t)1 << REF_CHUNK_SHIFT)
-#define REF_NCLASSES 48
+#define REF_CLASS_STEPS 8             /* classes per power of two above 128 */
+#define REF_NCLASSES (8 + 10 * REF_CLASS_STEPS)
 #define REF_SLOT_MAX ((size_t)128 << 10)              /* largest slot */
 #define REF_SMALL_MAX (REF_SLOT_MAX - REF_HDR)        /* largest request a slab serves */
 #define REF_MAX_REQ ((size_t)1 << 47)                 /* requests >= this fail: ENOMEM */
@@ -46,6 +52,7 @@
 
 typedef struct slab {
     char *base;            /* first byte of the span, chunk aligned */
+    uint64_t recip;        /* ceil(2^44 / size): slot index by multiplication, not division */
     void *free;            /* free slots (linked through their first word) */
     struct slab *next, *prev;
     uint32_t size;         /* slot size */
@@ -87,6 +94,7 @@ typedef struct block {
 extern uint64_t ref_secret;
 extern uintptr_t *ref_radix[1u << 16];
 extern __thread tcache_t *ref_tc __attribute__((tls_model("initial-exec")));
+extern pthread_mutex_t ref_large_lock; /* the large cache's; heap.c's fork hooks take it */
 
 /* heap.c: slabs, tcaches, init, fork. */
 void ref_init(void);
@@ -95,7 +103,7 @@ void ref_free_slow(char *slot, unsigned cls);
 void ref_block_find(void *p, block_t *b, const char *fn);
 void ref_block_free(void *p, const block_t *b);
 /* large.c: blocks with their own mapping. */
-void *ref_large_alloc(size_t n, size_t align);
+void *ref_large_alloc(size_t n, size_t align, bool zero);
 void ref_large_free(large_t *d);
 void *ref_large_resize(void *p, large_t *d, size_t n);
 uint64_t ref_large_seal(const large_t *d);
@@ -109,15 +117,15 @@ static inline unsigned ref_class_of(size_t need)
     if (need <= 128)
         return need ? (unsigned)((need + 15) / 16 - 1) : 0;
     unsigned k = 63u - (unsigned)__builtin_clzll(need - 1);
-    return 8 + (k - 7) * 4 + (unsigned)((need - 1 - ((size_t)1 << k)) >> (k - 2));
+    return 8 + (k - 7) * REF_CLASS_STEPS + (unsigned)((need - 1 - ((size_t)1 << k)) >> (k - 3));
 }
 
 static inline size_t ref_class_size(unsigned c)
 {
     if (c < 8)
         return 16 * ((size_t)c + 1);
-    unsigned k = 7 + (c - 8) / 4, i = (c - 8) % 4;
-    return ((size_t)1 << k) + (((size_t)i + 1) << (k - 2));
+    unsigned k = 7 + (c - 8) / REF_CLASS_STEPS, i = (c - 8) % REF_CLASS_STEPS;
+    return ((size_t)1 << k) + (((size_t)i + 1) << (k - 3));
 }
 
 static inline uint32_t ref_hash(uintptr_t a, uint64_t b)
@@ -188,7 +196,7 @@ static inline void ref_slot_put(char *slot, unsigned cls)
 static inline void *ref_alloc(size_t n)
 {
     if (n > REF_SMALL_MAX)
-        return ref_large_alloc(n, REF_ALIGN);
+        return ref_large_alloc(n, REF_ALIGN, false);
     char *p = ref_slot_get(ref_class_of(n + REF_HDR));
     if (p)
         ref_hdr_set(p, REF_USED);
