@@ -200,6 +200,11 @@ static void child_main(const run_t *r, const check_t *c, slot_t *slot, int outw)
         setrlimit(RLIMIT_DATA, &r->data);
         setrlimit(RLIMIT_AS, &r->as);
     }
+    /* A crash must be a signal in every build: a sanitizer's handler would turn it into
+     * exit(1) and hide which signal it was. */
+    static const int crash[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE };
+    for (size_t i = 0; i < sizeof crash / sizeof crash[0]; i++)
+        signal(crash[i], SIG_DFL);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
