@@ -1,0 +1,94 @@
+/* The one fuzz target: an input is an op sequence (binary form, or a text trace, see
+ * src/trace.h) run by the executor with every shadow oracle against the allocator chosen by
+ * ALLOCHECK_ALLOCATOR=SPEC or -allocator=SPEC (default: reference). A broken promise is
+ * printed and abort()ed, so libFuzzer, AFL++ and the standalone driver all see a crash.
+ * Variants come from -D flags: FUZZ_OPS_THREADS=0 drops `thread` ops (single-threaded). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/alloc.h"
+#include "src/exec.h"
+#include "src/trace.h"
+
+#ifndef FUZZ_OPS_THREADS
+#define FUZZ_OPS_THREADS 1
+#endif
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static alloc_t fuzz_alloc;
+static exec_t *fuzz_exec;
+static trace_t fuzz_trace;
+
+static const char *allocator_spec(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "-allocator=", 11) == 0)
+            return argv[i] + 11;
+    const char *env = getenv("ALLOCHECK_ALLOCATOR");
+    return env && *env ? env : "reference";
+}
+
+/* Loads the allocator once, before AFL++'s fork server starts (its driver calls this
+ * first), so every input runs against an already-initialised allocator. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *spec = allocator_spec(*argc, *argv);
+    if (strcmp(spec, "reference") != 0 && strcmp(spec, "system") != 0)
+        alloc_reexec_for_tls(*argv);   /* jemalloc and scudo need static TLS to dlopen */
+    char err[512];
+    if (alloc_load(&fuzz_alloc, spec, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz_ops: %s: %s\n", spec, err);
+        exit(2);
+    }
+    exec_opts_t o;
+    exec_opts_default(&o);
+    o.size_dependent_align = true;   /* the same rule as allocheck fuzz (src/engine.c) */
+    o.max_live = 64u << 20;          /* bound each input's work */
+    fuzz_exec = exec_new(&fuzz_alloc, &o);
+    if (!fuzz_exec) {
+        perror("fuzz_ops: exec_new");
+        exit(2);
+    }
+    trace_init(&fuzz_trace);
+    return 0;
+}
+
+static void decode(const uint8_t *data, size_t size)
+{
+    trace_clear(&fuzz_trace);
+    char err[128];
+    if (trace_is_binary(data, size) ||
+        trace_parse_text(&fuzz_trace, (const char *)data, size, err, sizeof err) != 0) {
+        trace_clear(&fuzz_trace);
+        trace_decode_binary(&fuzz_trace, data, size);   /* total: never fails on content */
+    }
+    if (!FUZZ_OPS_THREADS) {
+        size_t k = 0;
+        for (size_t i = 0; i < fuzz_trace.len; i++)
+            if (fuzz_trace.ops[i].kind != OP_THREAD)
+                fuzz_trace.ops[k++] = fuzz_trace.ops[i];
+        fuzz_trace.len = k;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!fuzz_exec)
+        LLVMFuzzerInitialize(&(int){ 0 }, &(char **){ NULL });
+    decode(data, size);
+    finding_t f;
+    int r = exec_run(fuzz_exec, &fuzz_trace, &f, NULL);
+    if (r == 1) {
+        char text[192] = "end of run";
+        if (f.op_index < fuzz_trace.len)
+            op_format(&fuzz_trace.ops[f.op_index], text, sizeof text);
+        fprintf(stderr, "==allocheck== %s in %s at op %zu (%s): %s\n", f.oracle,
+                fuzz_alloc.spec, f.op_index, text, f.message);
+        abort();
+    }
+    return 0;
+}
