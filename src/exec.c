@@ -421,9 +421,11 @@ static int on_forbidden(exec_t *e, const op_t *op, unsigned slot, const req_t *r
 {
     if (e->sh.slot[slot].live)
         shadow_remove(&e->sh, slot);
-    int res = finding(e, ORACLE_FAILURE_PATH, "%s returned %p for a request that must fail "
-                      "(%zu bytes, alignment %zu)", kind_names[op->kind], p, r->size,
-                      (size_t)op->align);
+    int res = 0;
+    if (e->o.check != CHECK_LEVEL_NONE)
+        res = finding(e, ORACLE_FAILURE_PATH, "%s returned %p for a request that must fail "
+                      "(nmemb %zu, size %zu, alignment %zu)", kind_names[op->kind], p,
+                      (size_t)op->nmemb, (size_t)op->size, (size_t)op->align);
     if (e->a->free)
         e->a->free(e->a->ctx, p);
     return res;
@@ -474,15 +476,15 @@ static int on_block(exec_t *e, const op_t *op, unsigned slot, unsigned self, con
         .thread = (uint8_t)self,
         .align = op->kind >= OP_ALIGNED_ALLOC && op->kind <= OP_MEMALIGN ? op->align : 0,
     };
-    b.key = old ? old->key : shadow_key(e->o.seed, slot, e->sh.slot[slot].gen);
+    b.key = old ? old->key : shadow_key(e->o.seed, slot, e->sh.allocs++);
+    if (r->must_fail)
+        return on_forbidden(e, op, slot, r, p);
     if (e->o.check == CHECK_LEVEL_NONE) {
         if (e->sh.slot[slot].live)
             shadow_remove(&e->sh, slot);
         shadow_insert(&e->sh, slot, &b);
         return 0;
     }
-    if (r->must_fail)
-        return on_forbidden(e, op, slot, r, p);
     int o = shadow_overlap(&e->sh, b.ptr, b.size, old ? (int)slot : -1);
     if (o != SHADOW_NONE)
         return overlap_finding(e, op, p, b.size, o);
@@ -605,7 +607,7 @@ static int op_usable(exec_t *e, const op_t *op, unsigned slot, unsigned self)
                        o == SHADOW_HARNESS ? "harness memory" : "live slot", o);
     if (verify_block(e, slot, ORACLE_CONTENTS, "before usable"))
         return 1;
-    b->extent = u;
+    shadow_set_extent(&e->sh, slot, u);
     shadow_fill((void *)b->ptr, 0, u, b->key);
     return 0;
 }

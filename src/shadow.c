@@ -13,13 +13,37 @@ static uintptr_t end_of(uintptr_t p, size_t len)
     return e < p ? UINTPTR_MAX : e;
 }
 
+#define NIL 0xffffu
+#define GRANULE ((uintptr_t)1 << SHADOW_GRANULE_SHIFT)
+/* Beyond this many granules, scanning every small block is cheaper than probing. */
+#define MAX_PROBES 64
+
+enum { IX_NONE, IX_HASH, IX_SORTED };
+
+static size_t span(const shadow_block_t *b)
+{
+    return b->extent ? b->extent : 1;
+}
+
+static unsigned bucket_of(uintptr_t granule)
+{
+    return (unsigned)((granule * 0x9e3779b97f4a7c15ull) >> (64 - SHADOW_HASH_BITS));
+}
+
 void shadow_reset(shadow_t *s, bool indexed)
 {
-    memset(s->slot, 0, sizeof s->slot);
-    s->n = 0;
+    /* After a clean run every slot is already empty; only a leaky finding leaves work. */
+    if (!s->ready || s->live_blocks || s->nsmall || s->nlarge) {
+        memset(s->slot, 0, sizeof s->slot);
+        memset(s->ix, IX_NONE, sizeof s->ix);
+        memset(s->bucket, 0xff, sizeof s->bucket);
+        s->ready = true;
+    }
+    s->nlarge = s->nsmall = 0;
     s->indexed = indexed;
     s->live_bytes = 0;
     s->live_blocks = 0;
+    s->allocs = 0;
 }
 
 void shadow_set_harness(shadow_t *s, unsigned idx, const void *p, size_t len)
@@ -30,13 +54,13 @@ void shadow_set_harness(shadow_t *s, unsigned idx, const void *p, size_t len)
     s->harness[idx].hi = len ? end_of((uintptr_t)p, len) : (uintptr_t)p;
 }
 
-/* Index of the first ordered entry whose address is > p. */
+/* Index of the first large entry whose address is > p. */
 static size_t upper_bound(const shadow_t *s, uintptr_t p)
 {
-    size_t lo = 0, hi = s->n;
+    size_t lo = 0, hi = s->nlarge;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->order_ptr[mid] <= p)
+        if (s->large_ptr[mid] <= p)
             lo = mid + 1;
         else
             hi = mid;
@@ -54,44 +78,116 @@ static bool overlaps_harness(const shadow_t *s, uintptr_t p, uintptr_t e)
     return false;
 }
 
+static bool hits(const shadow_t *s, unsigned q, uintptr_t p, uintptr_t e)
+{
+    return s->range[q].lo < e && s->range[q].hi > p;
+}
+
+static int overlap_large(const shadow_t *s, uintptr_t p, uintptr_t e, int except)
+{
+    size_t i = upper_bound(s, p);
+    /* Large blocks are disjoint, so only the nearest predecessor and successor (skipping
+     * the excluded one) can overlap. */
+    size_t pred = i;
+    while (pred > 0 && s->large[pred - 1] == except)
+        pred--;
+    if (pred > 0 && hits(s, s->large[pred - 1], p, e))
+        return s->large[pred - 1];
+    size_t succ = i;
+    while (succ < s->nlarge && s->large[succ] == except)
+        succ++;
+    if (succ < s->nlarge && s->large_ptr[succ] < e)
+        return s->large[succ];
+    return SHADOW_NONE;
+}
+
+static int overlap_small(const shadow_t *s, uintptr_t p, uintptr_t e, int except)
+{
+    uintptr_t g0 = (p >= GRANULE ? p - GRANULE : 0) >> SHADOW_GRANULE_SHIFT;
+    uintptr_t g1 = (e - 1) >> SHADOW_GRANULE_SHIFT;
+    if (g1 - g0 >= MAX_PROBES) {
+        for (unsigned q = 0; q < OPS_SLOTS; q++)
+            if (s->ix[q] == IX_HASH && (int)q != except && hits(s, q, p, e))
+                return (int)q;
+        return SHADOW_NONE;
+    }
+    for (uintptr_t g = g0; g <= g1; g++)
+        for (unsigned q = s->bucket[bucket_of(g)]; q != NIL; q = s->next[q])
+            if ((int)q != except && hits(s, q, p, e))
+                return (int)q;
+    return SHADOW_NONE;
+}
+
 int shadow_overlap(const shadow_t *s, uintptr_t p, size_t extent, int except)
 {
     uintptr_t e = end_of(p, extent ? extent : 1);
-    size_t i = upper_bound(s, p);
-    /* Indexed blocks are disjoint, so only the nearest predecessor and successor (skipping
-     * the excluded one) can overlap. */
-    size_t pred = i;
-    while (pred > 0 && s->order[pred - 1] == except)
-        pred--;
-    if (pred > 0) {
-        const shadow_block_t *b = &s->slot[s->order[pred - 1]];
-        if (end_of(b->ptr, b->extent ? b->extent : 1) > p)
-            return s->order[pred - 1];
+    int o = s->nlarge ? overlap_large(s, p, e, except) : SHADOW_NONE;
+    if (o == SHADOW_NONE && s->nsmall)
+        o = overlap_small(s, p, e, except);
+    if (o == SHADOW_NONE && overlaps_harness(s, p, e))
+        o = SHADOW_HARNESS;
+    return o;
+}
+
+static void index_add(shadow_t *s, unsigned slot)
+{
+    shadow_block_t *b = &s->slot[slot];
+    s->range[slot].lo = b->ptr;
+    s->range[slot].hi = end_of(b->ptr, span(b));
+    if (span(b) <= GRANULE) {
+        unsigned h = bucket_of(b->ptr >> SHADOW_GRANULE_SHIFT);
+        s->next[slot] = s->bucket[h];
+        s->prev[slot] = NIL;
+        if (s->bucket[h] != NIL)
+            s->prev[s->bucket[h]] = (uint16_t)slot;
+        s->bucket[h] = (uint16_t)slot;
+        s->ix[slot] = IX_HASH;
+        s->nsmall++;
+        return;
     }
-    size_t succ = i;
-    while (succ < s->n && s->order[succ] == except)
-        succ++;
-    if (succ < s->n && s->order_ptr[succ] < e)
-        return s->order[succ];
-    return overlaps_harness(s, p, e) ? SHADOW_HARNESS : SHADOW_NONE;
+    size_t i = upper_bound(s, b->ptr);
+    memmove(&s->large_ptr[i + 1], &s->large_ptr[i], (s->nlarge - i) * sizeof s->large_ptr[0]);
+    memmove(&s->large[i + 1], &s->large[i], (s->nlarge - i) * sizeof s->large[0]);
+    s->large_ptr[i] = b->ptr;
+    s->large[i] = (uint16_t)slot;
+    s->nlarge++;
+    s->ix[slot] = IX_SORTED;
+}
+
+static void index_del(shadow_t *s, unsigned slot)
+{
+    shadow_block_t *b = &s->slot[slot];
+    if (s->ix[slot] == IX_HASH) {
+        unsigned n = s->next[slot], pv = s->prev[slot];
+        if (pv != NIL)
+            s->next[pv] = (uint16_t)n;
+        else
+            s->bucket[bucket_of(b->ptr >> SHADOW_GRANULE_SHIFT)] = (uint16_t)n;
+        if (n != NIL)
+            s->prev[n] = (uint16_t)pv;
+        s->nsmall--;
+    } else if (s->ix[slot] == IX_SORTED) {
+        /* Large blocks are disjoint, so the entry with this address is the last one <= ptr. */
+        size_t i = upper_bound(s, b->ptr);
+        if (i > 0 && s->large[i - 1] == slot) {
+            i--;
+            memmove(&s->large_ptr[i], &s->large_ptr[i + 1],
+                    (s->nlarge - i - 1) * sizeof s->large_ptr[0]);
+            memmove(&s->large[i], &s->large[i + 1], (s->nlarge - i - 1) * sizeof s->large[0]);
+            s->nlarge--;
+        }
+    }
+    s->ix[slot] = IX_NONE;
 }
 
 void shadow_insert(shadow_t *s, unsigned slot, const shadow_block_t *b)
 {
-    uint32_t gen = s->slot[slot].gen;
     s->slot[slot] = *b;
-    s->slot[slot].gen = gen;
     s->slot[slot].live = 1;
     s->live_bytes += b->size;
     s->live_blocks++;
-    if (!s->indexed)
-        return;
-    size_t i = upper_bound(s, b->ptr);
-    memmove(&s->order_ptr[i + 1], &s->order_ptr[i], (s->n - i) * sizeof s->order_ptr[0]);
-    memmove(&s->order[i + 1], &s->order[i], (s->n - i) * sizeof s->order[0]);
-    s->order_ptr[i] = b->ptr;
-    s->order[i] = (uint16_t)slot;
-    s->n++;
+    if (s->indexed)
+        index_add(s, slot);
 }
 
 void shadow_remove(shadow_t *s, unsigned slot)
@@ -100,17 +196,18 @@ void shadow_remove(shadow_t *s, unsigned slot)
     s->live_bytes -= b->size;
     s->live_blocks--;
     b->live = 0;
-    b->gen++;
-    if (!s->indexed)
-        return;
-    /* Blocks are disjoint, so the entry with this address is the last one <= ptr. */
-    size_t i = upper_bound(s, b->ptr);
-    if (i == 0 || s->order[i - 1] != slot)
-        return;
-    i--;
-    memmove(&s->order_ptr[i], &s->order_ptr[i + 1], (s->n - i - 1) * sizeof s->order_ptr[0]);
-    memmove(&s->order[i], &s->order[i + 1], (s->n - i - 1) * sizeof s->order[0]);
-    s->n--;
+    index_del(s, slot);
+}
+
+void shadow_set_extent(shadow_t *s, unsigned slot, size_t extent)
+{
+    shadow_block_t *b = &s->slot[slot];
+    bool reindex = s->ix[slot] != IX_NONE;
+    if (reindex)
+        index_del(s, slot);
+    b->extent = extent;
+    if (reindex)
+        index_add(s, slot);
 }
 
 uint64_t shadow_key(uint64_t seed, unsigned slot, uint32_t gen)
@@ -135,6 +232,35 @@ uint8_t shadow_pattern_byte(uint64_t key, size_t off)
     return b[off % 8];
 }
 
+/* Two lanes of 8-byte words: SSE2 on x86_64 without target flags, 64 bytes per iteration. */
+typedef uint64_t lanes_t __attribute__((vector_size(16)));
+
+static lanes_t lanes_at(uint64_t key, size_t w, bool zero)
+{
+    lanes_t v = { word_at(key, w), word_at(key, w + 1) };
+    return zero ? (lanes_t){ 0, 0 } : v;
+}
+
+/* Writes n whole words of the pattern from word index w0 at c. */
+static void fill_words(uint8_t *c, size_t w0, size_t n, uint64_t key)
+{
+    const lanes_t step = { 2 * PATTERN_STEP, 2 * PATTERN_STEP };
+    lanes_t v = lanes_at(key, w0, false);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        lanes_t v1 = v + step, v2 = v1 + step, v3 = v2 + step;
+        memcpy(c + i * 8, &v, 16);
+        memcpy(c + i * 8 + 16, &v1, 16);
+        memcpy(c + i * 8 + 32, &v2, 16);
+        memcpy(c + i * 8 + 48, &v3, 16);
+        v = v3 + step;
+    }
+    for (; i < n; i++) {
+        uint64_t w = word_at(key, w0 + i);
+        memcpy(c + i * 8, &w, 8);
+    }
+}
+
 void shadow_fill(void *p, size_t from, size_t to, uint64_t key)
 {
     uint8_t *c = p;
@@ -142,9 +268,9 @@ void shadow_fill(void *p, size_t from, size_t to, uint64_t key)
     for (; off < to && off % 8; off++)
         c[off] = shadow_pattern_byte(key, off);
     size_t words_end = to & ~(size_t)7;
-    for (; off < words_end; off += 8) {
-        uint64_t w = word_at(key, off / 8);
-        memcpy(c + off, &w, 8);
+    if (off < words_end) {
+        fill_words(c + off, off / 8, (words_end - off) / 8, key);
+        off = words_end;
     }
     for (; off < to; off++)
         c[off] = shadow_pattern_byte(key, off);
@@ -159,25 +285,32 @@ static size_t first_bad_byte(const uint8_t *c, size_t from, size_t to, uint64_t 
 }
 
 /* OR of (word ^ expected) over n whole words from word index w0; 0 when all match. Four
- * independent lanes keep the loop free of dependencies so it runs at memory speed. */
+ * independent accumulators keep the loop free of dependencies so it runs at memory speed. */
 static uint64_t diff_words(const uint8_t *c, size_t w0, size_t n, uint64_t key, bool zero)
 {
-    uint64_t step = zero ? 0 : PATTERN_STEP, v = zero ? 0 : word_at(key, w0);
-    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, x[4];
+    const lanes_t step = zero ? (lanes_t){ 0, 0 }
+                              : (lanes_t){ 2 * PATTERN_STEP, 2 * PATTERN_STEP };
+    lanes_t v = lanes_at(key, w0, zero), a0 = { 0, 0 }, a1 = a0, a2 = a0, a3 = a0, x0, x1, x2, x3;
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        memcpy(x, c + i * 8, 32);
-        a0 |= x[0] ^ v;
-        a1 |= x[1] ^ (v + step);
-        a2 |= x[2] ^ (v + 2 * step);
-        a3 |= x[3] ^ (v + 3 * step);
-        v += 4 * step;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x0, c + i * 8, 16);
+        memcpy(&x1, c + i * 8 + 16, 16);
+        memcpy(&x2, c + i * 8 + 32, 16);
+        memcpy(&x3, c + i * 8 + 48, 16);
+        a0 |= x0 ^ v;
+        a1 |= x1 ^ (v + step);
+        a2 |= x2 ^ (v + step + step);
+        a3 |= x3 ^ (v + step + step + step);
+        v += step + step + step + step;
     }
-    for (; i < n; i++, v += step) {
-        memcpy(x, c + i * 8, 8);
-        a0 |= x[0] ^ v;
+    a0 |= a1 | a2 | a3;
+    uint64_t acc = a0[0] | a0[1];
+    for (; i < n; i++) {
+        uint64_t w;
+        memcpy(&w, c + i * 8, 8);
+        acc |= w ^ (zero ? 0 : word_at(key, w0 + i));
     }
-    return a0 | a1 | a2 | a3;
+    return acc;
 }
 
 /* Checks whole words in chunks; only a failing chunk is rescanned byte by byte to name the

@@ -32,28 +32,39 @@ typedef struct shadow_block {
     uint8_t thread;     /* thread that created it */
     uint8_t live;
     uint8_t reserved;
-    uint32_t gen;       /* allocations into this slot so far in the run */
 } shadow_block_t;
 
 typedef struct shadow_region {
     uintptr_t lo, hi;   /* [lo, hi); lo == hi when unused */
 } shadow_region_t;
 
+#define SHADOW_GRANULE_SHIFT 9
+#define SHADOW_HASH_BITS 12
+
+/* The address index has two parts, so the common case costs O(1):
+ *  - small blocks (extent <= one 512-byte granule) sit in a hash of the granule they start
+ *    in, chained through next/prev; a block overlapping [p, e) must start in one of the
+ *    granules from p - 512 to e, a handful of probes;
+ *  - large blocks sit in an address-sorted array (few of them, so insertion is a short
+ *    memmove), where disjointness means only the nearest neighbours can overlap: O(log n). */
 typedef struct shadow {
     shadow_block_t slot[OPS_SLOTS];
-    /* Live slots sorted by address (a sorted array: n <= 1024, so insertion is a short
-     * memmove and every lookup a binary search). order_ptr mirrors slot[order[i]].ptr so the
-     * search touches one cache-friendly array. */
-    uintptr_t order_ptr[OPS_SLOTS];
-    uint16_t order[OPS_SLOTS];
-    size_t n;
-    bool indexed;       /* false: slots only, no ordered index (CHECK_LEVEL_NONE) */
+    uint16_t bucket[1u << SHADOW_HASH_BITS];
+    uint16_t next[OPS_SLOTS], prev[OPS_SLOTS];
+    shadow_region_t range[OPS_SLOTS];  /* [ptr, ptr + max(extent, 1)) of indexed blocks */
+    uint8_t ix[OPS_SLOTS];             /* where each slot is indexed (none/hash/sorted) */
+    uintptr_t large_ptr[OPS_SLOTS];
+    uint16_t large[OPS_SLOTS];
+    size_t nlarge, nsmall;
+    bool indexed;       /* false: slots only, no address index (CHECK_LEVEL_NONE) */
+    bool ready;         /* buckets initialized */
     size_t live_bytes;  /* sum of requested sizes */
     size_t live_blocks;
+    uint32_t allocs;    /* new blocks this run: the generation in pattern keys */
     shadow_region_t harness[SHADOW_HARNESS_MAX];
 } shadow_t;
 
-/* Empties the table and clears generations; `indexed` selects the ordered index. */
+/* Empties the table for a new run; `indexed` selects the address index. */
 void shadow_reset(shadow_t *s, bool indexed);
 
 /* Records harness region idx (< SHADOW_HARNESS_MAX) as [p, p+len); len 0 clears it. */
@@ -70,7 +81,10 @@ void shadow_insert(shadow_t *s, unsigned slot, const shadow_block_t *b);
 /* Empties slot (which must be live). */
 void shadow_remove(shadow_t *s, unsigned slot);
 
-/* The pattern key of the next block of slot: mixes seed, slot and generation. */
+/* Changes the extent of the live block of slot (a usable-size query), keeping it indexed. */
+void shadow_set_extent(shadow_t *s, unsigned slot, size_t extent);
+
+/* The pattern key of a new block: mixes seed, slot and generation (s->allocs). */
 uint64_t shadow_key(uint64_t seed, unsigned slot, uint32_t gen);
 
 /* Writes the pattern of `key` over bytes [from, to) of the block at p (offsets relative to p,

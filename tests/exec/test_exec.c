@@ -137,6 +137,19 @@ static int lenient_posix_memalign(void *c, void **m, size_t a, size_t n)
 static const trace_t *current_trace;
 static void *harness_malloc(void *c, size_t n) { return current_trace->ops; }
 
+/* The second malloc returns the first block plus `shift_delta`: overlap or adjacency. */
+static long shift_delta;
+static uint8_t *shift_first;
+
+static void *shift_malloc(void *c, size_t n)
+{
+    if (!shift_first) {
+        bump(1 << 17);          /* room before the first block for negative deltas */
+        return shift_first = bump(n);
+    }
+    return shift_first + shift_delta;
+}
+
 static alloc_t bump_alloc(void)
 {
     alloc_t a;
@@ -201,6 +214,52 @@ static int t_duplicate(void)
     a.malloc = dup_malloc;
     op_t ops[] = { OP(OP_MALLOC, 0, .size = 24), OP(OP_MALLOC, 1, .size = 24) };
     return expect(&a, ops, LEN(ops), ORACLE_OVERLAP, 1);
+}
+
+/* Small and large blocks sit in different indexes: every pairing is caught, and adjacent
+ * blocks are not an overlap. */
+static int t_overlap_table(void)
+{
+    static const struct { uint64_t first, second; long delta; bool overlap; } rows[] = {
+        { 100, 100, 99, true }, { 100, 100, 100, false }, { 100, 100, -100, false },
+        { 100, 100, -99, true }, { 20000, 64, 8192, true }, { 20000, 64, 20000, false },
+        { 64, 20000, -32, true }, { 64, 20000, -20000, false }, { 64, 100000, -32, true },
+        { 20000, 20000, 19999, true }, { 20000, 20000, -19999, true },
+        { 20000, 20000, -20000, false }, { 0, 0, 0, true }, { 0, 8, 1, false },
+    };
+    exec_opts_t o;
+    exec_opts_default(&o);
+    o.malloc_align = 1;             /* adjacency at odd offsets is not the question here */
+    int bad = 0;
+    for (size_t i = 0; i < LEN(rows); i++) {
+        alloc_t a = bump_alloc();
+        a.malloc = shift_malloc;
+        shift_first = NULL;
+        shift_delta = rows[i].delta;
+        op_t ops[] = { OP(OP_MALLOC, 0, .size = rows[i].first),
+                       OP(OP_MALLOC, 1, .size = rows[i].second) };
+        finding_t f;
+        int r = run(&a, &o, ops, LEN(ops), &f);
+        bool hit = r == 1 && !strcmp(f.oracle, ORACLE_OVERLAP) && f.op_index == 1;
+        if (hit != rows[i].overlap || (r && !hit)) {
+            printf("# row %zu: result %d %s: %s\n", i, r, f.oracle, f.message);
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
+/* A usable-size query that grows a small block past the hash granule moves it to the
+ * sorted index, where it must still be found. */
+static int t_usable_reindex(void)
+{
+    alloc_t a = bump_alloc();
+    a.malloc = shift_malloc;
+    a.usable_size = big_usable;     /* 64 bytes more than requested */
+    shift_delta = 560;              /* past the 500 requested, inside the 564 usable */
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 500), OP(OP_USABLE, 0),
+                   OP(OP_MALLOC, 1, .size = 8) };
+    return expect(&a, ops, LEN(ops), ORACLE_OVERLAP, 2);
 }
 
 static int t_harness_overlap(void)
@@ -380,6 +439,7 @@ static int clean_run(check_level_t level, bool threads, int runs)
     exec_opts_t o;
     exec_opts_default(&o);
     o.check = level;
+    o.max_live = 8 << 20;   /* calloc products reach 256 MiB: keep the test seconds long */
     exec_t *e = exec_new(&a, &o);
     int bad = 0;
     for (int r = 0; r < runs && !bad; r++) {
@@ -414,6 +474,9 @@ static const struct tcase {
     { "misaligned", "alignment: malloc returns 8-aligned blocks", t_misaligned },
     { "aligned-misaligned", "alignment: aligned_alloc ignores the alignment", t_aligned_misaligned },
     { "duplicate", "overlap: the same block twice", t_duplicate },
+    { "overlap-table", "overlap: small and large blocks, overlapping and adjacent",
+      t_overlap_table },
+    { "usable-reindex", "overlap: a block grown by usable is still indexed", t_usable_reindex },
     { "harness-overlap", "overlap: a block inside the harness's trace", t_harness_overlap },
     { "calloc-zero", "calloc-zero: calloc does not zero", t_calloc_zero },
     { "realloc-contents", "realloc-contents: realloc copies half", t_realloc_contents },
