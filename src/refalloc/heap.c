@@ -353,6 +353,8 @@ void ref_block_find(void *p, block_t *b, const char *fn)
         return;
     }
     slab_t *s = (slab_t *)owner;
+    if ((char *)p < s->base + 16)
+        glue_die("invalid pointer", p, fn);
     bool ok = ref_hdr_get(p, &f);
     char *slot = ok ? slab_slot_of(s, p, f) : NULL;
     if (!ok || !slot) {

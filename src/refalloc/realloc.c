@@ -24,8 +24,10 @@ static void *realloc_named(void *p, size_t n, const char *fn)
         errno = ENOMEM;
         return NULL;
     }
+    int saved = errno;
     if (b.large && n > REF_SMALL_MAX && ref_large_resize(p, b.large, n))
         return p;
+    errno = saved;
     if (b.slab && !(b.fields & REF_F_ALIGNED) && n <= REF_SMALL_MAX &&
         ref_class_of(n + REF_HDR) == b.slab->cls)
         return p;
@@ -33,7 +35,7 @@ static void *realloc_named(void *p, size_t n, const char *fn)
     if (!q)
         return NULL;
     memcpy(q, p, n < b.usable ? n : b.usable);
-    int saved = errno;
+    saved = errno;
     ref_block_free(p, &b);
     errno = saved;
     return q;

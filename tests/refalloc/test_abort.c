@@ -49,6 +49,13 @@ static void free_interior(void)
     refalloc_free(p + 32);
 }
 
+/* The slab's first bytes: a header read there would fall before the mapping. */
+static void free_slab_base(void)
+{
+    char *p = refalloc_malloc(16);
+    refalloc_free((void *)((uintptr_t)p & ~(uintptr_t)0xffff));
+}
+
 static void free_interior_large(void)
 {
     char *p = refalloc_malloc(1 << 20);
@@ -122,6 +129,7 @@ static const struct {
     { "realloc of a freed block", realloc_freed, "double free of 0x" },
     { "free of a stack address", free_stack, "invalid pointer 0x" },
     { "free of a pointer inside a block", free_interior, "invalid pointer 0x" },
+    { "free of a slab's first address", free_slab_base, "invalid pointer 0x" },
     { "free of a pointer inside a large block", free_interior_large, "invalid pointer 0x" },
     { "double free of a large block", free_large_twice, "invalid pointer 0x" },
     { "malloc_usable_size of a foreign pointer", usable_invalid, "in malloc_usable_size()" },
