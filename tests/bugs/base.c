@@ -215,6 +215,10 @@ static void raw_free(char *raw, size_t rawsize)
         return;
     }
     LOCK();
+#if BUG_FREE_FOOTER_OVERRUN /* a boundary-tag footer meant for the block's last word lands one
+                             * header too far: in the next block's payload */
+    *(size_t *)(raw + rawsize + HDR) = rawsize;
+#endif
     nfrees++;
     push(class_of(rawsize), raw);
     UNLOCK();
