@@ -64,6 +64,10 @@ def test_output(ids):
         doc = json.load(open(out)) if os.path.exists(out) else {}
         ok(p.returncode in (0, 1) and p.stdout == "" and len(doc.get("results", [])) == 1,
            "conform -o FILE writes one result as JSON (rc %d)" % p.returncode)
+        bad = os.path.join(d, "missing", "r.json")
+        p = run("conform", "--only", ids[0], "-o", bad)
+        ok(p.returncode == 2 and len(p.stderr.splitlines()) == 1 and bad in p.stderr
+           and not os.path.exists(bad), "conform -o into a missing directory: one line, exit 2")
         verdict = doc["results"][0]["verdict"] if doc.get("results") else "?"
         ok((verdict == "fail") == (p.returncode == 1), "exit status follows the verdict")
 
