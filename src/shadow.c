@@ -15,8 +15,9 @@ static uintptr_t end_of(uintptr_t p, size_t len)
 
 #define NIL 0xffffu
 #define GRANULE ((uintptr_t)1 << SHADOW_GRANULE_SHIFT)
-/* Beyond this many granules, scanning every small block is cheaper than probing. */
-#define MAX_PROBES 64
+/* A probe (a bucket and its short chain) costs about as much as testing this many small
+ * blocks in the dense list: past that, a big block scans the list instead of probing. */
+#define PROBE_COST 4
 
 enum { IX_NONE, IX_HASH, IX_SORTED };
 
@@ -52,6 +53,8 @@ void shadow_set_harness(shadow_t *s, unsigned idx, const void *p, size_t len)
         return;
     s->harness[idx].lo = (uintptr_t)p;
     s->harness[idx].hi = len ? end_of((uintptr_t)p, len) : (uintptr_t)p;
+    if (len && idx >= s->nharness)
+        s->nharness = idx + 1;
 }
 
 /* Index of the first large entry whose address is > p. */
@@ -70,7 +73,7 @@ static size_t upper_bound(const shadow_t *s, uintptr_t p)
 
 static bool overlaps_harness(const shadow_t *s, uintptr_t p, uintptr_t e)
 {
-    for (unsigned i = 0; i < SHADOW_HARNESS_MAX; i++) {
+    for (unsigned i = 0; i < s->nharness; i++) {
         const shadow_region_t *r = &s->harness[i];
         if (r->lo < r->hi && p < r->hi && r->lo < e)
             return true;
@@ -105,10 +108,10 @@ static int overlap_small(const shadow_t *s, uintptr_t p, uintptr_t e, int except
 {
     uintptr_t g0 = (p >= GRANULE ? p - GRANULE : 0) >> SHADOW_GRANULE_SHIFT;
     uintptr_t g1 = (e - 1) >> SHADOW_GRANULE_SHIFT;
-    if (g1 - g0 >= MAX_PROBES) {
-        for (unsigned q = 0; q < OPS_SLOTS; q++)
-            if (s->ix[q] == IX_HASH && (int)q != except && hits(s, q, p, e))
-                return (int)q;
+    if ((g1 - g0) * PROBE_COST > s->nsmall) {
+        for (size_t i = 0; i < s->nsmall; i++)
+            if (s->small_lo[i] < e && s->small_hi[i] > p && s->small[i] != except)
+                return s->small[i];
         return SHADOW_NONE;
     }
     for (uintptr_t g = g0; g <= g1; g++)
@@ -142,7 +145,10 @@ static void index_add(shadow_t *s, unsigned slot)
             s->prev[s->bucket[h]] = (uint16_t)slot;
         s->bucket[h] = (uint16_t)slot;
         s->ix[slot] = IX_HASH;
-        s->nsmall++;
+        s->small_pos[slot] = (uint16_t)s->nsmall;
+        s->small_lo[s->nsmall] = s->range[slot].lo;
+        s->small_hi[s->nsmall] = s->range[slot].hi;
+        s->small[s->nsmall++] = (uint16_t)slot;
         return;
     }
     size_t i = upper_bound(s, b->ptr);
@@ -165,7 +171,11 @@ static void index_del(shadow_t *s, unsigned slot)
             s->bucket[bucket_of(b->ptr >> SHADOW_GRANULE_SHIFT)] = (uint16_t)n;
         if (n != NIL)
             s->prev[n] = (uint16_t)pv;
-        s->nsmall--;
+        size_t at = s->small_pos[slot], last = --s->nsmall;
+        s->small[at] = s->small[last];
+        s->small_lo[at] = s->small_lo[last];
+        s->small_hi[at] = s->small_hi[last];
+        s->small_pos[s->small[at]] = (uint16_t)at;
     } else if (s->ix[slot] == IX_SORTED) {
         /* Large blocks are disjoint, so the entry with this address is the last one <= ptr. */
         size_t i = upper_bound(s, b->ptr);
@@ -245,8 +255,8 @@ static lanes_t lanes_at(uint64_t key, size_t w, bool zero)
 static void fill_words(uint8_t *c, size_t w0, size_t n, uint64_t key)
 {
     const lanes_t step = { 2 * PATTERN_STEP, 2 * PATTERN_STEP };
-    lanes_t v = lanes_at(key, w0, false);
     size_t i = 0;
+    lanes_t v = lanes_at(key, w0, false);
     for (; i + 8 <= n; i += 8) {
         lanes_t v1 = v + step, v2 = v1 + step, v3 = v2 + step;
         memcpy(c + i * 8, &v, 16);

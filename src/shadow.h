@@ -53,6 +53,10 @@ typedef struct shadow {
     uint16_t next[OPS_SLOTS], prev[OPS_SLOTS];
     shadow_region_t range[OPS_SLOTS];  /* [ptr, ptr + max(extent, 1)) of indexed blocks */
     uint8_t ix[OPS_SLOTS];             /* where each slot is indexed (none/hash/sorted) */
+    /* The hashed slots again, densely with their ranges, for a block too big to probe. */
+    uintptr_t small_lo[OPS_SLOTS], small_hi[OPS_SLOTS];
+    uint16_t small[OPS_SLOTS];
+    uint16_t small_pos[OPS_SLOTS];     /* index of a hashed slot in small[] */
     uintptr_t large_ptr[OPS_SLOTS];
     uint16_t large[OPS_SLOTS];
     size_t nlarge, nsmall;
@@ -62,6 +66,7 @@ typedef struct shadow {
     size_t live_blocks;
     uint32_t allocs;    /* new blocks this run: the generation in pattern keys */
     shadow_region_t harness[SHADOW_HARNESS_MAX];
+    unsigned nharness;  /* regions in use are below this index */
 } shadow_t;
 
 /* Empties the table for a new run; `indexed` selects the address index. */
