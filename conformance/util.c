@@ -195,6 +195,25 @@ size_t ck_vm_size(void)
     return (size_t)kb * 1024;
 }
 
+size_t ck_rss_size(void)
+{
+    char buf[128];
+    ssize_t n;
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    unsigned long size, pages;
+
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    if (sscanf(buf, "%lu %lu", &size, &pages) != 2)
+        return 0;
+    return (size_t)pages * ck_page_size();
+}
+
 int ck_wait_child(pid_t pid, unsigned ms, int *status)
 {
     struct timespec tick = { 0, 1000000 };

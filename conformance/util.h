@@ -84,6 +84,9 @@ void ck_unmap(void *p, size_t n);
 /* VmSize of this process in bytes (from /proc/self/status), 0 if unknown. */
 size_t ck_vm_size(void);
 
+/* Resident set of this process in bytes (from /proc/self/statm), 0 if unknown. */
+size_t ck_rss_size(void);
+
 /* Waits for pid up to ms milliseconds; kills it (SIGKILL) and returns -ETIMEDOUT after that.
  * Returns 0 with the wait status in *status otherwise. */
 int ck_wait_child(pid_t pid, unsigned ms, int *status);
