@@ -137,13 +137,18 @@ static int lenient_posix_memalign(void *c, void **m, size_t a, size_t n)
 static const trace_t *current_trace;
 static void *harness_malloc(void *c, size_t n) { return current_trace->ops; }
 
-/* The second malloc returns the first block plus `shift_delta`: overlap or adjacency. */
+/* After `shift_before` ordinary blocks, the next malloc is "the first block" and the one after
+ * returns the first plus `shift_delta`: an overlap or an adjacency. */
 static long shift_delta;
+static unsigned shift_before, shift_calls;
 static uint8_t *shift_first;
 
 static void *shift_malloc(void *c, size_t n)
 {
-    if (!shift_first) {
+    unsigned call = shift_calls++;
+    if (call < shift_before)
+        return bump(n);
+    if (call == shift_before) {
         bump(1 << 17);          /* room before the first block for negative deltas */
         return shift_first = bump(n);
     }
@@ -217,8 +222,9 @@ static int t_duplicate(void)
 }
 
 /* Small and large blocks sit in different indexes: every pairing is caught, and adjacent
- * blocks are not an overlap. */
-static int t_overlap_table(void)
+ * blocks are not an overlap. With `crowd` small blocks live elsewhere, the checks probe the
+ * granule hash instead of scanning the few small blocks. */
+static int overlap_table(unsigned crowd)
 {
     static const struct { uint64_t first, second; long delta; bool overlap; } rows[] = {
         { 100, 100, 99, true }, { 100, 100, 100, false }, { 100, 100, -100, false },
@@ -236,11 +242,17 @@ static int t_overlap_table(void)
         a.malloc = shift_malloc;
         shift_first = NULL;
         shift_delta = rows[i].delta;
-        op_t ops[] = { OP(OP_MALLOC, 0, .size = rows[i].first),
-                       OP(OP_MALLOC, 1, .size = rows[i].second) };
+        shift_before = crowd;
+        shift_calls = 0;
+        arena_used = 0;                 /* bump's free is a no-op: start each row afresh */
+        static op_t ops[OPS_SLOTS];
+        for (unsigned k = 0; k < crowd; k++)
+            ops[k] = (op_t)OP(OP_MALLOC, 2 + k, .size = 16);
+        ops[crowd] = (op_t)OP(OP_MALLOC, 0, .size = rows[i].first);
+        ops[crowd + 1] = (op_t)OP(OP_MALLOC, 1, .size = rows[i].second);
         finding_t f;
-        int r = run(&a, &o, ops, LEN(ops), &f);
-        bool hit = r == 1 && !strcmp(f.oracle, ORACLE_OVERLAP) && f.op_index == 1;
+        int r = run(&a, &o, ops, crowd + 2, &f);
+        bool hit = r == 1 && !strcmp(f.oracle, ORACLE_OVERLAP) && f.op_index == crowd + 1;
         if (hit != rows[i].overlap || (r && !hit)) {
             printf("# row %zu: result %d %s: %s\n", i, r, f.oracle, f.message);
             bad = 1;
@@ -248,6 +260,9 @@ static int t_overlap_table(void)
     }
     return bad;
 }
+
+static int t_overlap_table(void) { return overlap_table(0); }
+static int t_overlap_crowd(void) { return overlap_table(900); }
 
 /* A usable-size query that grows a small block past the hash granule moves it to the
  * sorted index, where it must still be found. */
@@ -257,6 +272,7 @@ static int t_usable_reindex(void)
     a.malloc = shift_malloc;
     a.usable_size = big_usable;     /* 64 bytes more than requested */
     shift_delta = 560;              /* past the 500 requested, inside the 564 usable */
+    shift_before = 0;
     op_t ops[] = { OP(OP_MALLOC, 0, .size = 500), OP(OP_USABLE, 0),
                    OP(OP_MALLOC, 1, .size = 8) };
     return expect(&a, ops, LEN(ops), ORACLE_OVERLAP, 2);
@@ -476,6 +492,7 @@ static const struct tcase {
     { "duplicate", "overlap: the same block twice", t_duplicate },
     { "overlap-table", "overlap: small and large blocks, overlapping and adjacent",
       t_overlap_table },
+    { "overlap-crowd", "overlap: the same among 900 small blocks (hash probes)", t_overlap_crowd },
     { "usable-reindex", "overlap: a block grown by usable is still indexed", t_usable_reindex },
     { "harness-overlap", "overlap: a block inside the harness's trace", t_harness_overlap },
     { "calloc-zero", "calloc-zero: calloc does not zero", t_calloc_zero },
