@@ -195,8 +195,11 @@ static unsigned class_take(unsigned ci, void **out, unsigned want)
             out[n++] = s->free;
             s->free = *(void **)s->free;
         }
-        for (; n < want && s->bump < s->nslots; s->used++)
-            out[n++] = s->base + 16 + (size_t)s->bump++ * s->size;
+        /* bump is read without the lock by slab_slot_of, hence the atomic store. */
+        uint32_t bump = s->bump;
+        for (; n < want && bump < s->nslots; s->used++)
+            out[n++] = s->base + 16 + (size_t)bump++ * s->size;
+        __atomic_store_n(&s->bump, bump, __ATOMIC_RELAXED);
         if (!s->free && s->bump == s->nslots)
             slab_unlink(c, s);
     }
@@ -213,7 +216,7 @@ static void slab_empty(class_t *c, slab_t *s)
     }
     glue_purge(s->base, s->span);
     s->free = NULL;
-    s->bump = 0;
+    __atomic_store_n(&s->bump, 0, __ATOMIC_RELAXED);
     c->spare = s;
 }
 
@@ -326,7 +329,7 @@ static char *slab_slot_of(const slab_t *s, const char *p, uint32_t fields)
         return NULL;
     /* Exact for off < 2^20 (spans are at most 16 chunks) and size <= 2^17. */
     size_t rel = off - 16 - in, idx = (size_t)((rel * s->recip) >> 44);
-    if (idx * s->size != rel || idx >= s->bump)
+    if (idx * s->size != rel || idx >= __atomic_load_n(&s->bump, __ATOMIC_RELAXED))
         return NULL;
     return (char *)p - in;
 }
