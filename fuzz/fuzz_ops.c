@@ -47,7 +47,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     exec_opts_t o;
     exec_opts_default(&o);
     o.size_dependent_align = true;   /* the same rule as allocheck fuzz (src/engine.c) */
-    o.max_live = 64u << 20;          /* bound each input's work */
+    /* Bound each input's work: checking costs time in proportion to the bytes allocated,
+     * and coverage comes from the allocator's paths, not from filling big blocks.
+     * ALLOCHECK_MAX_LIVE=BYTES raises it (e.g. to reach mmap-threshold paths). */
+    const char *max_live = getenv("ALLOCHECK_MAX_LIVE");
+    o.max_live = max_live ? strtoull(max_live, NULL, 0) : 1u << 20;
     fuzz_exec = exec_new(&fuzz_alloc, &o);
     if (!fuzz_exec) {
         perror("fuzz_ops: exec_new");

@@ -19,7 +19,7 @@
 #include "src/repro.h"
 #include "src/trace.h"
 
-enum { OPT_KEEP_GOING = 0x100, OPT_CHECK, OPT_MAX_LIVE, OPT_HANG, OPT_MAX_OPS };
+enum { OPT_KEEP_GOING = 0x100, OPT_CHECK, OPT_MAX_LIVE, OPT_HANG, OPT_MAX_OPS, OPT_IGNORE_ERRNO };
 
 typedef struct args {
     cli_allocs_t allocs;
@@ -55,6 +55,8 @@ static const struct argp_option options[] = {
     { "hang", OPT_HANG, "SECONDS", 0, "An op without progress for this long is a hang "
       "(default 3)", 0 },
     { "max-ops", OPT_MAX_OPS, "N", 0, "Longest sequence (default 2048 ops)", 0 },
+    { "ignore-errno", OPT_IGNORE_ERRNO, 0, 0, "Do not check errno after failures and frees "
+      "(POSIX asks for ENOMEM; several allocators leave errno alone on some paths)", 0 },
     { 0 },
 };
 
@@ -74,6 +76,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         return 0;
     case 'o': x->out = arg; return 0;
     case OPT_KEEP_GOING: x->eo.keep_going = true; return 0;
+    case OPT_IGNORE_ERRNO: x->eo.exec.check_errno = false; return 0;
     case OPT_CHECK:
         if (engine_parse_check(arg, &x->eo.exec.check))
             argp_error(state, "--check: '%s' is not full, sampled or none", arg);

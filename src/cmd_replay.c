@@ -10,7 +10,7 @@
 #include "src/engine.h"
 #include "src/trace.h"
 
-enum { OPT_CHECK = 0x100, OPT_HANG, OPT_MAX_LIVE };
+enum { OPT_CHECK = 0x100, OPT_HANG, OPT_MAX_LIVE, OPT_IGNORE_ERRNO };
 
 typedef struct args {
     cli_allocs_t allocs;
@@ -26,6 +26,8 @@ static const struct argp_option options[] = {
     { "hang", OPT_HANG, "SECONDS", 0, "An op without progress for this long is a hang "
       "(default 3)", 0 },
     { "max-live", OPT_MAX_LIVE, "BYTES", 0, "Live-bytes budget (default 256 MiB)", 0 },
+    { "ignore-errno", OPT_IGNORE_ERRNO, 0, 0, "Do not check errno after failures and frees "
+      "(POSIX asks for ENOMEM; several allocators leave errno alone on some paths)", 0 },
     { 0 },
 };
 
@@ -45,6 +47,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         x->hang_ms = (unsigned)ms;
         return 0;
     }
+    case OPT_IGNORE_ERRNO: x->exec.check_errno = false; return 0;
     case OPT_MAX_LIVE: x->exec.max_live = cli_parse_ull("--max-live", arg, state); return 0;
     case ARGP_KEY_ARGS:
         x->files = state->argv + state->next;

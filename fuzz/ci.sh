@@ -1,0 +1,40 @@
+#!/bin/sh
+# Builds fuzz_ops for libFuzzer (clang) and for AFL++ (afl-clang-fast), each in its own build
+# directory, and runs each briefly over the seed corpus. Fails if either fails to build or run.
+# usage: fuzz/ci.sh [WORKDIR]   (the lead's .ci/run calls it)
+set -eu
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${1:-$(mktemp -d /tmp/allocheck-fuzz-ci.XXXXXX)}
+mkdir -p "$WORK"
+echo "fuzz/ci.sh: building in $WORK"
+
+# The seed corpus, copied: libFuzzer adds new inputs to its first corpus directory.
+mkdir -p "$WORK/corpus"
+cp "$SRC"/corpus/*.trace "$SRC"/corpus/*.bin "$WORK/corpus/"
+
+# libFuzzer: coverage for the whole tree (-fsanitize=fuzzer-no-link), the target links the
+# engine (-fsanitize=fuzzer, from fuzz/meson.build).
+CC=clang CFLAGS="-fsanitize=fuzzer-no-link -g" \
+    meson setup $( [ -d "$WORK/libfuzzer/meson-private" ] && echo --wipe ) "$WORK/libfuzzer" "$SRC" -Dfuzzing_engine=libfuzzer -Dtests=false \
+    >"$WORK/libfuzzer-setup.log" 2>&1 || { cat "$WORK/libfuzzer-setup.log"; exit 1; }
+ninja -C "$WORK/libfuzzer" fuzz/fuzz_ops
+"$WORK/libfuzzer/fuzz/fuzz_ops" -runs=20000 -max_len=4096 -seed=1 \
+    -dict="$SRC/fuzz/fuzz_ops.dict" "$WORK/corpus" 2>"$WORK/libfuzzer-run.log" ||
+    { tail -40 "$WORK/libfuzzer-run.log"; exit 1; }
+grep -E "^(#[0-9]+ *DONE|Done)" "$WORK/libfuzzer-run.log" | tail -1
+
+# AFL++: afl-clang-fast instruments everything and links its libFuzzer-compatible driver.
+CC=afl-clang-fast meson setup $( [ -d "$WORK/afl/meson-private" ] && echo --wipe ) "$WORK/afl" "$SRC" -Dfuzzing_engine=afl -Dtests=false \
+    >"$WORK/afl-setup.log" 2>&1 || { cat "$WORK/afl-setup.log"; exit 1; }
+ninja -C "$WORK/afl" fuzz/fuzz_ops
+rm -rf "$WORK/afl-out"
+AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
+    afl-fuzz -V 10 -i "$WORK/corpus" -o "$WORK/afl-out" -- "$WORK/afl/fuzz/fuzz_ops" \
+    >"$WORK/afl-run.log" 2>&1 || { tail -40 "$WORK/afl-run.log"; exit 1; }
+stats="$WORK/afl-out/default/fuzzer_stats"
+execs=$(sed -n 's/^execs_done *: *//p' "$stats" 2>/dev/null || echo 0)
+crashes=$(sed -n 's/^saved_crashes *: *//p' "$stats" 2>/dev/null || echo 0)
+echo "afl-fuzz: $execs execs, $crashes crashes"
+[ "${execs:-0}" -gt 0 ] || { echo "afl-fuzz ran no inputs"; tail -40 "$WORK/afl-run.log"; exit 1; }
+[ "${crashes:-0}" -eq 0 ] || { echo "afl-fuzz found crashes in $WORK/afl-out"; exit 1; }
+echo "fuzz/ci.sh: ok"
