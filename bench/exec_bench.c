@@ -2,7 +2,8 @@
  * slots, some reallocs, callocs and medium blocks, a `check` every 4096 ops) run against glibc
  * with CHECK_LEVEL_FULL, SAMPLED and NONE in the same process; prints the median of 5 runs of
  * each and the ratios to NONE (process CPU time: the machine is shared). The goal is FULL <=
- * 3x NONE. Builds the executor on its own. */
+ * 3x NONE. Builds the executor on its own. `exec_bench FILE` runs a trace file instead (e.g.
+ * from `allocheck generate -n 2000000`), timing the executor without the parsing. */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "src/exec.h"
+#include "src/trace.h"
 
 #define OPS 2000000
 #define RUNS 5
@@ -19,7 +21,14 @@ static void *g_malloc(void *c, size_t n) { return malloc(n); }
 static void *g_calloc(void *c, size_t m, size_t n) { return calloc(m, n); }
 static void *g_realloc(void *c, void *p, size_t n) { return realloc(p, n); }
 static void g_free(void *c, void *p) { free(p); }
+static void *g_reallocarray(void *c, void *p, size_t m, size_t n) { return reallocarray(p, m, n); }
 static void *g_aligned_alloc(void *c, size_t a, size_t n) { return aligned_alloc(a, n); }
+static int g_posix_memalign(void *c, void **m, size_t a, size_t n) { return posix_memalign(m, a, n); }
+static void *g_memalign(void *c, size_t a, size_t n) { return memalign(a, n); }
+static void *g_valloc(void *c, size_t n) { return valloc(n); }
+static void *g_pvalloc(void *c, size_t n) { return pvalloc(n); }
+static void g_free_sized(void *c, void *p, size_t n) { free(p); }
+static void g_free_aligned_sized(void *c, void *p, size_t a, size_t n) { free(p); }
 static size_t g_usable(void *c, void *p) { return malloc_usable_size(p); }
 
 static uint64_t rng = 88172645463325252ull;
@@ -76,18 +85,30 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     alloc_t a;
     memset(&a, 0, sizeof a);
     a.malloc = g_malloc, a.calloc = g_calloc, a.realloc = g_realloc, a.free = g_free;
     a.aligned_alloc = g_aligned_alloc, a.usable_size = g_usable;
+    a.reallocarray = g_reallocarray, a.posix_memalign = g_posix_memalign;
+    a.memalign = g_memalign, a.valloc = g_valloc, a.pvalloc = g_pvalloc;
+    a.free_sized = g_free_sized, a.free_aligned_sized = g_free_aligned_sized;
     trace_t t = { .len = OPS, .cap = OPS };
-    t.ops = mmap(NULL, OPS * sizeof(op_t), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (t.ops == MAP_FAILED)
-        return 1;
-    generate(t.ops, OPS);
+    if (argc > 1) {
+        char err[256];
+        trace_init(&t);
+        if (trace_load_file(&t, argv[1], err, sizeof err) < 0) {
+            fprintf(stderr, "exec_bench: %s\n", err);
+            return 2;
+        }
+    } else {
+        t.ops = mmap(NULL, OPS * sizeof(op_t), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (t.ops == MAP_FAILED)
+            return 1;
+        generate(t.ops, OPS);
+    }
     static const char *const names[] = { "full", "sampled", "none" };
     double med[3];
     for (int level = 0; level < 3; level++) {
@@ -97,7 +118,7 @@ int main(void)
         qsort(s, RUNS, sizeof s[0], cmp_double);
         med[level] = s[RUNS / 2];
         printf("%-8s median %.3f s (%.0f ns/op)\n", names[level], med[level],
-               med[level] * 1e9 / OPS);
+               med[level] * 1e9 / (double)t.len);
     }
     printf("full/none %.2fx (goal <= 3x), sampled/none %.2fx\n", med[0] / med[2],
            med[1] / med[2]);

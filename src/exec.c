@@ -442,28 +442,38 @@ static int overlap_finding(exec_t *e, const op_t *op, void *p, size_t len, int o
                    kind_names[b->origin], (void *)b->ptr, b->extent, b->thread);
 }
 
-/* Oracles that read the new block before the harness writes it; 0 or a finding. */
-static int check_new_contents(exec_t *e, const op_t *op, unsigned slot, void *p, size_t size,
-                              const shadow_block_t *old)
+/* calloc's block: zero (C17 7.22.3.2p2) before the harness fills it. 0 or a finding. */
+static int calloc_fill(exec_t *e, unsigned slot, void *p, size_t size, uint64_t key)
 {
-    if (op->kind == OP_CALLOC) {
-        size_t off = find_bad(e, p, size, 0, true);
-        if (off != SIZE_MAX)
-            return finding(e, ORACLE_CALLOC_ZERO, "calloc block of %zu bytes at %p (slot %u) "
-                           "byte %zu is 0x%02x, not zero", size, p, slot, off,
-                           ((const uint8_t *)p)[off]);
-    }
-    if (old) {
-        /* C17 7.22.3.5p2: the contents are the same up to the lesser of the sizes. */
-        size_t keep = old->size < size ? old->size : size;
-        size_t off = find_bad(e, p, keep, old->key, false);
-        if (off != SIZE_MAX)
-            return finding(e, ORACLE_REALLOC_CONTENTS, "%s of slot %u from %zu to %zu bytes "
-                           "(%p -> %p) byte %zu: expected 0x%02x, found 0x%02x",
-                           kind_names[op->kind], slot, old->size, size, (void *)old->ptr, p,
-                           off, shadow_pattern_byte(old->key, off), ((const uint8_t *)p)[off]);
-    }
-    return 0;
+    size_t off;
+    if (e->o.check == CHECK_LEVEL_FULL)
+        off = shadow_fill_zeroed(p, size, key);
+    else
+        off = shadow_find_bad_sampled(p, size, 0, true);
+    int res = 0;
+    if (off != SIZE_MAX)
+        res = finding(e, ORACLE_CALLOC_ZERO, "calloc block of %zu bytes at %p (slot %u) byte "
+                      "%zu is 0x%02x, not zero", size, p, slot, off, ((const uint8_t *)p)[off]);
+    if (off != SIZE_MAX || e->o.check != CHECK_LEVEL_FULL)
+        shadow_fill(p, 0, size, key);
+    return res;
+}
+
+/* Any other new block; after realloc (old non-NULL) the old contents must be there up to the
+ * lesser size (C17 7.22.3.5p2). Fills the rest with the pattern of key. 0 or a finding. */
+static int plain_fill(exec_t *e, const op_t *op, unsigned slot, void *p, size_t size,
+                      const shadow_block_t *old, uint64_t key)
+{
+    size_t keep = old ? (old->size < size ? old->size : size) : 0;
+    size_t off = old ? find_bad(e, p, keep, old->key, false) : SIZE_MAX;
+    int res = 0;
+    if (off != SIZE_MAX)
+        res = finding(e, ORACLE_REALLOC_CONTENTS, "%s of slot %u from %zu to %zu bytes "
+                      "(%p -> %p) byte %zu: expected 0x%02x, found 0x%02x",
+                      kind_names[op->kind], slot, old->size, size, (void *)old->ptr, p, off,
+                      shadow_pattern_byte(old->key, off), ((const uint8_t *)p)[off]);
+    shadow_fill(p, keep, size, key);
+    return res;
 }
 
 /* A non-NULL result p for op into slot. `old` is the block realloc moved (still indexed, so
@@ -488,11 +498,13 @@ static int on_block(exec_t *e, const op_t *op, unsigned slot, unsigned self, con
     int o = shadow_overlap(&e->sh, b.ptr, b.size, old ? (int)slot : -1);
     if (o != SHADOW_NONE)
         return overlap_finding(e, op, p, b.size, o);
-    int res = check_new_contents(e, op, slot, p, b.size, old);
-    size_t keep = old && old->size < b.size ? old->size : old ? b.size : 0;
+    int res;
+    if (op->kind == OP_CALLOC)
+        res = calloc_fill(e, slot, p, b.size, b.key);
+    else
+        res = plain_fill(e, op, slot, p, b.size, old, b.key);
     if (e->sh.slot[slot].live)
         shadow_remove(&e->sh, slot);
-    shadow_fill(p, keep, b.size, b.key);
     shadow_insert(&e->sh, slot, &b);
     note_success(e, b.size);
     if (b.ptr & (r->align - 1))

@@ -371,3 +371,21 @@ size_t shadow_find_bad_sampled(const void *p, size_t len, uint64_t key, bool zer
     }
     return bad;
 }
+
+size_t shadow_fill_zeroed(void *p, size_t len, uint64_t key)
+{
+    enum { CHUNK = 4096 };
+    uint8_t *c = p;
+    size_t words_end = len & ~(size_t)7;
+    /* Chunk by chunk, so each is checked and rewritten while it is in L1: one pass. */
+    for (size_t off = 0; off < words_end; off += CHUNK) {
+        size_t end = off + CHUNK < words_end ? off + CHUNK : words_end;
+        if (diff_words(c + off, 0, (end - off) / 8, 0, true))
+            return first_bad_byte(c, off, end, 0, true);
+        fill_words(c + off, off / 8, (end - off) / 8, key);
+    }
+    size_t bad = first_bad_byte(c, words_end, len, 0, true);
+    if (bad == SIZE_MAX)
+        shadow_fill(p, words_end, len, key);
+    return bad;
+}

@@ -99,6 +99,10 @@ void shadow_fill(void *p, size_t from, size_t to, uint64_t key);
 /* Offset of the first byte in [from, to) that differs from the pattern, or SIZE_MAX. */
 size_t shadow_find_bad(const void *p, size_t from, size_t to, uint64_t key);
 
+/* Checks that the len bytes at p are zero and fills them with the pattern, in one pass.
+ * Returns SIZE_MAX, or the offset of the first non-zero byte (where it stopped filling). */
+size_t shadow_fill_zeroed(void *p, size_t len, uint64_t key);
+
 /* Offset of the first non-zero byte in [from, to), or SIZE_MAX. */
 size_t shadow_find_nonzero(const void *p, size_t from, size_t to);
 
