@@ -767,10 +767,13 @@ exec_t *exec_new(const alloc_t *a, const exec_opts_t *o)
     return e;
 }
 
+static void forget_threads_after_fork(exec_t *e);
+
 void exec_free(exec_t *e)
 {
     if (!e)
         return;
+    forget_threads_after_fork(e);   /* in a forked child there is nobody to join */
     e->quit = true;
     for (unsigned i = 1; i < OPS_THREADS; i++) {
         if (!e->w[i].started)

@@ -134,6 +134,33 @@ static int lenient_posix_memalign(void *c, void **m, size_t a, size_t n)
     return 0;
 }
 
+/* free_sized and free_aligned_sized must get the block's requested size and alignment. */
+static unsigned sized_calls, sized_bad;
+
+static void check_sized(void *c, void *p, size_t n)
+{
+    sized_calls++;
+    sized_bad += n != bump_size(p);
+}
+
+static void check_aligned_sized(void *c, void *p, size_t a, size_t n)
+{
+    sized_calls++;
+    sized_bad += n != bump_size(p) || a != 64;
+}
+
+static void *aligned_bump(void *c, size_t a, size_t n)
+{
+    uint8_t *p = bump(n + 64);
+    if (!p)
+        return NULL;
+    uint8_t *q = (uint8_t *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+    if (q - p < 16)
+        q += 64;
+    memcpy(q - 8, &n, 8);
+    return q;
+}
+
 static const trace_t *current_trace;
 static void *harness_malloc(void *c, size_t n) { return current_trace->ops; }
 
@@ -336,6 +363,24 @@ static int t_neighbour_check(void)
     return expect(&a, ops, LEN(ops), ORACLE_CONTENTS, 3);
 }
 
+static int t_free_sized_args(void)
+{
+    alloc_t a = bump_alloc();
+    a.free_sized = check_sized;
+    a.free_aligned_sized = check_aligned_sized;
+    a.aligned_alloc = aligned_bump;
+    a.calloc = overflow_calloc;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 100), OP(OP_CALLOC, 1, .nmemb = 3, .size = 10),
+                   OP(OP_ALIGNED_ALLOC, 2, .align = 64, .size = 128), OP(OP_USABLE, 0),
+                   OP(OP_MALLOC, 3, .size = 7), OP(OP_FREE_SIZED, 0), OP(OP_FREE_SIZED, 1),
+                   OP(OP_FREE_ALIGNED_SIZED, 2), OP(OP_FREE_ALIGNED_SIZED, 3) };
+    finding_t f;
+    int r = run(&a, NULL, ops, LEN(ops), &f);
+    printf("# result %d (%s), %u sized calls, %u with wrong arguments\n", r, f.message,
+           sized_calls, sized_bad);
+    return r != 0 || sized_calls != 4 || sized_bad != 0;
+}
+
 static int t_noerrno(void)
 {
     alloc_t a = bump_alloc();
@@ -502,6 +547,8 @@ static const struct tcase {
     { "neighbour-free", "contents: free corrupts the neighbour (seen at its free)", t_neighbour },
     { "neighbour-check", "contents: free corrupts the neighbour (seen at check)",
       t_neighbour_check },
+    { "free-sized-args", "free_sized/free_aligned_sized get the requested size and alignment",
+      t_free_sized_args },
     { "no-errno", "errno: NULL without errno", t_noerrno },
     { "free-errno", "errno: free changes errno", t_free_errno },
     { "must-fail", "failure-path: malloc(SIZE_MAX) succeeds", t_must_fail },
