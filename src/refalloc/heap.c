@@ -94,7 +94,7 @@ static void class_setup(class_t *c, unsigned ci)
     c->size = (uint32_t)size;
     c->span = (uint32_t)best;
     c->nslots = (uint32_t)((best - 16 + REF_HDR) / size);
-    size_t batch = (8u << 10) / size;
+    size_t batch = (16u << 10) / size;
     c->batch = batch < 1 ? 1 : batch > REF_BATCH_MAX ? REF_BATCH_MAX : (uint32_t)batch;
 }
 
@@ -220,12 +220,12 @@ static void slab_empty(class_t *c, slab_t *s)
     c->spare = s;
 }
 
-/* Returns n slots of class ci to their slabs; the class lock is held. */
-static void class_give(unsigned ci, void **v, unsigned n)
+/* Returns n slots of class ci to their slabs (sl[i] owns v[i]); the class lock is held. */
+static void class_give(unsigned ci, void **v, slab_t **sl, unsigned n)
 {
     class_t *c = &classes[ci];
     for (unsigned i = 0; i < n; i++) {
-        slab_t *s = (slab_t *)ref_radix_get(v[i]);
+        slab_t *s = sl[i];
         *(void **)v[i] = s->free;
         s->free = v[i];
         if (!s->listed)
@@ -233,6 +233,20 @@ static void class_give(unsigned ci, void **v, unsigned n)
         if (--s->used == 0)
             slab_empty(c, s);
     }
+}
+
+/* Gives n slots back; the owners are looked up (and their cache lines fetched) before the
+ * lock is taken, so that the lock is held for list work only. */
+static void give_back(unsigned ci, void **v, unsigned n)
+{
+    slab_t *sl[REF_BATCH_MAX * 2];
+    for (unsigned i = 0; i < n; i++) {
+        sl[i] = (slab_t *)ref_radix_get(v[i]);
+        __builtin_prefetch(sl[i], 1);
+    }
+    glue_lock(&classes[ci].lock);
+    class_give(ci, v, sl, n);
+    glue_unlock(&classes[ci].lock);
 }
 
 static void bin_flush(bin_t *b, unsigned ci, unsigned n)
@@ -244,9 +258,7 @@ static void bin_flush(bin_t *b, unsigned ci, unsigned n)
         b->head = *(void **)b->head;
     }
     b->count -= k;
-    glue_lock(&classes[ci].lock);
-    class_give(ci, v, k);
-    glue_unlock(&classes[ci].lock);
+    give_back(ci, v, k);
 }
 
 static void tcache_exit(void *arg)
@@ -307,9 +319,7 @@ void ref_free_slow(char *slot, unsigned cls)
     tcache_t *tc = ref_tc;
     if (tc == &tc_dead) {
         void *v[1] = { slot };
-        glue_lock(&classes[cls].lock);
-        class_give(cls, v, 1);
-        glue_unlock(&classes[cls].lock);
+        give_back(cls, v, 1);
         return;
     }
     bin_t *b = &tc->bin[cls];
