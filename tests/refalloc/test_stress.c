@@ -96,8 +96,41 @@ static void *worker(void *arg)
     return NULL;
 }
 
+enum { EXIT_BLOCKS = 8, EXIT_SIZE = 3000 };
+static void *exited_blocks[EXIT_BLOCKS];
+
+static void *alloc_free_exit(void *arg)
+{
+    for (int i = 0; i < EXIT_BLOCKS; i++)
+        exited_blocks[i] = refalloc_malloc(EXIT_SIZE);
+    for (int i = 0; i < EXIT_BLOCKS; i++)
+        refalloc_free(exited_blocks[i]);
+    return arg;
+}
+
+/* Blocks a thread freed into its cache come back to the heap when it exits: this thread's
+ * next allocations of that class get them (a leaked cache would leave fresh slots instead). */
+static void check_exit_returns_cache(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, alloc_free_exit, NULL);
+    pthread_join(t, NULL);
+    void *mine[4 * EXIT_BLOCKS];
+    int found = 0;
+    for (int i = 0; i < 4 * EXIT_BLOCKS; i++) {
+        mine[i] = refalloc_malloc(EXIT_SIZE);
+        for (int j = 0; j < EXIT_BLOCKS; j++)
+            found += mine[i] == exited_blocks[j];
+    }
+    for (int i = 0; i < 4 * EXIT_BLOCKS; i++)
+        refalloc_free(mine[i]);
+    CHECK(found == EXIT_BLOCKS, "an exited thread's cached blocks are reused (%d of %d)", found,
+          EXIT_BLOCKS);
+}
+
 int main(void)
 {
+    check_exit_returns_cache();
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
