@@ -52,6 +52,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
      * ALLOCHECK_MAX_LIVE=BYTES raises it (e.g. to reach mmap-threshold paths). */
     const char *max_live = getenv("ALLOCHECK_MAX_LIVE");
     o.max_live = max_live ? strtoull(max_live, NULL, 0) : 1u << 20;
+    /* ALLOCHECK_IGNORE_ERRNO=1: like allocheck fuzz --ignore-errno, for allocators that
+     * leave errno alone on some failure paths and would stop every campaign there. */
+    if (getenv("ALLOCHECK_IGNORE_ERRNO"))
+        o.check_errno = false;
     fuzz_exec = exec_new(&fuzz_alloc, &o);
     if (!fuzz_exec) {
         perror("fuzz_ops: exec_new");

@@ -19,7 +19,9 @@
 #include "src/repro.h"
 #include "src/trace.h"
 
-enum { OPT_KEEP_GOING = 0x100, OPT_CHECK, OPT_MAX_LIVE, OPT_HANG, OPT_MAX_OPS, OPT_IGNORE_ERRNO };
+enum {
+    OPT_KEEP_GOING = 0x100, OPT_CHECK, OPT_MAX_LIVE, OPT_HANG, OPT_MAX_OPS, OPT_IGNORE_ERRNO,
+};
 
 typedef struct args {
     cli_allocs_t allocs;
@@ -172,9 +174,9 @@ static void summary(const state_t *st, const engine_finding_t *f, const sup_resu
     const char *dir = st->args->out, *n = st->name;
     printf("%s%s in %s: %s\n", st->tty ? "\r\033[K" : "", min->f.oracle, cli_alloc_label(st->a),
            min->f.message);
-    printf("  found in sequence %llu of seed %llu; minimized from %zu to %zu ops.\n",
-           (unsigned long long)f->sequence, (unsigned long long)st->args->eo.seed,
-           ms->before, ms->after);
+    printf("  found after %.2f s in sequence %llu of seed %llu; minimized from %zu to %zu "
+           "ops.\n", f->elapsed_ms / 1000.0, (unsigned long long)f->sequence,
+           (unsigned long long)st->args->eo.seed, ms->before, ms->after);
     if (!f->reproduced)
         printf("  warning: it did not reproduce from a fresh process; the trace is the "
                "sequence as the fuzzer ran it.\n");

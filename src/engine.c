@@ -414,7 +414,8 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
     uint64_t seq = sh->seq;
     trace_t t;
     trace_init(&t);
-    engine_finding_t ef = { .trace = &t, .sequence = seq, .reproduced = false };
+    engine_finding_t ef = { .trace = &t, .sequence = seq, .reproduced = false,
+                            .elapsed_ms = now_ms() - l->t0 };
     int r = build_candidate(&t, o, seq, seq, clean_exit ? sh->finding.op_index : sh->progress);
     if (r)
         goto out;

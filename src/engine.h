@@ -58,6 +58,7 @@ typedef struct engine_finding {
     const trace_t *trace;     /* reproduces from a fresh process (or the best we found) */
     bool reproduced;          /* false if even the longest candidate did not replay it */
     uint64_t sequence;        /* the sequence index it happened in */
+    uint64_t elapsed_ms;      /* since the run started, when the child failed */
     sup_result_t res;
 } engine_finding_t;
 
