@@ -1,6 +1,6 @@
 /* refalloc's heap: size classes, slabs, per-thread caches, block validation, init and fork.
- * Lock order: a class lock, then ref_large_lock, then meta_lock (pools and radix leaves). The tcache fast paths
- * are inline in meta.h; everything that takes a lock is here. */
+ * Lock order: a class lock, then ref_large_lock, then meta_lock (pools and radix leaves).
+ * The tcache fast paths are inline in meta.h; everything that takes a lock is here. */
 #include "src/refalloc/meta.h"
 
 #include "src/refalloc/glue.h"
@@ -83,7 +83,7 @@ static void class_setup(class_t *c, unsigned ci)
 {
     size_t size = ref_class_size(ci), best = 0, best_waste = SIZE_MAX;
     for (size_t span = REF_CHUNK; span <= 16 * REF_CHUNK; span += REF_CHUNK) {
-        size_t waste = (span - 16 + REF_HDR) % size + 16 - REF_HDR;
+        size_t waste = (span - REF_SLOT0) % size + REF_SLOT0;
         if (!best || waste * best < best_waste * span) {
             best = span;
             best_waste = waste;
@@ -93,7 +93,7 @@ static void class_setup(class_t *c, unsigned ci)
     }
     c->size = (uint32_t)size;
     c->span = (uint32_t)best;
-    c->nslots = (uint32_t)((best - 16 + REF_HDR) / size);
+    c->nslots = (uint32_t)((best - REF_SLOT0) / size);
     size_t batch = (16u << 10) / size;
     c->batch = batch < 1 ? 1 : batch > REF_BATCH_MAX ? REF_BATCH_MAX : (uint32_t)batch;
 }
@@ -198,7 +198,7 @@ static unsigned class_take(unsigned ci, void **out, unsigned want)
         /* bump is read without the lock by slab_slot_of, hence the atomic store. */
         uint32_t bump = s->bump;
         for (; n < want && bump < s->nslots; s->used++)
-            out[n++] = s->base + 16 + (size_t)bump++ * s->size;
+            out[n++] = s->base + REF_SLOT0 + REF_HDR + (size_t)bump++ * s->size;
         __atomic_store_n(&s->bump, bump, __ATOMIC_RELAXED);
         if (!s->free && s->bump == s->nslots)
             slab_unlink(c, s);
@@ -335,10 +335,10 @@ static char *slab_slot_of(const slab_t *s, const char *p, uint32_t fields)
 {
     size_t off = (size_t)(p - s->base);
     size_t in = fields & REF_F_ALIGNED ? REF_OFF(fields) : 0;
-    if (off < 16 + in)
+    if (off < REF_SLOT0 + REF_HDR + in)
         return NULL;
     /* Exact for off < 2^20 (spans are at most 16 chunks) and size <= 2^17. */
-    size_t rel = off - 16 - in, idx = (size_t)((rel * s->recip) >> 44);
+    size_t rel = off - REF_SLOT0 - REF_HDR - in, idx = (size_t)((rel * s->recip) >> 44);
     if (idx * s->size != rel || idx >= __atomic_load_n(&s->bump, __ATOMIC_RELAXED))
         return NULL;
     return (char *)p - in;
@@ -366,7 +366,7 @@ void ref_block_find(void *p, block_t *b, const char *fn)
         return;
     }
     slab_t *s = (slab_t *)owner;
-    if ((char *)p < s->base + 16)
+    if ((char *)p < s->base + REF_SLOT0 + REF_HDR)
         glue_die("invalid pointer", p, fn);
     bool ok = ref_hdr_get(p, &f);
     char *slot = ok ? slab_slot_of(s, p, f) : NULL;

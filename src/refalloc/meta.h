@@ -6,7 +6,8 @@
  *   slab    1..16 chunks cut into equal slots of one size class. Its descriptor (slab_t)
  *           lives out of band, in the meta pool, where an overflowing block cannot reach it.
  *   slot    one block of a slab: 8 header bytes, then the user's bytes (usable = size - 8).
- *           Slot i's user pointer is base + 16 + i * size, so it is 16-aligned.
+ *           Slot i starts at base + REF_SLOT0 + i * size, so its user pointer (8 bytes on)
+ *           is 16-aligned.
  *   header  the 8 bytes before every user pointer: 32 bits of fields (state, flags, offset
  *           of an aligned pointer inside its slot) and 32 bits of a keyed hash of (pointer,
  *           fields). A double free, a foreign pointer or a stray write is caught on free.
@@ -41,6 +42,7 @@
 #define REF_SMALL_MAX (REF_SLOT_MAX - REF_HDR)        /* largest request a slab serves */
 #define REF_MAX_REQ ((size_t)1 << 47)                 /* requests >= this fail: ENOMEM */
 #define REF_BATCH_MAX 64u
+#define REF_SLOT0 (REF_ALIGN - REF_HDR)               /* offset of slot 0 in its slab */
 
 /* Header fields (low 32 bits of the header word). */
 #define REF_USED 0xa5u
