@@ -63,6 +63,13 @@ static inline int glue_resize(void *p, size_t old_len, size_t new_len)
  * the new address or NULL. */
 static inline void *glue_remap(void *p, size_t old_len, size_t new_len)
 {
+#ifdef ALLOCHECK_SANITIZED
+    /* ThreadSanitizer does not intercept mremap: memory moved to an address it saw used
+     * before would carry stale shadow state and false race reports. Callers fall back to a
+     * fresh mapping. */
+    if (p)
+        return NULL;
+#endif
     void *q = mremap(p, old_len, new_len, MREMAP_MAYMOVE);
     return q == MAP_FAILED ? NULL : q;
 }
