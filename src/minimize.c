@@ -13,15 +13,21 @@ typedef struct mz {
     minimize_test_fn test;
     void *arg;
     unsigned tests, max_tests;
+    uint64_t spent;           /* ops run by all candidates so far */
     int err;
 } mz_t;
+
+/* Bounds the work as well as the candidate count, so a long trace (a finding that needed
+ * many sequences to reproduce) minimizes in seconds; counting ops keeps it deterministic. */
+#define MINIMIZE_OPS_BUDGET (8u << 20)
 
 /* Tries cand; if it still fails, it becomes the trace. Returns 1 if kept. */
 static int try_cand(mz_t *m)
 {
-    if (m->err || m->tests >= m->max_tests)
+    if (m->err || m->tests >= m->max_tests || m->spent > MINIMIZE_OPS_BUDGET)
         return 0;
     m->tests++;
+    m->spent += m->cand.len;
     int r = m->test(m->arg, &m->cand);
     if (r < 0) {
         m->err = r;
@@ -47,7 +53,8 @@ static int without(mz_t *m, size_t from, size_t n)
 static void remove_chunks(mz_t *m)
 {
     for (size_t n = m->t->len / 2; n >= 1 && !m->err; n /= 2) {
-        for (size_t from = 0; from < m->t->len && !m->err && m->tests < m->max_tests;) {
+        for (size_t from = 0; from < m->t->len && !m->err && m->tests < m->max_tests &&
+                            m->spent <= MINIMIZE_OPS_BUDGET;) {
             if ((m->err = without(m, from, n)) != 0)
                 return;
             if (!try_cand(m))
