@@ -1,14 +1,15 @@
 /* The reference allocator against glibc on one seeded workload: random malloc / calloc /
  * realloc / free of mixed sizes (mostly small, some medium, a few large) on 1, 2 and 4
  * threads. `refalloc_bench SO` re-executes itself plain (glibc) and with LD_PRELOAD=SO, five
- * times each, and prints medians: time ratio vs glibc, and peak RSS (VmHWM) over the
- * workload's peak live bytes. `refalloc_bench --run THREADS` is one measured run. */
+ * times each, interleaved, and prints medians: wall and CPU time ratios vs glibc, and peak
+ * RSS (VmHWM) over the workload's peak live bytes. `refalloc_bench --run THREADS` is one measured run. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,8 +124,9 @@ static int run(int threads)
     return 0;
 }
 
-/* Runs self --run THREADS, with LD_PRELOAD=so when so is not NULL; 0 or -1. */
-static int measure(const char *self, const char *so, int threads, double out[3])
+/* Runs self --run THREADS, with LD_PRELOAD=so when so is not NULL. out: wall seconds, peak
+ * RSS, peak live, CPU seconds (user + system, from wait4). 0 or -1. */
+static int measure(const char *self, const char *so, int threads, double out[4])
 {
     int fd[2];
     char arg[16], buf[256];
@@ -145,8 +147,11 @@ static int measure(const char *self, const char *so, int threads, double out[3])
     ssize_t n = read(fd[0], buf, sizeof buf - 1);
     close(fd[0]);
     int st;
-    waitpid(pid, &st, 0);
+    struct rusage ru;
+    wait4(pid, &st, 0, &ru);
     buf[n > 0 ? n : 0] = 0;
+    out[3] = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+             (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     return WIFEXITED(st) && !WEXITSTATUS(st) &&
                    sscanf(buf, "%lf %lf %lf", &out[0], &out[1], &out[2]) == 3
                ? 0
@@ -159,20 +164,23 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Medians over RUNS runs of time, peak RSS and peak live. */
-static int medians(const char *self, const char *so, int threads, double med[3])
+/* Medians over RUNS runs of each measure, glibc (g) and refalloc (r) runs interleaved so that
+ * both see the same load on a shared machine. */
+static int medians(const char *self, const char *so, int threads, double g[4], double r[4])
 {
-    double v[3][RUNS], one[3];
-    for (int r = 0; r < RUNS; r++) {
-        if (measure(self, so, threads, one))
-            return -1;
-        for (int i = 0; i < 3; i++)
-            v[i][r] = one[i];
-    }
-    for (int i = 0; i < 3; i++) {
-        qsort(v[i], RUNS, sizeof(double), cmp_double);
-        med[i] = v[i][RUNS / 2];
-    }
+    double v[2][4][RUNS], one[4];
+    for (int k = 0; k < RUNS; k++)
+        for (int a = 0; a < 2; a++) {
+            if (measure(self, a ? so : NULL, threads, one))
+                return -1;
+            for (int i = 0; i < 4; i++)
+                v[a][i][k] = one[i];
+        }
+    for (int a = 0; a < 2; a++)
+        for (int i = 0; i < 4; i++) {
+            qsort(v[a][i], RUNS, sizeof(double), cmp_double);
+            (a ? r : g)[i] = v[a][i][RUNS / 2];
+        }
     return 0;
 }
 
@@ -189,16 +197,17 @@ int main(int argc, char **argv)
     if (n < 0)
         return 2;
     self[n] = 0;
-    printf("%-8s %9s %9s %7s %10s %10s %9s %9s\n", "threads", "glibc s", "ref s", "ratio",
-           "live MiB", "glibc MiB", "ref MiB", "ref/live");
+    printf("%-7s %8s %8s %6s %9s %9s %10s %9s %8s %8s\n", "threads", "glibc s", "ref s",
+           "ratio", "cpu ratio", "live MiB", "glibc MiB", "ref MiB", "glibc/l", "ref/live");
     for (int threads = 1; threads <= 4; threads *= 2) {
-        double g[3], r[3];
-        if (medians(self, NULL, threads, g) || medians(self, argv[1], threads, r)) {
+        double g[4], r[4];
+        if (medians(self, argv[1], threads, g, r)) {
             fprintf(stderr, "refalloc_bench: a run failed\n");
             return 1;
         }
-        printf("%-8d %9.3f %9.3f %7.2f %10.1f %10.1f %9.1f %9.2f\n", threads, g[0], r[0],
-               r[0] / g[0], r[2] / 1048576, g[1] / 1048576, r[1] / 1048576, r[1] / r[2]);
+        printf("%-7d %8.3f %8.3f %6.2f %9.2f %9.1f %10.1f %9.1f %8.2f %8.2f\n", threads, g[0],
+               r[0], r[0] / g[0], r[3] / g[3], r[2] / 1048576, g[1] / 1048576, r[1] / 1048576,
+               g[1] / g[2], r[1] / r[2]);
     }
     return 0;
 }
