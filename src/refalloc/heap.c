@@ -8,7 +8,8 @@
 typedef struct class {
     glue_lock_t lock;
     slab_t *slabs;         /* slabs with room (free list or unbumped slots) */
-    slab_t *spare;         /* an empty, purged slab kept for reuse */
+    slab_t *spare;         /* an empty, purged slab kept for reuse, on no list: used last */
+    bool purging;          /* a spare-to-be is being purged without the lock */
     uint32_t size, span, nslots, batch;
 } class_t;
 
@@ -145,6 +146,8 @@ static char *map_aligned(size_t span)
     return base;
 }
 
+/* A new slab for class ci, registered in the radix map but on no list; NULL if out of memory.
+ * Called without the class lock. */
 static slab_t *slab_new(class_t *c, unsigned ci)
 {
     char *base = map_aligned(c->span);
@@ -167,7 +170,6 @@ static slab_t *slab_new(class_t *c, unsigned ci)
         glue_unlock(&meta_lock);
         return NULL;
     }
-    slab_link(c, s);
     return s;
 }
 
@@ -180,17 +182,20 @@ static void slab_release(slab_t *s)
     glue_unlock(&meta_lock);
 }
 
-/* Up to want slots of class ci into out; the class lock is held. */
+/* Up to want slots of class ci from its listed slabs into out; the class lock is held. */
 static unsigned class_take(unsigned ci, void **out, unsigned want)
 {
     class_t *c = &classes[ci];
     unsigned n = 0;
     while (n < want) {
         slab_t *s = c->slabs;
-        if (!s && !(s = slab_new(c, ci)))
-            break;
-        if (s == c->spare)
+        /* Partly used slabs first: filling them keeps the empty one empty. */
+        if (!s && (s = c->spare)) {
             c->spare = NULL;
+            slab_link(c, s);
+        }
+        if (!s)
+            break;
         for (; n < want && s->free; s->used++) {
             out[n++] = s->free;
             s->free = *(void **)s->free;
@@ -206,33 +211,76 @@ static unsigned class_take(unsigned ci, void **out, unsigned want)
     return n;
 }
 
-/* An empty slab becomes the class's spare (pages purged), or goes back to the kernel. */
-static void slab_empty(class_t *c, slab_t *s)
+/* Up to want slots of class ci, mapping a new slab when the class has none to give; the
+ * mapping is made without the lock, since mmap is slow and other threads need the class.
+ * If another thread added room meanwhile, the new slab becomes the spare or is unmapped. */
+static unsigned take(unsigned ci, void **v, unsigned want)
 {
-    if (c->spare) {
-        slab_unlink(c, s);
+    class_t *c = &classes[ci];
+    slab_t *s = NULL;
+    glue_lock(&c->lock);
+    unsigned n = class_take(ci, v, want);
+    while (!n) {
+        glue_unlock(&c->lock);
+        s = slab_new(c, ci);
+        glue_lock(&c->lock);
+        if (!s)
+            break;
+        if (!(n = class_take(ci, v, want))) {
+            slab_link(c, s);
+            n = class_take(ci, v, want);
+            s = NULL;
+        } else if (!c->spare && !c->purging) {
+            c->spare = s;
+            s = NULL;
+        }
+    }
+    glue_unlock(&c->lock);
+    if (s)
+        slab_release(s);
+    return n;
+}
+
+/* An empty slab, on no list and owning no live slot: it becomes the class's spare (its pages
+ * purged first, without the lock) or goes back to the kernel. No lock held on entry. */
+static void slab_retire(class_t *c, slab_t *s)
+{
+    glue_lock(&c->lock);
+    bool keep = !c->spare && !c->purging;
+    c->purging |= keep;
+    glue_unlock(&c->lock);
+    if (!keep) {
         slab_release(s);
         return;
     }
     glue_purge(s->base, s->span);
     s->free = NULL;
     __atomic_store_n(&s->bump, 0, __ATOMIC_RELAXED);
+    glue_lock(&c->lock);
     c->spare = s;
+    c->purging = false;
+    glue_unlock(&c->lock);
 }
 
-/* Returns n slots of class ci to their slabs (sl[i] owns v[i]); the class lock is held. */
-static void class_give(unsigned ci, void **v, slab_t **sl, unsigned n)
+/* Returns n slots of class ci to their slabs (sl[i] owns v[i]); the class lock is held.
+ * Slabs left empty are unlinked and chained through next for slab_retire. */
+static slab_t *class_give(unsigned ci, void **v, slab_t **sl, unsigned n)
 {
     class_t *c = &classes[ci];
+    slab_t *empty = NULL;
     for (unsigned i = 0; i < n; i++) {
         slab_t *s = sl[i];
         *(void **)v[i] = s->free;
         s->free = v[i];
         if (!s->listed)
             slab_link(c, s);
-        if (--s->used == 0)
-            slab_empty(c, s);
+        if (--s->used == 0) {
+            slab_unlink(c, s);
+            s->next = empty;
+            empty = s;
+        }
     }
+    return empty;
 }
 
 /* Gives n slots back; the owners are looked up (and their cache lines fetched) before the
@@ -245,8 +293,13 @@ static void give_back(unsigned ci, void **v, unsigned n)
         __builtin_prefetch(sl[i], 1);
     }
     glue_lock(&classes[ci].lock);
-    class_give(ci, v, sl, n);
+    slab_t *empty = class_give(ci, v, sl, n);
     glue_unlock(&classes[ci].lock);
+    while (empty) {
+        slab_t *next = empty->next;
+        slab_retire(&classes[ci], empty);
+        empty = next;
+    }
 }
 
 static void bin_flush(bin_t *b, unsigned ci, unsigned n)
@@ -294,10 +347,7 @@ void *ref_small_slow(unsigned cls)
         tcache_create();
     tcache_t *tc = ref_tc;
     void *v[REF_BATCH_MAX];
-    unsigned want = tc == &tc_dead ? 1 : classes[cls].batch;
-    glue_lock(&classes[cls].lock);
-    unsigned n = class_take(cls, v, want);
-    glue_unlock(&classes[cls].lock);
+    unsigned n = take(cls, v, tc == &tc_dead ? 1 : classes[cls].batch);
     if (!n) {
         errno = ENOMEM;
         return NULL;
