@@ -50,7 +50,7 @@ typedef struct engine_progress {
     uint64_t elapsed_ms;
     uint64_t sequences;
     uint64_t ops;
-    size_t live_blocks;
+    size_t live_blocks;       /* the peak of the last sequence */
     unsigned findings;
 } engine_progress_t;
 
