@@ -1,7 +1,8 @@
 /* fork: a child must be able to use every function, whether it forked before the allocator
  * was first used, with live blocks, or while other threads were inside the allocator (the
  * allocator must hold its locks across fork, as glibc's and POSIX's pthread_atfork model
- * expects). A child that does not finish is reported as deadlocked after fork. */
+ * expects). A child still blocked after a deadline is reported as deadlocked after fork; one
+ * that is merely slow (runnable on a loaded machine) is given longer. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,17 +38,60 @@ static int exercise(const alloc_t *a)
     return 0;
 }
 
-/* Forks a child that runs exercise() (after verifying `live` if given) and waits for it with
- * a deadline. Returns false after recording a failure. */
-static bool fork_and_use(check_ctx_t *c, void *live, size_t live_n, unsigned ms)
+/* How long a child may take before a blocked one counts as deadlocked: a correct child's
+ * calls take milliseconds, but it may wait for the CPU on a loaded machine. */
+static unsigned child_ms(const check_ctx_t *c)
+{
+    return c->timeout_ms ? c->timeout_ms / 10 : 500;
+}
+
+typedef struct crew crew_t;
+
+typedef struct hammer {
+    const alloc_t *a;
+    crew_t *crew;
+    alloc_fn_t fn;
+} hammer_t;
+
+#define HOT_HAMMERS 3                      /* extra malloc/free threads: the hot path */
+#define HAMMERS (HOT_HAMMERS + AF_COUNT)   /* at most: one per function on top */
+#define HAMMER_BATCH 64  /* more than a thread cache keeps: frees reach the shared heap */
+
+/* Threads kept inside the allocator while the check forks, in harness memory. */
+struct crew {
+    atomic_int stop;
+    atomic_int pause;      /* set while a child runs, so it is not starved of CPU */
+    atomic_uint batches;   /* batches done by all hammers: shows they are running */
+    hammer_t h[HAMMERS];
+    pthread_t t[HAMMERS];
+    size_t n;
+};
+
+static void sleep_us(long us)
+{
+    struct timespec t = { 0, us * 1000 };
+
+    nanosleep(&t, NULL);
+}
+
+/* Lets the hammers run again and waits (up to 20 ms) until they have done a batch each. */
+static void resume_crew(crew_t *w)
+{
+    unsigned from = atomic_load(&w->batches);
+
+    atomic_store(&w->pause, 0);
+    for (int i = 0; i < 200 && atomic_load(&w->batches) - from < w->n; i++)
+        sleep_us(100);
+}
+
+/* Forks a child (fork number nth, from 1) that runs exercise() (after verifying `live` if
+ * given) and waits for it with a deadline; w's hammers (if any) pause meanwhile. Returns
+ * false after recording a failure. */
+static bool fork_and_use(check_ctx_t *c, void *live, size_t live_n, int nth, crew_t *w)
 {
     pid_t pid = fork();
     int st = 0, rc;
 
-    if (pid < 0) {
-        check_fail(c, "fork failed");
-        return false;
-    }
     if (pid == 0) {
         int bad = live && ck_verify(live, live_n, 77) >= 0 ? 100 : 0;
 
@@ -55,13 +99,19 @@ static bool fork_and_use(check_ctx_t *c, void *live, size_t live_n, unsigned ms)
             c->a->free(c->a->ctx, live);
         _exit(bad ? bad : exercise(c->a));
     }
-    rc = ck_wait_child(pid, ms, &st);
-    if (rc == -ETIMEDOUT) {
-        check_fail(c, "child deadlocked after fork (no exit within %u ms)", ms);
+    if (w)
+        atomic_store(&w->pause, 1);
+    rc = pid < 0 ? 0 : ck_wait_child(pid, child_ms(c), c->timeout_ms ? c->timeout_ms / 3 : 1666,
+                                     &st);
+    if (w)
+        resume_crew(w);
+    if (pid < 0 || rc == -ETIMEDOUT) {
+        check_fail(c, pid < 0 ? "fork #%d failed" : "child deadlocked after fork #%d "
+                   "(blocked, no exit within %u ms)", nth, child_ms(c));
         return false;
     }
     if (WIFSIGNALED(st)) {
-        check_fail(c, "child died of signal %d after fork", WTERMSIG(st));
+        check_fail(c, "child died of signal %d after fork #%d", WTERMSIG(st), nth);
         return false;
     }
     if (WEXITSTATUS(st) == 100)
@@ -71,15 +121,10 @@ static bool fork_and_use(check_ctx_t *c, void *live, size_t live_n, unsigned ms)
     return WEXITSTATUS(st) == 0;
 }
 
-static unsigned child_ms(const check_ctx_t *c)
-{
-    return c->timeout_ms ? c->timeout_ms / 4 : 1000;
-}
-
 /* Nothing has been allocated by this process yet (the runner's child starts clean). */
 static void run_fork_before_first_use(check_ctx_t *c)
 {
-    if (fork_and_use(c, NULL, 0, child_ms(c)))
+    if (fork_and_use(c, NULL, 0, 1, NULL))
         expect_true(c, exercise(c->a) == 0, "the parent's allocator failed after fork");
 }
 
@@ -90,38 +135,61 @@ static void run_fork_child_uses_every_function(check_ctx_t *c)
 
     require_true(c, p != NULL, "malloc(5000) failed");
     ck_fill(p, 5000, 77);
-    if (fork_and_use(c, p, 5000, child_ms(c)))
+    if (fork_and_use(c, p, 5000, 1, NULL))
         expect_true(c, ck_verify(p, 5000, 77) < 0 && exercise(c->a) == 0,
                     "the parent's block or allocator broke after fork");
     c->a->free(c->a->ctx, p);
 }
 
-typedef struct hammer {
-    const alloc_t *a;
-    atomic_int stop;
-    alloc_fn_t fn;
-} hammer_t;
+/* One block for a hammer: small mostly (the hot path, where a lock is held most often), one
+ * in 256 big (the mmap path). A malloc hammer also asks for usable sizes; a realloc hammer
+ * grows a small block, realloc's own path. */
+static void *hammer_alloc(const hammer_t *h, uint32_t x)
+{
+    const alloc_t *a = h->a;
+    size_t n = x % 256 == 0 ? 70000 + x % 200000 : 1 + (x >> 8) % 1024;
+    void *p, *q;
+    int err;
 
-/* A thread that stays inside one function (alloc + free) as much as it can. */
+    switch (h->fn) {
+    case AF_MALLOC:
+        p = a->malloc(a->ctx, n);
+        if (p != NULL && a->usable_size && x % 16 == 1)
+            (void)a->usable_size(a->ctx, p);
+        return p;
+    case AF_REALLOC:
+        p = a->malloc(a->ctx, n / 2 + 1);
+        q = p ? a->realloc(a->ctx, p, n) : NULL;
+        return q ? q : p;
+    default:
+        return ck_alloc(a, h->fn, 64, ck_sweep_size(h->fn, 64, n), &err);
+    }
+}
+
+/* A thread that stays inside the allocator with one function until told to stop: batches of
+ * allocations, then frees, in a tight loop; it idles while the crew is paused. */
 static void *hammer_body(void *arg)
 {
     hammer_t *h = arg;
-    size_t n = 16;
-    int err;
+    crew_t *w = h->crew;
+    void *p[HAMMER_BATCH];
+    uint32_t x = (uint32_t)h->fn * 2654435761u + (uint32_t)(uintptr_t)arg;
 
-    while (!atomic_load(&h->stop)) {
-        void *p = ck_alloc(h->a, h->fn, 64, ck_sweep_size(h->fn, 64, n), &err);
-
-        if (p && h->a->realloc && h->fn == AF_MALLOC)
-            p = h->a->realloc(h->a->ctx, p, n * 3);
-        h->a->free(h->a->ctx, p);
-        n = n * 5 % 200003 + 16;
+    while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+        if (atomic_load_explicit(&w->pause, memory_order_relaxed)) {
+            sleep_us(200);
+            continue;
+        }
+        for (size_t i = 0; i < HAMMER_BATCH; i++) {
+            x = x * 1664525u + 1013904223u;
+            p[i] = hammer_alloc(h, x >> 3);
+        }
+        for (size_t i = 0; i < HAMMER_BATCH; i++)
+            h->a->free(h->a->ctx, p[i]);
+        atomic_fetch_add_explicit(&w->batches, 1, memory_order_relaxed);
     }
     return NULL;
 }
-
-#define HAMMERS 9
-#define FORKS 24
 
 static unsigned now_ms(void)
 {
@@ -131,37 +199,60 @@ static unsigned now_ms(void)
     return (unsigned)(t.tv_sec * 1000 + t.tv_nsec / 1000000);
 }
 
-/* One thread per present function, then fork up to 24 times within a budget of a fifth of
- * the timeout (fork waits for every arena lock: glibc takes ~100 ms a fork under this load). */
+/* Starts HOT_HAMMERS malloc threads and one per present allocating function, then waits
+ * until they have done a batch each (thread caches set up). False when none could start. */
+static bool start_crew(const alloc_t *a, crew_t *w)
+{
+    for (size_t i = 0; i < HOT_HAMMERS + ck_alloc_fn_count; i++) {
+        alloc_fn_t f = i < HOT_HAMMERS ? AF_MALLOC : ck_alloc_fns[i - HOT_HAMMERS];
+
+        if (!alloc_has(a, f))
+            continue;
+        w->h[w->n] = (hammer_t){ .a = a, .crew = w, .fn = f };
+        if (pthread_create(&w->t[w->n], NULL, hammer_body, &w->h[w->n]) != 0)
+            break;
+        w->n++;
+    }
+    resume_crew(w);
+    return w->n > 0;
+}
+
+static void stop_crew(crew_t *w)
+{
+    atomic_store(&w->stop, 1);
+    for (size_t i = 0; i < w->n; i++)
+        pthread_join(w->t[i], NULL);
+}
+
+/* Threads loop in every present function (small blocks mostly); the check forks until its
+ * budget (a fifth of the timeout) is spent, and each child must use every function (see
+ * fork_and_use for its deadline). An allocator without atfork handlers hands a child a lock
+ * some thread held at fork: the child blocks at its first call. A fork catches a held lock
+ * about one time in ten, so the hammers pause while each child runs: children are not starved
+ * and a budget holds a hundred forks or more. The allocator and each thread's first calls
+ * come before the first fork: this check is about a busy allocator, fork-before-first-use
+ * about a fresh one. */
 static void run_fork_while_busy(check_ctx_t *c)
 {
-    hammer_t *h = ck_map(HAMMERS * sizeof *h);
-    pthread_t t[HAMMERS];
-    size_t n = 0;
+    crew_t *w = ck_map(sizeof *w);
     unsigned start, budget = c->timeout_ms ? c->timeout_ms / 5 : 1000;
     int k = 0;
 
-    require_true(c, h != NULL, "harness mmap failed");
-    for (size_t i = 0; i < ck_alloc_fn_count && n < HAMMERS; i++) {
-        if (!alloc_has(c->a, ck_alloc_fns[i]))
-            continue;
-        h[n] = (hammer_t){ .a = c->a, .fn = ck_alloc_fns[i] };
-        require_true(c, pthread_create(&t[n], NULL, hammer_body, &h[n]) == 0,
-                     "pthread_create failed");
-        n++;
+    require_true(c, w != NULL, "harness mmap failed");
+    if (exercise(c->a) != 0 || !start_crew(c->a, w)) {
+        check_fail(c, "the allocator or pthread_create failed before any fork");
+        stop_crew(w);
+        ck_unmap(w, sizeof *w);
+        return;
     }
     start = now_ms();
-    while (k < FORKS && (k == 0 || now_ms() - start < budget) &&
-           fork_and_use(c, NULL, 0, child_ms(c)))
-        k++;
+    while (fork_and_use(c, NULL, 0, ++k, w) && now_ms() - start < budget)
+        ;
     check_behaviour(c, "%d forks in %u ms with %zu threads inside the allocator", k,
-                    now_ms() - start, n);
-    for (size_t i = 0; i < n; i++)
-        atomic_store(&h[i].stop, 1);
-    for (size_t i = 0; i < n; i++)
-        pthread_join(t[i], NULL);
+                    now_ms() - start, w->n);
+    stop_crew(w);
     expect_true(c, exercise(c->a) == 0, "the parent's allocator failed after the forks");
-    ck_unmap(h, HAMMERS * sizeof *h);
+    ck_unmap(w, sizeof *w);
 }
 
 #define FORK_NEEDS (AF_BIT(AF_MALLOC) | AF_BIT(AF_FREE))

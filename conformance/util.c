@@ -214,17 +214,50 @@ size_t ck_rss_size(void)
     return (size_t)pages * ck_page_size();
 }
 
-int ck_wait_child(pid_t pid, unsigned ms, int *status)
+/* The scheduler state of pid ('R' running or runnable, 'S' asleep, 'D' in the kernel, ...),
+ * or 0 when /proc cannot tell. */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    const char *paren;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    paren = strrchr(buf, ')');  /* the command name may hold spaces and parentheses */
+    return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+/* A child counts as blocked once it has been asleep at every 1 ms poll for this long. */
+#define CK_ASLEEP_MS 50
+
+int ck_wait_child(pid_t pid, unsigned ms, unsigned max_ms, int *status)
 {
     struct timespec tick = { 0, 1000000 };
+    unsigned asleep = 0;
 
-    for (unsigned waited = 0; waited <= ms; waited++) {
+    for (unsigned waited = 0;; waited++) {
         pid_t r = waitpid(pid, status, WNOHANG);
 
         if (r == pid)
             return 0;
         if (r < 0 && errno != EINTR)
             return -errno;
+        if (waited >= ms) {
+            char st = proc_state(pid);
+
+            asleep = st == 'S' || st == 0 ? asleep + 1 : 0;
+            if (asleep >= (st ? CK_ASLEEP_MS : 1) || waited >= max_ms)
+                break;
+        }
         nanosleep(&tick, NULL);
     }
     kill(pid, SIGKILL);

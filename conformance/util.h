@@ -87,9 +87,12 @@ size_t ck_vm_size(void);
 /* Resident set of this process in bytes (from /proc/self/statm), 0 if unknown. */
 size_t ck_rss_size(void);
 
-/* Waits for pid up to ms milliseconds; kills it (SIGKILL) and returns -ETIMEDOUT after that.
- * Returns 0 with the wait status in *status otherwise. */
-int ck_wait_child(pid_t pid, unsigned ms, int *status);
+/* Waits for pid. After ms milliseconds a child that is blocked (asleep at every poll for
+ * 50 ms: single-threaded, it can only be waiting for a lock nobody will release) or that /proc
+ * cannot describe is killed (SIGKILL) and -ETIMEDOUT returned; a child still running or
+ * runnable (slow on a loaded machine) gets until max_ms. Returns 0 with the wait status in
+ * *status otherwise. */
+int ck_wait_child(pid_t pid, unsigned ms, unsigned max_ms, int *status);
 
 /* "malloc", "aligned_alloc", ... for messages. */
 const char *ck_name(alloc_fn_t f);
