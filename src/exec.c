@@ -177,11 +177,24 @@ static int ensure_worker(exec_t *e, unsigned id)
 
 /* ---- pattern verification ---- */
 
-static size_t find_bad(const exec_t *e, const void *p, size_t len, uint64_t key, bool zero)
+/* The first bad byte of a len-byte block (below limit), or SIZE_MAX: every byte in full
+ * mode, the sampled set in sampled mode. */
+static size_t find_bad(const exec_t *e, const void *p, size_t len, size_t limit, uint64_t key,
+                       bool zero)
 {
     if (e->o.check == CHECK_LEVEL_SAMPLED)
-        return shadow_find_bad_sampled(p, len, key, zero);
+        return shadow_find_bad_sampled(p, len, limit, key, zero);
+    len = len < limit ? len : limit;
     return zero ? shadow_find_nonzero(p, 0, len) : shadow_find_bad(p, 0, len, key);
+}
+
+/* Writes the pattern over [from, len) in full mode, over the sampled set in sampled mode. */
+static void fill_block(const exec_t *e, void *p, size_t from, size_t len, uint64_t key)
+{
+    if (e->o.check == CHECK_LEVEL_SAMPLED)
+        shadow_fill_sampled(p, len, key);
+    else
+        shadow_fill(p, from, len, key);
 }
 
 static int verify_block(exec_t *e, unsigned slot, const char *oracle, const char *when)
@@ -189,7 +202,7 @@ static int verify_block(exec_t *e, unsigned slot, const char *oracle, const char
     const shadow_block_t *b = &e->sh.slot[slot];
     if (e->o.check == CHECK_LEVEL_NONE)
         return 0;
-    size_t off = find_bad(e, (void *)b->ptr, b->extent, b->key, false);
+    size_t off = find_bad(e, (void *)b->ptr, b->extent, b->extent, b->key, false);
     if (off == SIZE_MAX)
         return 0;
     return finding(e, oracle,
@@ -443,13 +456,13 @@ static int calloc_fill(exec_t *e, unsigned slot, void *p, size_t size, uint64_t 
     if (e->o.check == CHECK_LEVEL_FULL)
         off = shadow_fill_zeroed(p, size, key);
     else
-        off = shadow_find_bad_sampled(p, size, 0, true);
+        off = shadow_find_bad_sampled(p, size, size, 0, true);
     int res = 0;
     if (off != SIZE_MAX)
         res = finding(e, ORACLE_CALLOC_ZERO, "calloc block of %zu bytes at %p (slot %u) byte "
                       "%zu is 0x%02x, not zero", size, p, slot, off, ((const uint8_t *)p)[off]);
     if (off != SIZE_MAX || e->o.check != CHECK_LEVEL_FULL)
-        shadow_fill(p, 0, size, key);
+        fill_block(e, p, 0, size, key);
     return res;
 }
 
@@ -459,14 +472,14 @@ static int plain_fill(exec_t *e, const op_t *op, unsigned slot, void *p, size_t 
                       const shadow_block_t *old, uint64_t key)
 {
     size_t keep = old ? (old->size < size ? old->size : size) : 0;
-    size_t off = old ? find_bad(e, p, keep, old->key, false) : SIZE_MAX;
+    size_t off = old ? find_bad(e, p, old->extent, keep, old->key, false) : SIZE_MAX;
     int res = 0;
     if (off != SIZE_MAX)
         res = finding(e, ORACLE_REALLOC_CONTENTS, "%s of slot %u from %zu to %zu bytes "
                       "(%p -> %p) byte %zu: expected 0x%02x, found 0x%02x",
                       kind_names[op->kind], slot, old->size, size, (void *)old->ptr, p, off,
                       shadow_pattern_byte(old->key, off), ((const uint8_t *)p)[off]);
-    shadow_fill(p, keep, size, key);
+    fill_block(e, p, keep, size, key);
     return res;
 }
 
@@ -614,7 +627,7 @@ static int op_usable(exec_t *e, const op_t *op, unsigned slot, unsigned self)
     if (verify_block(e, slot, ORACLE_CONTENTS, "before usable"))
         return 1;
     shadow_set_extent(&e->sh, slot, u);
-    shadow_fill((void *)b->ptr, 0, u, b->key);
+    fill_block(e, (void *)b->ptr, 0, u, b->key);
     return 0;
 }
 

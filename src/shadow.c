@@ -7,6 +7,19 @@
 
 #define PATTERN_STEP 0x9e3779b97f4a7c15ull  /* odd: every word of a block differs */
 
+/* The fill and verify loops are the harness's, not the allocator's: coverage instrumentation
+ * there (fuzz builds) only slows every byte down and guides the fuzzer nowhere. */
+#if defined(__clang__)
+#define HOT_LOOP __attribute__((no_sanitize("coverage")))
+#elif defined(__has_attribute)
+#if __has_attribute(no_sanitize_coverage)
+#define HOT_LOOP __attribute__((no_sanitize_coverage))
+#endif
+#endif
+#ifndef HOT_LOOP
+#define HOT_LOOP
+#endif
+
 static uintptr_t end_of(uintptr_t p, size_t len)
 {
     uintptr_t e = p + len;
@@ -229,12 +242,12 @@ uint64_t shadow_key(uint64_t seed, unsigned slot, uint32_t gen)
     return z ^ (z >> 31);
 }
 
-static inline uint64_t word_at(uint64_t key, size_t w)
+HOT_LOOP static inline uint64_t word_at(uint64_t key, size_t w)
 {
     return key + (uint64_t)w * PATTERN_STEP;
 }
 
-uint8_t shadow_pattern_byte(uint64_t key, size_t off)
+HOT_LOOP uint8_t shadow_pattern_byte(uint64_t key, size_t off)
 {
     uint64_t w = word_at(key, off / 8);
     uint8_t b[8];
@@ -245,14 +258,14 @@ uint8_t shadow_pattern_byte(uint64_t key, size_t off)
 /* Two lanes of 8-byte words: SSE2 on x86_64 without target flags, 64 bytes per iteration. */
 typedef uint64_t lanes_t __attribute__((vector_size(16)));
 
-static lanes_t lanes_at(uint64_t key, size_t w, bool zero)
+HOT_LOOP static lanes_t lanes_at(uint64_t key, size_t w, bool zero)
 {
     lanes_t v = { word_at(key, w), word_at(key, w + 1) };
     return zero ? (lanes_t){ 0, 0 } : v;
 }
 
 /* Writes n whole words of the pattern from word index w0 at c. */
-static void fill_words(uint8_t *c, size_t w0, size_t n, uint64_t key)
+HOT_LOOP static void fill_words(uint8_t *c, size_t w0, size_t n, uint64_t key)
 {
     const lanes_t step = { 2 * PATTERN_STEP, 2 * PATTERN_STEP };
     size_t i = 0;
@@ -271,7 +284,7 @@ static void fill_words(uint8_t *c, size_t w0, size_t n, uint64_t key)
     }
 }
 
-void shadow_fill(void *p, size_t from, size_t to, uint64_t key)
+HOT_LOOP void shadow_fill(void *p, size_t from, size_t to, uint64_t key)
 {
     uint8_t *c = p;
     size_t off = from;
@@ -286,7 +299,7 @@ void shadow_fill(void *p, size_t from, size_t to, uint64_t key)
         c[off] = shadow_pattern_byte(key, off);
 }
 
-static size_t first_bad_byte(const uint8_t *c, size_t from, size_t to, uint64_t key, bool zero)
+HOT_LOOP static size_t first_bad_byte(const uint8_t *c, size_t from, size_t to, uint64_t key, bool zero)
 {
     for (size_t off = from; off < to; off++)
         if (c[off] != (zero ? 0 : shadow_pattern_byte(key, off)))
@@ -296,7 +309,7 @@ static size_t first_bad_byte(const uint8_t *c, size_t from, size_t to, uint64_t 
 
 /* OR of (word ^ expected) over n whole words from word index w0; 0 when all match. Four
  * independent accumulators keep the loop free of dependencies so it runs at memory speed. */
-static uint64_t diff_words(const uint8_t *c, size_t w0, size_t n, uint64_t key, bool zero)
+HOT_LOOP static uint64_t diff_words(const uint8_t *c, size_t w0, size_t n, uint64_t key, bool zero)
 {
     const lanes_t step = zero ? (lanes_t){ 0, 0 }
                               : (lanes_t){ 2 * PATTERN_STEP, 2 * PATTERN_STEP };
@@ -325,7 +338,7 @@ static uint64_t diff_words(const uint8_t *c, size_t w0, size_t n, uint64_t key, 
 
 /* Checks whole words in chunks; only a failing chunk is rescanned byte by byte to name the
  * first bad offset. */
-static size_t find_bad(const void *p, size_t from, size_t to, uint64_t key, bool zero)
+HOT_LOOP static size_t find_bad(const void *p, size_t from, size_t to, uint64_t key, bool zero)
 {
     enum { CHUNK = 4096 };
     const uint8_t *c = p;
@@ -355,24 +368,53 @@ size_t shadow_find_nonzero(const void *p, size_t from, size_t to)
     return find_bad(p, from, to, 0, true);
 }
 
-size_t shadow_find_bad_sampled(const void *p, size_t len, uint64_t key, bool zero)
+/* The sampled set of a len-byte block: its first and last SAMPLE_EDGE bytes and the word at
+ * every power-of-two offset from 2 * SAMPLE_EDGE on: O(log len) bytes, a function of len
+ * alone, so a fill and a later check agree, and after realloc the old block's set is checked
+ * where it survives. Calls fn on each range clipped to [0, limit); stops at a bad offset. */
+#define SAMPLE_EDGE 64
+
+typedef size_t (*range_fn_t)(void *p, size_t from, size_t to, uint64_t key, bool zero);
+
+static size_t each_sample(void *p, size_t len, size_t limit, uint64_t key, bool zero,
+                          range_fn_t fn)
 {
-    enum { EDGE = 64, SAMPLES = 4 };
-    if (len <= 2 * EDGE + SAMPLES * 8)
-        return find_bad(p, 0, len, key, zero);
-    size_t bad = find_bad(p, 0, EDGE, key, zero);
-    if (bad == SIZE_MAX)
-        bad = find_bad(p, len - EDGE, len, key, zero);
-    uint64_t r = key | 1;
-    for (unsigned i = 0; i < SAMPLES && bad == SIZE_MAX; i++) {
-        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-        size_t off = EDGE + r % (len - 2 * EDGE - 8);
-        bad = find_bad(p, off, off + 8, key, zero);
+    size_t ranges[64][2], n = 0;
+    ranges[n][0] = 0, ranges[n++][1] = len < SAMPLE_EDGE ? len : SAMPLE_EDGE;
+    for (size_t o = 2 * SAMPLE_EDGE; o + 8 <= len && o; o <<= 1)
+        ranges[n][0] = o, ranges[n++][1] = o + 8;
+    ranges[n][0] = len > SAMPLE_EDGE ? len - SAMPLE_EDGE : 0, ranges[n++][1] = len;
+    for (size_t i = 0; i < n; i++) {
+        size_t from = ranges[i][0], to = ranges[i][1] < limit ? ranges[i][1] : limit;
+        size_t bad = from < to ? fn(p, from, to, key, zero) : SIZE_MAX;
+        if (bad != SIZE_MAX)
+            return bad;
     }
-    return bad;
+    return SIZE_MAX;
 }
 
-size_t shadow_fill_zeroed(void *p, size_t len, uint64_t key)
+static size_t fill_range(void *p, size_t from, size_t to, uint64_t key, bool zero)
+{
+    shadow_fill(p, from, to, key);
+    return SIZE_MAX;
+}
+
+static size_t check_range(void *p, size_t from, size_t to, uint64_t key, bool zero)
+{
+    return find_bad(p, from, to, key, zero);
+}
+
+void shadow_fill_sampled(void *p, size_t len, uint64_t key)
+{
+    each_sample(p, len, len, key, false, fill_range);
+}
+
+size_t shadow_find_bad_sampled(const void *p, size_t len, size_t limit, uint64_t key, bool zero)
+{
+    return each_sample((void *)p, len, limit, key, zero, check_range);
+}
+
+HOT_LOOP size_t shadow_fill_zeroed(void *p, size_t len, uint64_t key)
 {
     enum { CHUNK = 4096 };
     uint8_t *c = p;

@@ -109,8 +109,12 @@ size_t shadow_find_nonzero(const void *p, size_t from, size_t to);
 /* The pattern byte of `key` at offset off. */
 uint8_t shadow_pattern_byte(uint64_t key, size_t off);
 
-/* Sampled verification: the head, the tail and a few words spread by the key.
- * Offset of the first bad byte among them, or SIZE_MAX. zero selects the all-zero pattern. */
-size_t shadow_find_bad_sampled(const void *p, size_t len, uint64_t key, bool zero);
+/* Sampled mode touches only a block's sampled set: its first and last 64 bytes and the word
+ * at each power-of-two offset from 128 on (O(log len) bytes; a function of len alone).
+ * shadow_fill_sampled writes the pattern there; shadow_find_bad_sampled checks the part of
+ * the set of a len-byte block below limit (the kept prefix after realloc), for the pattern or
+ * (zero) for zeroes. Offset of the first bad byte, or SIZE_MAX. */
+void shadow_fill_sampled(void *p, size_t len, uint64_t key);
+size_t shadow_find_bad_sampled(const void *p, size_t len, size_t limit, uint64_t key, bool zero);
 
 #endif

@@ -208,11 +208,16 @@ static int run(const alloc_t *a, const exec_opts_t *o, op_t *ops, size_t n, find
     return r;
 }
 
-/* Expects exactly one finding of `oracle` at op `at`. */
+static check_level_t expect_level = CHECK_LEVEL_FULL;
+
+/* Expects exactly one finding of `oracle` at op `at` (at expect_level). */
 static int expect(const alloc_t *a, op_t *ops, size_t n, const char *oracle, size_t at)
 {
     finding_t f;
-    int r = run(a, NULL, ops, n, &f);
+    exec_opts_t o;
+    exec_opts_default(&o);
+    o.check = expect_level;
+    int r = run(a, &o, ops, n, &f);
     printf("# result %d: %s at op %zu: %s\n", r, f.oracle, f.op_index, f.message);
     if (r != 1 || strcmp(f.oracle, oracle) || f.op_index != at) {
         printf("# expected %s at op %zu\n", oracle, at);
@@ -455,6 +460,18 @@ static int t_finding_on_thread(void)
     return expect(&a, ops, LEN(ops), ORACLE_CALLOC_ZERO, 4);
 }
 
+/* Sampled mode fills and checks only head, tail and power-of-two words, and still catches
+ * what lands there: the broken copies, zeroes and neighbours above, sampled. */
+static int t_sampled(void)
+{
+    expect_level = CHECK_LEVEL_SAMPLED;
+    int bad = t_realloc_contents() | t_neighbour_check() | t_usable_big() | t_duplicate();
+    alloc_t a = bump_alloc();
+    a.calloc = nozero_calloc;       /* byte 128 of 256: a sampled word */
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 24), OP(OP_CALLOC, 1, .nmemb = 1, .size = 256) };
+    return bad | expect(&a, ops, LEN(ops), ORACLE_CALLOC_ZERO, 1);
+}
+
 /* ---- a long random trace against glibc ---- */
 
 static uint64_t rng = 0x1234567;
@@ -559,6 +576,8 @@ static const struct tcase {
       t_failed_realloc_damage },
     { "null-in-budget", "failure-path: NULL within the live budget", t_null_within_budget },
     { "reuse", "reuse: memory not handed out again", t_reuse },
+    { "sampled", "sampled mode: realloc, neighbour, usable, duplicate, calloc findings",
+      t_sampled },
     { "thread-finding", "a finding on a worker thread", t_finding_on_thread },
     { "clean-full", "clean: glibc, random ops, full", t_clean_full },
     { "clean-threads", "clean: glibc, random ops with threads, full", t_clean_threads },
