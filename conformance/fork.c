@@ -142,8 +142,9 @@ static void run_fork_child_uses_every_function(check_ctx_t *c)
 }
 
 /* One block for a hammer: small mostly (the hot path, where a lock is held most often), one
- * in 256 big (the mmap path). A malloc hammer also asks for usable sizes; a realloc hammer
- * grows a small block, realloc's own path. */
+ * in 256 big (the mmap path). A hammer calls its own function for one block in four and malloc
+ * for the rest: threads only in memalign hold glibc's arena locks so often that each fork
+ * waits seconds for them. malloc also asks for usable sizes; realloc grows a small block. */
 static void *hammer_alloc(const hammer_t *h, uint32_t x)
 {
     const alloc_t *a = h->a;
@@ -151,7 +152,7 @@ static void *hammer_alloc(const hammer_t *h, uint32_t x)
     void *p, *q;
     int err;
 
-    switch (h->fn) {
+    switch (x % 4 ? AF_MALLOC : h->fn) {
     case AF_MALLOC:
         p = a->malloc(a->ctx, n);
         if (p != NULL && a->usable_size && x % 16 == 1)
