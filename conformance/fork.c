@@ -50,11 +50,10 @@ typedef struct crew crew_t;
 typedef struct hammer {
     const alloc_t *a;
     crew_t *crew;
-    alloc_fn_t fn;
+    uint32_t seed;
 } hammer_t;
 
-#define HOT_HAMMERS 3                      /* extra malloc/free threads: the hot path */
-#define HAMMERS (HOT_HAMMERS + AF_COUNT)   /* at most: one per function on top */
+#define HAMMERS 4        /* few enough that the forking thread and each child get the CPU */
 #define HAMMER_BATCH 64  /* more than a thread cache keeps: frees reach the shared heap */
 
 /* Threads kept inside the allocator while the check forks, in harness memory. */
@@ -62,6 +61,8 @@ struct crew {
     atomic_int stop;
     atomic_int pause;      /* set while a child runs, so it is not starved of CPU */
     atomic_uint batches;   /* batches done by all hammers: shows they are running */
+    alloc_fn_t fns[AF_COUNT];  /* the present allocating functions */
+    size_t nfns;
     hammer_t h[HAMMERS];
     pthread_t t[HAMMERS];
     size_t n;
@@ -142,17 +143,18 @@ static void run_fork_child_uses_every_function(check_ctx_t *c)
 }
 
 /* One block for a hammer: small mostly (the hot path, where a lock is held most often), one
- * in 256 big (the mmap path). A hammer calls its own function for one block in four and malloc
- * for the rest: threads only in memalign hold glibc's arena locks so often that each fork
+ * in 256 big (the mmap path). Three blocks in four come from malloc, the fourth from any
+ * present function: threads only in memalign hold glibc's arena locks so often that each fork
  * waits seconds for them. malloc also asks for usable sizes; realloc grows a small block. */
 static void *hammer_alloc(const hammer_t *h, uint32_t x)
 {
     const alloc_t *a = h->a;
     size_t n = x % 256 == 0 ? 70000 + x % 200000 : 1 + (x >> 8) % 1024;
+    alloc_fn_t f = x % 4 ? AF_MALLOC : h->crew->fns[(x >> 20) % h->crew->nfns];
     void *p, *q;
     int err;
 
-    switch (x % 4 ? AF_MALLOC : h->fn) {
+    switch (f) {
     case AF_MALLOC:
         p = a->malloc(a->ctx, n);
         if (p != NULL && a->usable_size && x % 16 == 1)
@@ -163,18 +165,18 @@ static void *hammer_alloc(const hammer_t *h, uint32_t x)
         q = p ? a->realloc(a->ctx, p, n) : NULL;
         return q ? q : p;
     default:
-        return ck_alloc(a, h->fn, 64, ck_sweep_size(h->fn, 64, n), &err);
+        return ck_alloc(a, f, 64, ck_sweep_size(f, 64, n), &err);
     }
 }
 
-/* A thread that stays inside the allocator with one function until told to stop: batches of
- * allocations, then frees, in a tight loop; it idles while the crew is paused. */
+/* A thread that stays inside the allocator until told to stop: batches of allocations, then
+ * frees, in a tight loop; it idles while the crew is paused. */
 static void *hammer_body(void *arg)
 {
     hammer_t *h = arg;
     crew_t *w = h->crew;
     void *p[HAMMER_BATCH];
-    uint32_t x = (uint32_t)h->fn * 2654435761u + (uint32_t)(uintptr_t)arg;
+    uint32_t x = h->seed;
 
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
         if (atomic_load_explicit(&w->pause, memory_order_relaxed)) {
@@ -200,16 +202,15 @@ static unsigned now_ms(void)
     return (unsigned)(t.tv_sec * 1000 + t.tv_nsec / 1000000);
 }
 
-/* Starts HOT_HAMMERS malloc threads and one per present allocating function, then waits
- * until they have done a batch each (thread caches set up). False when none could start. */
+/* Starts the hammers, then waits until they have done a batch each (thread caches set up).
+ * False when none could start. */
 static bool start_crew(const alloc_t *a, crew_t *w)
 {
-    for (size_t i = 0; i < HOT_HAMMERS + ck_alloc_fn_count; i++) {
-        alloc_fn_t f = i < HOT_HAMMERS ? AF_MALLOC : ck_alloc_fns[i - HOT_HAMMERS];
-
-        if (!alloc_has(a, f))
-            continue;
-        w->h[w->n] = (hammer_t){ .a = a, .crew = w, .fn = f };
+    for (size_t i = 0; i < ck_alloc_fn_count; i++)
+        if (alloc_has(a, ck_alloc_fns[i]))
+            w->fns[w->nfns++] = ck_alloc_fns[i];
+    for (size_t i = 0; i < HAMMERS; i++) {
+        w->h[w->n] = (hammer_t){ .a = a, .crew = w, .seed = (uint32_t)i * 2654435761u };
         if (pthread_create(&w->t[w->n], NULL, hammer_body, &w->h[w->n]) != 0)
             break;
         w->n++;
@@ -225,7 +226,7 @@ static void stop_crew(crew_t *w)
         pthread_join(w->t[i], NULL);
 }
 
-/* Threads loop in every present function (small blocks mostly); the check forks until its
+/* Threads loop in every present function (small mallocs mostly); the check forks until its
  * budget (a fifth of the timeout) is spent, and each child must use every function (see
  * fork_and_use for its deadline). An allocator without atfork handlers hands a child a lock
  * some thread held at fork: the child blocks at its first call. A fork catches a held lock
