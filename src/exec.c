@@ -633,14 +633,9 @@ static int op_usable(exec_t *e, const op_t *op, unsigned slot, unsigned self)
 
 static int op_check(exec_t *e, const op_t *op, unsigned slot, unsigned self)
 {
-    size_t seen = 0;
-    for (unsigned s = 0; s < OPS_SLOTS && seen < e->sh.live_blocks; s++) {
-        if (!e->sh.slot[s].live)
-            continue;
-        seen++;
-        if (verify_block(e, s, ORACLE_CONTENTS, "check"))
+    for (size_t i = 0; i < e->sh.live_blocks; i++)
+        if (verify_block(e, e->sh.live[i], ORACLE_CONTENTS, "check"))
             return 1;
-    }
     return 0;
 }
 
@@ -712,13 +707,12 @@ static int check_reuse(exec_t *e)
     return res;
 }
 
-/* Frees every live block in slot order: verified on a clean run; unverified after a finding
- * that left the heap sound; not at all when the heap may be corrupt. */
+/* Frees every live block, the latest first: verified on a clean run; unverified after a
+ * finding that left the heap sound; not at all when the heap may be corrupt. */
 static int free_all(exec_t *e, bool verify)
 {
-    for (unsigned s = 0; s < OPS_SLOTS && e->sh.live_blocks; s++) {
-        if (!e->sh.slot[s].live)
-            continue;
+    while (e->sh.live_blocks) {
+        unsigned s = e->sh.live[e->sh.live_blocks - 1];
         if (verify) {
             if (release(e, s, FREE_PLAIN, "at the end of the run"))
                 return 1;

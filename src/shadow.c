@@ -208,7 +208,8 @@ void shadow_insert(shadow_t *s, unsigned slot, const shadow_block_t *b)
     s->slot[slot] = *b;
     s->slot[slot].live = 1;
     s->live_bytes += b->size;
-    s->live_blocks++;
+    s->live_pos[slot] = (uint16_t)s->live_blocks;
+    s->live[s->live_blocks++] = (uint16_t)slot;
     if (s->indexed)
         index_add(s, slot);
 }
@@ -217,7 +218,9 @@ void shadow_remove(shadow_t *s, unsigned slot)
 {
     shadow_block_t *b = &s->slot[slot];
     s->live_bytes -= b->size;
-    s->live_blocks--;
+    size_t at = s->live_pos[slot];
+    s->live[at] = s->live[--s->live_blocks];
+    s->live_pos[s->live[at]] = (uint16_t)at;
     b->live = 0;
     index_del(s, slot);
 }

@@ -64,6 +64,8 @@ typedef struct shadow {
     bool ready;         /* buckets initialized */
     size_t live_bytes;  /* sum of requested sizes */
     size_t live_blocks;
+    uint16_t live[OPS_SLOTS];          /* the live slots, densely (live_blocks of them) */
+    uint16_t live_pos[OPS_SLOTS];      /* index of a live slot in live[] */
     uint32_t allocs;    /* new blocks this run: the generation in pattern keys */
     shadow_region_t harness[SHADOW_HARNESS_MAX];
     unsigned nharness;  /* regions in use are below this index */
