@@ -70,18 +70,20 @@ void shadow_set_harness(shadow_t *s, unsigned idx, const void *p, size_t len)
         s->nharness = idx + 1;
 }
 
-/* Index of the first large entry whose address is > p. */
+/* Index of the first large entry whose address is > p. Branch-free (the comparison becomes
+ * a conditional move): addresses are random to the branch predictor. */
 static size_t upper_bound(const shadow_t *s, uintptr_t p)
 {
-    size_t lo = 0, hi = s->nlarge;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->large_ptr[mid] <= p)
-            lo = mid + 1;
-        else
-            hi = mid;
+    const uintptr_t *a = s->large_ptr;
+    size_t base = 0, n = s->nlarge;
+    if (n == 0)
+        return 0;
+    while (n > 1) {
+        size_t half = n / 2;
+        base = a[base + half] <= p ? base + half : base;
+        n -= half;
     }
-    return lo;
+    return base + (a[base] <= p);
 }
 
 static bool overlaps_harness(const shadow_t *s, uintptr_t p, uintptr_t e)

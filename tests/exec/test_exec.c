@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "src/exec.h"
+#include "src/shadow.h"
 
 #define OP(k, s, ...) { .kind = (k), .slot = (s), __VA_ARGS__ }
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -472,6 +473,69 @@ static int t_sampled(void)
     return bad | expect(&a, ops, LEN(ops), ORACLE_CALLOC_ZERO, 1);
 }
 
+/* The address index against a naive scan: random blocks of every size class in a small
+ * address range (so they collide), random queries, random removals and usable growth. */
+static bool naive_overlap(const shadow_t *s, uintptr_t p, size_t len, int except)
+{
+    uintptr_t e = p + (len ? len : 1);
+    for (unsigned q = 0; q < OPS_SLOTS; q++) {
+        const shadow_block_t *b = &s->slot[q];
+        if (b->live && (int)q != except && b->ptr < e && b->ptr + (b->extent ? b->extent : 1) > p)
+            return true;
+    }
+    return false;
+}
+
+static uint64_t srng = 99;
+
+static uint64_t snext(void)
+{
+    srng ^= srng << 13, srng ^= srng >> 7, srng ^= srng << 17;
+    return srng;
+}
+
+static size_t shadow_len(void)
+{
+    static const size_t scale[] = { 16, 600, 5000, 70000, 1 << 20 };
+    return snext() % scale[snext() % LEN(scale)];
+}
+
+static int t_shadow_index(void)
+{
+    shadow_t *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+    const uintptr_t base = (uintptr_t)1 << 40;
+    unsigned mismatches = 0, overlaps = 0;
+    for (int round = 0; round < 2; round++) {
+        shadow_reset(s, true);
+        for (int i = 0; i < 30000; i++) {
+            uintptr_t p = base + snext() % (64u << 20);
+            size_t len = shadow_len();
+            unsigned slot = snext() % OPS_SLOTS;
+            int except = snext() % 4 ? -1 : (int)slot;
+            int got = shadow_overlap(s, p, len, except);
+            bool want = naive_overlap(s, p, len, except);
+            overlaps += want;
+            if ((got >= 0) != want || (got >= 0 && (got == except || !s->slot[got].live)))
+                mismatches++;
+            if (s->slot[slot].live && snext() % 2) {
+                shadow_remove(s, slot);
+            } else if (!want && !s->slot[slot].live) {
+                shadow_block_t b = { .ptr = p, .size = len, .extent = len };
+                shadow_insert(s, slot, &b);
+            } else if (s->slot[slot].live && snext() % 4 == 0) {
+                shadow_block_t *b = &s->slot[slot];
+                size_t grown = b->extent + snext() % 1024;
+                if (!naive_overlap(s, b->ptr, grown, (int)slot))
+                    shadow_set_extent(s, slot, grown);
+            }
+        }
+    }
+    printf("# %u overlapping queries, %u mismatches\n", overlaps, mismatches);
+    munmap(s, sizeof *s);
+    return mismatches != 0 || overlaps == 0;
+}
+
 /* ---- a long random trace against glibc ---- */
 
 static uint64_t rng = 0x1234567;
@@ -556,6 +620,7 @@ static const struct tcase {
       t_overlap_table },
     { "overlap-crowd", "overlap: the same among 900 small blocks (hash probes)", t_overlap_crowd },
     { "usable-reindex", "overlap: a block grown by usable is still indexed", t_usable_reindex },
+    { "shadow-index", "the address index agrees with a naive scan", t_shadow_index },
     { "harness-overlap", "overlap: a block inside the harness's trace", t_harness_overlap },
     { "calloc-zero", "calloc-zero: calloc does not zero", t_calloc_zero },
     { "realloc-contents", "realloc-contents: realloc copies half", t_realloc_contents },
