@@ -471,15 +471,22 @@ static void fork_child(void)
     glue_lock_reinit(&init_lock);
 }
 
+/* The fork hooks are registered at load time, while the process is still single-threaded.
+ * Registering them on first use left a window where another thread allocated before they
+ * existed, and a fork in that window handed the child a held lock. */
+__attribute__((constructor)) static void fork_hooks_register(void)
+{
+    glue_atfork(fork_prepare, fork_parent, fork_child);
+}
+
 /* Once per process, before the first block: the secret every header hash depends on, and
- * the class table. The hooks come after, since registering them may allocate. */
+ * the class table. */
 void ref_init(void)
 {
     if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
         return;
     glue_lock(&init_lock);
-    bool first = !ready;
-    if (first) {
+    if (!ready) {
         ref_secret = glue_secret();
         for (unsigned i = 0; i < REF_NCLASSES; i++) {
             glue_lock_reinit(&classes[i].lock);
@@ -489,6 +496,4 @@ void ref_init(void)
         __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
     }
     glue_unlock(&init_lock);
-    if (first)
-        glue_atfork(fork_prepare, fork_parent, fork_child);
 }
