@@ -102,7 +102,7 @@ static int child_wait(child_t *c, int ms, int *wstatus)
 {
     if (c->pidfd >= 0) {
         struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
-        if (poll(&p, 1, ms) == 0)
+        if (poll(&p, 1, ms) <= 0)   /* a timeout, or EINTR (^C): look again later */
             return 0;
     } else {
         struct timespec ts = { 0, 5000000 };
