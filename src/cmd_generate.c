@@ -12,10 +12,10 @@
 #include "src/gen.h"
 #include "src/trace.h"
 
-enum { OPT_BINARY = 0x100 };
+enum { OPT_BINARY = 0x100, OPT_MAX_SIZE };
 
 typedef struct args {
-    uint64_t seed, ops;
+    uint64_t seed, ops, max_size;
     unsigned threads;
     bool binary;
     const char *out;
@@ -26,6 +26,8 @@ static const struct argp_option options[] = {
     { "ops", 'n', "N", 0, "Number of ops (default 10000)", 0 },
     { "threads", 'T', "N", 0, "Threads the ops are spread over (1-8, default 1)", 0 },
     { "binary", OPT_BINARY, 0, 0, "Write the binary form (what fuzzers mutate)", 0 },
+    { "max-size", OPT_MAX_SIZE, "BYTES", 0, "Largest ordinary request (default 4 MiB; "
+      "requests that must fail are always in)", 0 },
     { "output", 'o', "FILE", 0, "Output file (default - : stdout)", 0 },
     { 0 },
 };
@@ -46,6 +48,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
             argp_error(state, "--threads: '%s' is not from 1 to %d", arg, OPS_THREADS);
         return 0;
     case OPT_BINARY: x->binary = true; return 0;
+    case OPT_MAX_SIZE:
+        x->max_size = cli_parse_ull("--max-size", arg, state);
+        if (x->max_size < 1)
+            argp_error(state, "--max-size: '%s' must be at least 1", arg);
+        return 0;
     case 'o': x->out = arg; return 0;
     case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); return 0;
     default: return ARGP_ERR_UNKNOWN;
@@ -85,6 +92,8 @@ int cmd_generate(int argc, char **argv)
     gen_opts_t o;
     gen_opts_default(&o);
     o.threads = x.threads;
+    if (x.max_size)
+        o.max_size = x.max_size;
     trace_t t;
     trace_init(&t);
     int r = gen_workload(&t, x.seed, x.ops, &o);
