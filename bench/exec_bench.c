@@ -21,9 +21,15 @@ static void *g_malloc(void *c, size_t n) { return malloc(n); }
 static void *g_calloc(void *c, size_t m, size_t n) { return calloc(m, n); }
 static void *g_realloc(void *c, void *p, size_t n) { return realloc(p, n); }
 static void g_free(void *c, void *p) { free(p); }
-static void *g_reallocarray(void *c, void *p, size_t m, size_t n) { return reallocarray(p, m, n); }
+static void *g_reallocarray(void *c, void *p, size_t m, size_t n)
+{
+    return reallocarray(p, m, n);
+}
 static void *g_aligned_alloc(void *c, size_t a, size_t n) { return aligned_alloc(a, n); }
-static int g_posix_memalign(void *c, void **m, size_t a, size_t n) { return posix_memalign(m, a, n); }
+static int g_posix_memalign(void *c, void **m, size_t a, size_t n)
+{
+    return posix_memalign(m, a, n);
+}
 static void *g_memalign(void *c, size_t a, size_t n) { return memalign(a, n); }
 static void *g_valloc(void *c, size_t n) { return valloc(n); }
 static void *g_pvalloc(void *c, size_t n) { return pvalloc(n); }

@@ -304,7 +304,8 @@ HOT_LOOP void shadow_fill(void *p, size_t from, size_t to, uint64_t key)
         c[off] = shadow_pattern_byte(key, off);
 }
 
-HOT_LOOP static size_t first_bad_byte(const uint8_t *c, size_t from, size_t to, uint64_t key, bool zero)
+HOT_LOOP static size_t first_bad_byte(const uint8_t *c, size_t from, size_t to, uint64_t key,
+                                      bool zero)
 {
     for (size_t off = from; off < to; off++)
         if (c[off] != (zero ? 0 : shadow_pattern_byte(key, off)))
@@ -314,7 +315,8 @@ HOT_LOOP static size_t first_bad_byte(const uint8_t *c, size_t from, size_t to, 
 
 /* OR of (word ^ expected) over n whole words from word index w0; 0 when all match. Four
  * independent accumulators keep the loop free of dependencies so it runs at memory speed. */
-HOT_LOOP static uint64_t diff_words(const uint8_t *c, size_t w0, size_t n, uint64_t key, bool zero)
+HOT_LOOP static uint64_t diff_words(const uint8_t *c, size_t w0, size_t n, uint64_t key,
+                                    bool zero)
 {
     const lanes_t step = zero ? (lanes_t){ 0, 0 }
                               : (lanes_t){ 2 * PATTERN_STEP, 2 * PATTERN_STEP };
