@@ -5,20 +5,29 @@
 #include "conformance/check.h"
 #include "src/cli.h"
 #include "src/cmds.h"
+#include "src/conform.h"
 #include "src/report.h"
+
+typedef struct args {
+    cli_format_t format;
+    cli_allocs_t allocs;
+} args_t;
 
 static const struct argp_option options[] = {
     { "format", 'f', "FMT", 0, "human (default) or json", 0 },
+    { "allocator", 'a', "SPEC", 0,
+      "Also say which checks this allocator would skip, and why (repeatable)", 0 },
     { 0 },
 };
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
-    cli_format_t *format = state->input;
+    args_t *args = state->input;
     switch (key) {
     case 'f':
-        *format = cli_parse_format(arg, 1u << FORMAT_HUMAN | 1u << FORMAT_JSON, state);
+        args->format = cli_parse_format(arg, 1u << FORMAT_HUMAN | 1u << FORMAT_JSON, state);
         return 0;
+    case 'a': cli_add_alloc(&args->allocs, arg, state); return 0;
     case ARGP_KEY_ARG: argp_failure(state, EXIT_USAGE, 0, "unexpected argument '%s'", arg);
         return 0;
     default: return ARGP_ERR_UNKNOWN;
@@ -27,10 +36,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 int cmd_list(int argc, char **argv)
 {
-    cli_format_t format = FORMAT_HUMAN;
+    args_t args = { .format = FORMAT_HUMAN };
     struct argp argp = { options, parse_opt, 0, "List every conformance check.", 0, 0, 0 };
-    cli_argp_parse(&argp, argc, argv, 0, &format);
-    int rc = report_list(stdout, conform_checks, conform_check_count, format);
+    cli_argp_parse(&argp, argc, argv, 0, &args);
+    static alloc_t allocs[CLI_MAX_ALLOCS];
+    int n = 0;
+    /* Without -a, list describes the suite alone; loading "reference" would add nothing. */
+    if (args.allocs.n && cli_load_allocs(&args.allocs, allocs, &n))
+        return EXIT_USAGE;
+    int rc = report_list(stdout, conform_checks, conform_check_count, args.format, allocs,
+                         (size_t)n);
     if (rc < 0) {
         cli_error("list: cannot write to stdout: %s", strerror(-rc));
         return EXIT_USAGE;

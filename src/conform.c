@@ -130,8 +130,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Why a task is skipped without forking, or false when it must run. */
-static bool skip_reason(const alloc_t *a, const check_t *c, char *msg, size_t len)
+bool conform_skip_reason(const alloc_t *a, const check_t *c, char *msg, size_t len)
 {
     uint32_t missing = c->needs & ~alloc_present(a);
     if (missing) {
@@ -366,7 +365,7 @@ static int fill(run_t *r)
         size_t task = r->order[r->next];
         conform_result_t *res = &r->results[task];
         const check_t *c = r->checks[task % r->nchecks];
-        if (skip_reason(&r->allocs[task / r->nchecks], c, res->msg, sizeof res->msg)) {
+        if (conform_skip_reason(&r->allocs[task / r->nchecks], c, res->msg, sizeof res->msg)) {
             res->verdict = VERDICT_SKIP;
             r->next++;
             continue;

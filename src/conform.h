@@ -42,6 +42,10 @@ typedef struct conform_result {
 int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *checks,
                 size_t nchecks, const conform_opts_t *opts, conform_result_t *results);
 
+/* Why check c is skipped for a without forking (a function it needs is absent, or a thread or
+ * fork safety the allocator disclaims), written to msg; false when it must run. */
+bool conform_skip_reason(const alloc_t *a, const check_t *c, char *msg, size_t len);
+
 /* Results live outside any allocator's heap (under preload:, libc malloc is the one under
  * test): an anonymous mapping of n results, or NULL. */
 conform_result_t *conform_results_new(size_t n);

@@ -598,7 +598,10 @@ int report_write(FILE *f, const report_t *r, cli_format_t fmt)
 
 /* ---- allocheck list ---- */
 
-static void list_json(FILE *f, const check_t *const *checks, size_t n)
+/* With allocators given, a check that one of them would skip says so: in JSON as
+ * "skipped": {"SPEC": "reason"}, absent when every allocator runs it. */
+static void list_json(FILE *f, const check_t *const *checks, size_t n, const alloc_t *allocs,
+                      size_t nallocs)
 {
     fputs("[\n", f);
     for (size_t i = 0; i < n; i++) {
@@ -611,12 +614,24 @@ static void list_json(FILE *f, const check_t *const *checks, size_t n)
         put_json(f, c->clause);
         fputs(", \"description\": ", f);
         put_json(f, c->description);
-        fprintf(f, "}%s\n", i + 1 < n ? "," : "");
+        bool opened = false;
+        for (size_t a = 0; a < nallocs; a++) {
+            char why[256];
+            if (!conform_skip_reason(&allocs[a], c, why, sizeof why))
+                continue;
+            fputs(opened ? ", " : ", \"skipped\": {", f);
+            put_json(f, allocs[a].spec);
+            fputs(": ", f);
+            put_json(f, why);
+            opened = true;
+        }
+        fprintf(f, "%s}%s\n", opened ? "}" : "", i + 1 < n ? "," : "");
     }
     fputs("]\n", f);
 }
 
-static void list_human(FILE *f, const check_t *const *checks, size_t n)
+static void list_human(FILE *f, const check_t *const *checks, size_t n, const alloc_t *allocs,
+                       size_t nallocs)
 {
     int w[3] = { 2, 8, 6 };
     for (size_t i = 0; i < n; i++) {
@@ -626,18 +641,25 @@ static void list_human(FILE *f, const check_t *const *checks, size_t n)
     }
     fprintf(f, "%-*s  %-*s  %-*s  %s\n", w[0], "id", w[1], "function", w[2], "clause",
             "description");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         fprintf(f, "%-*s  %-*s  %-*s  %s\n", w[0], checks[i]->id, w[1], checks[i]->function,
                 w[2], checks[i]->clause, checks[i]->description);
+        for (size_t a = 0; a < nallocs; a++) {
+            char why[256];
+            if (conform_skip_reason(&allocs[a], checks[i], why, sizeof why))
+                fprintf(f, "%-*s  skipped for %s: %s\n", w[0], "", allocs[a].spec, why);
+        }
+    }
     fprintf(f, "%zu checks\n", n);
 }
 
-int report_list(FILE *f, const check_t *const *checks, size_t n, cli_format_t fmt)
+int report_list(FILE *f, const check_t *const *checks, size_t n, cli_format_t fmt,
+                const alloc_t *allocs, size_t nallocs)
 {
     if (fmt == FORMAT_JSON)
-        list_json(f, checks, n);
+        list_json(f, checks, n, allocs, nallocs);
     else if (fmt == FORMAT_HUMAN)
-        list_human(f, checks, n);
+        list_human(f, checks, n, allocs, nallocs);
     else
         return -EINVAL;
     return finish(f);

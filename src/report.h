@@ -32,7 +32,8 @@ int report_write(FILE *f, const report_t *r, cli_format_t fmt);
 
 /* Writes the check list (human or json: [{"id","function","clause","description"}]).
  * Returns 0 or -EIO. */
-int report_list(FILE *f, const check_t *const *checks, size_t n, cli_format_t fmt);
+int report_list(FILE *f, const check_t *const *checks, size_t n, cli_format_t fmt,
+                const alloc_t *allocs, size_t nallocs);
 
 /* Number of results with verdict v. */
 size_t report_count(const report_t *r, verdict_t v);

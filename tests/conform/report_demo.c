@@ -53,7 +53,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], names[f]) == 0)
             return report_write(stdout, &r, (cli_format_t)f) < 0;
     if (argc > 1 && strcmp(argv[1], "list") == 0)
-        return report_list(stdout, table, 4, FORMAT_JSON) < 0;
+        return report_list(stdout, table, 4, FORMAT_JSON, NULL, 0) < 0;
     fprintf(stderr, "usage: report_demo human|tap|junit|json|markdown|list [one]\n");
     return 2;
 }

@@ -73,6 +73,19 @@ assert len(a[0]["functions"]) == 14
 ' out.json
 ok $? "allocators --format json parses and reports every function"
 
+"$AC" list --format json -a system -a "$DIR/libtp_descriptor.so" >list.json 2>err.txt
+python3 -c '
+import json, sys
+checks = json.load(open(sys.argv[1]))
+by_id = {c["id"]: c for c in checks}
+assert by_id["free-sized-malloc"]["skipped"]["system"] == "no free_sized", by_id["free-sized-malloc"]
+assert "no posix_memalign" in by_id["posix-memalign-align"]["skipped"][sys.argv[2]]
+assert "skipped" not in by_id["malloc-align"]
+assert any("fork" in c["id"] and "fork-safe" in c.get("skipped", {}).get(sys.argv[2], "") for c in checks)
+' list.json "$DIR/libtp_descriptor.so"
+ok $? "list -a says which checks each allocator would skip, and why"
+expect_bad "list with a bad allocator" "No such file" list -a /nonexistent/y.so
+
 expect_bad "missing file" "/nonexistent/x.so: No such file or directory" allocators -a /nonexistent/x.so
 expect_bad "not a shared object" "not a shared library" allocators -a "$DIR/not_a_library.txt"
 expect_bad "library without malloc/free" "not an allocator" allocators -a /usr/lib/x86_64-linux-gnu/libz.so.1
