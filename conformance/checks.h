@@ -66,6 +66,9 @@
     CHECK(aligned_alloc_huge_align) \
     CHECK(posix_memalign_huge_align) \
     CHECK(memalign_huge_align) \
+    CHECK(aligned_alloc_huge_alignment_overflow) \
+    CHECK(posix_memalign_huge_alignment_overflow) \
+    CHECK(memalign_huge_alignment_overflow) \
     CHECK(malloc_zero) \
     CHECK(malloc_zero_unique) \
     CHECK(malloc_size_max) \
@@ -122,6 +125,16 @@
     CHECK(memalign_nonpow2) \
     CHECK(pvalloc_rounds_up) \
     CHECK(valloc_pvalloc_zero) \
+    CHECK(aligned_alloc_zero_size) \
+    CHECK(posix_memalign_zero_size) \
+    CHECK(memalign_zero_size) \
+    CHECK(valloc_zero_size) \
+    CHECK(pvalloc_zero_size) \
+    CHECK(aligned_alloc_tiny_size) \
+    CHECK(posix_memalign_tiny_size) \
+    CHECK(memalign_tiny_size) \
+    CHECK(valloc_tiny_size) \
+    CHECK(pvalloc_tiny_size) \
     CHECK(usable_null) \
     CHECK(usable_malloc) \
     CHECK(usable_calloc) \

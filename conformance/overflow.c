@@ -167,3 +167,82 @@ CK_FOR_EACH_ALLOC_FN(OVERFLOW_CHECKS)
 HUGE_ALIGN_CHECK(aligned_alloc, AF_ALIGNED_ALLOC, "aligned-alloc", "C17 7.22.3.1")
 HUGE_ALIGN_CHECK(posix_memalign, AF_POSIX_MEMALIGN, "posix-memalign", "POSIX.1-2024 posix_memalign")
 HUGE_ALIGN_CHECK(memalign, AF_MEMALIGN, "memalign", "glibc manual memalign")
+
+/* glibc CVE-2026-0861 (GLIBC-SA-2026-0001, glibc 2.30..2.42): _int_memalign adds the
+ * alignment and a header to the padded size; with an alignment in (2^62, 2^63] (memalign
+ * rounds one that is not a power of two up to the next) and a size just below PTRDIFF_MAX the
+ * sum wraps and a tiny chunk is returned as a huge, aligned block. Every alignment here is at
+ * least 2^62, so no result can exist in any address space: anything but NULL is a failure. */
+static const size_t cve_aligns[] = {
+    (size_t)1 << 62, ((size_t)1 << 62) + 1, (size_t)3 << 61, ((size_t)1 << 63) - 1,
+    (size_t)1 << 63, ((size_t)1 << 63) + 1, SIZE_MAX,
+};
+/* Offsets: small, header-sized, and around a page. */
+static const size_t cve_deltas[] = { 0, 1, 7, 8, 15, 16, 24, 31, 32, 33, 40, 47, 48, 63, 64,
+                                     127, 4095, 4096 };
+#define CVE_NALIGN (sizeof cve_aligns / sizeof cve_aligns[0])
+#define CVE_NDELTA (sizeof cve_deltas / sizeof cve_deltas[0])
+#define CVE_NBASE 6
+
+/* Sizes around PTRDIFF_MAX (below and above), PTRDIFF_MAX - al, SIZE_MAX - al and
+ * SIZE_MAX / 2: where size + al + header wraps. Computed modulo 2^64 on purpose. */
+static size_t cve_size(size_t al, size_t base, size_t d)
+{
+    switch (base) {
+    case 0: return (size_t)PTRDIFF_MAX - d;
+    case 1: return (size_t)PTRDIFF_MAX + 1 + d;
+    case 2: return (size_t)PTRDIFF_MAX - al + d;
+    case 3: return SIZE_MAX - al + d;
+    case 4: return SIZE_MAX / 2 - d;
+    default: return SIZE_MAX - d;
+    }
+}
+
+/* A block came back: free it only if the allocator claims it really is that big (it cannot
+ * be, but then it is its own block); a too-small block is left untouched. */
+static void cve_report(check_ctx_t *c, alloc_fn_t f, size_t al, size_t size, void *p)
+{
+    size_t usable = c->a->usable_size ? c->a->usable_size(c->a->ctx, p) : 0;
+
+    if (c->profile == PROFILE_C11 && f == AF_ALIGNED_ALLOC &&
+        ((al & (al - 1)) != 0 || size % al != 0))
+        check_diverge(c, "aligned_alloc(%#zx, %#zx) returned %p (usable size %#zx): undefined "
+                      "in C11 (alignment invalid or size not a multiple)", al, size, p, usable);
+    else
+        check_fail(c, "%s(align %#zx, size %#zx) returned %p (usable size %#zx): the size "
+                   "+ alignment arithmetic wrapped (glibc CVE-2026-0861)", ck_name(f), al,
+                   size, p, usable);
+    if (usable >= size)
+        c->a->free(c->a->ctx, p);
+}
+
+static void huge_alignment_overflow(check_ctx_t *c, alloc_fn_t f)
+{
+    unsigned bad = 0, calls = 0;
+    int err;
+
+    for (size_t i = 0; i < CVE_NALIGN; i++)
+        for (size_t b = 0; b < CVE_NBASE; b++)
+            for (size_t k = 0; k < CVE_NDELTA; k++) {
+                size_t size = cve_size(cve_aligns[i], b, cve_deltas[k]);
+                void *p = ck_alloc(c->a, f, cve_aligns[i], size, &err);
+
+                calls++;
+                if (p == NULL)
+                    continue;
+                bad++;
+                cve_report(c, f, cve_aligns[i], size, p);
+            }
+    if (bad)
+        check_behaviour(c, "%u of %u huge-alignment requests returned a block", bad, calls);
+}
+
+#define CVE_CHECK(n, f, s, clause) \
+    static void run_##n##_cve(check_ctx_t *c) { huge_alignment_overflow(c, f); } \
+    const check_t check_##n##_huge_alignment_overflow = { s "-huge-alignment-overflow", #n, \
+        "glibc CVE-2026-0861 / GLIBC-SA-2026-0001; " clause, \
+        "alignments 2^62..SIZE_MAX x sizes near PTRDIFF_MAX, SIZE_MAX - alignment, " \
+        "SIZE_MAX/2: always NULL", CK_NEEDS(f), 0, run_##n##_cve };
+CVE_CHECK(aligned_alloc, AF_ALIGNED_ALLOC, "aligned-alloc", "C17 7.22.3.1")
+CVE_CHECK(posix_memalign, AF_POSIX_MEMALIGN, "posix-memalign", "POSIX.1-2024 posix_memalign")
+CVE_CHECK(memalign, AF_MEMALIGN, "memalign", "glibc manual memalign")
