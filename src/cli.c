@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "src/cli.h"
+#include "src/trace.h"
 
 #define PRELOADED_ENV "ALLOCHECK_PRELOADED_AS"
 
@@ -143,6 +144,25 @@ int cli_load_allocs(cli_allocs_t *c, alloc_t *out, int *n)
     }
     *n = c->n;
     return 0;
+}
+
+int cli_load_single(cli_allocs_t *c, alloc_t *out, const char *cmd)
+{
+    if (c->n > 1) {
+        cli_error("%s takes one allocator, got %d", cmd, c->n);
+        return EXIT_USAGE;
+    }
+    int n = 0;
+    return cli_load_allocs(c, out, &n);
+}
+
+int cli_load_trace(struct trace *t, const char *file)
+{
+    char err[1024];
+    if (trace_load_file(t, file, err, sizeof err) == 0)
+        return 0;
+    cli_error("%s", err);
+    return EXIT_USAGE;
 }
 
 const char *cli_alloc_label(const alloc_t *a)

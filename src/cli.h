@@ -46,6 +46,15 @@ void cli_add_alloc(cli_allocs_t *c, const char *arg, struct argp_state *state);
  * Returns 0, or prints one line naming the spec and returns EXIT_USAGE. */
 int cli_load_allocs(cli_allocs_t *c, alloc_t *out, int *n);
 
+/* For commands that test one allocator: cli_load_allocs, refusing more than one -a.
+ * `cmd` names the command in the error. Returns 0 or EXIT_USAGE (after one line). */
+int cli_load_single(cli_allocs_t *c, alloc_t *out, const char *cmd);
+
+struct trace;
+/* Loads a trace file (text or binary) into t (trace_init'ed), or prints the one-line error
+ * naming the file (and line) and returns EXIT_USAGE. */
+int cli_load_trace(struct trace *t, const char *file);
+
 /* The name to show for a: under a preload re-execution, "preload:PATH", else a->spec. */
 const char *cli_alloc_label(const alloc_t *a);
 

@@ -91,27 +91,20 @@ static int minimize_file(const args_t *x, const alloc_t *a, trace_t *t)
 int cmd_minimize(int argc, char **argv)
 {
     static args_t x;
-    static alloc_t allocs[CLI_MAX_ALLOCS];
     engine_exec_defaults(&x.exec);
     x.hang_ms = 3000;
     struct argp argp = { options, parse_opt, "FILE",
         "Shrink a failing trace to the fewest ops that fail with the same oracle.", 0, 0, 0 };
     cli_argp_parse(&argp, argc, argv, 0, &x);
-    if (x.allocs.n > 1) {
-        cli_error("minimize takes one allocator");
-        return EXIT_USAGE;
-    }
-    int n = 0, rc = cli_load_allocs(&x.allocs, allocs, &n);
+    static alloc_t a;
+    int rc = cli_load_single(&x.allocs, &a, "minimize");
     if (rc)
         return rc;
     trace_t t;
     trace_init(&t);
-    char err[1024];
-    if (trace_load_file(&t, x.file, err, sizeof err)) {
-        cli_error("%s", err);
-        return EXIT_USAGE;
-    }
-    rc = minimize_file(&x, &allocs[0], &t);
+    if ((rc = cli_load_trace(&t, x.file)) != 0)
+        return rc;
+    rc = minimize_file(&x, &a, &t);
     trace_release(&t);
     return rc;
 }

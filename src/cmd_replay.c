@@ -77,13 +77,10 @@ static void report(const char *file, const trace_t *t, const sup_result_t *res)
 /* Returns the exit status for one file. */
 static int replay_one(const args_t *x, const alloc_t *a, const char *file, trace_t *t)
 {
-    char err[1024];
     trace_clear(t);
-    int r = trace_load_file(t, file, err, sizeof err);
-    if (r) {
-        cli_error("%s", err);
-        return EXIT_USAGE;
-    }
+    int r = cli_load_trace(t, file);
+    if (r)
+        return r;
     sup_result_t res;
     r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
     if (r) {

@@ -75,27 +75,20 @@ fail:
 int cmd_repro(int argc, char **argv)
 {
     static args_t x;
-    static alloc_t allocs[CLI_MAX_ALLOCS];
     engine_exec_defaults(&x.exec);
     struct argp argp = { options, parse_opt, "FILE",
         "Write a standalone C program that reproduces a trace's failure "
         "(cc OUT.c -ldl; exit 1 while the bug is there).", 0, 0, 0 };
     cli_argp_parse(&argp, argc, argv, 0, &x);
-    if (x.allocs.n > 1) {
-        cli_error("repro takes one allocator");
-        return EXIT_USAGE;
-    }
-    int n = 0, rc = cli_load_allocs(&x.allocs, allocs, &n);
+    static alloc_t a;
+    int rc = cli_load_single(&x.allocs, &a, "repro");
     if (rc)
         return rc;
     trace_t t;
     trace_init(&t);
-    char err[1024];
-    if (trace_load_file(&t, x.file, err, sizeof err)) {
-        cli_error("%s", err);
-        return EXIT_USAGE;
-    }
-    rc = write_program(&x, &allocs[0], &t);
+    if ((rc = cli_load_trace(&t, x.file)) != 0)
+        return rc;
+    rc = write_program(&x, &a, &t);
     trace_release(&t);
     return rc;
 }
