@@ -198,20 +198,23 @@ static size_t cve_size(size_t al, size_t base, size_t d)
     }
 }
 
+/* C11 7.22.3.1p2 made an invalid alignment, or a size that is not a multiple of it,
+ * undefined for aligned_alloc: under that profile such calls are not made at all. */
+static bool cve_undefined(const check_ctx_t *c, alloc_fn_t f, size_t al, size_t size)
+{
+    return c->profile == PROFILE_C11 && f == AF_ALIGNED_ALLOC &&
+           ((al & (al - 1)) != 0 || size % al != 0);
+}
+
 /* A block came back: free it only if the allocator claims it really is that big (it cannot
  * be, but then it is its own block); a too-small block is left untouched. */
 static void cve_report(check_ctx_t *c, alloc_fn_t f, size_t al, size_t size, void *p)
 {
     size_t usable = c->a->usable_size ? c->a->usable_size(c->a->ctx, p) : 0;
 
-    if (c->profile == PROFILE_C11 && f == AF_ALIGNED_ALLOC &&
-        ((al & (al - 1)) != 0 || size % al != 0))
-        check_diverge(c, "aligned_alloc(%#zx, %#zx) returned %p (usable size %#zx): undefined "
-                      "in C11 (alignment invalid or size not a multiple)", al, size, p, usable);
-    else
-        check_fail(c, "%s(align %#zx, size %#zx) returned %p (usable size %#zx): the size "
-                   "+ alignment arithmetic wrapped (glibc CVE-2026-0861)", ck_name(f), al,
-                   size, p, usable);
+    check_fail(c, "%s(align %#zx, size %#zx) returned %p (usable size %#zx): the size + "
+               "alignment arithmetic wrapped (glibc CVE-2026-0861)", ck_name(f), al, size, p,
+               usable);
     if (usable >= size)
         c->a->free(c->a->ctx, p);
 }
@@ -225,8 +228,11 @@ static void huge_alignment_overflow(check_ctx_t *c, alloc_fn_t f)
         for (size_t b = 0; b < CVE_NBASE; b++)
             for (size_t k = 0; k < CVE_NDELTA; k++) {
                 size_t size = cve_size(cve_aligns[i], b, cve_deltas[k]);
-                void *p = ck_alloc(c->a, f, cve_aligns[i], size, &err);
+                void *p;
 
+                if (cve_undefined(c, f, cve_aligns[i], size))
+                    continue;
+                p = ck_alloc(c->a, f, cve_aligns[i], size, &err);
                 calls++;
                 if (p == NULL)
                     continue;
