@@ -257,8 +257,14 @@ static void *alloc_aligned(size_t align, size_t n)
     if (align == 16 && n <= 256)
         lead = HDR + 8;
 #endif
+#if BUG_ALIGN_PAD_OVERFLOW /* glibc CVE-2026-0861: only the size is bounded, so a huge
+                            * alignment's padding wraps `need` around to a few bytes */
+    if (n > PTRDIFF_MAX)
+        return nomem();
+#else
     if (n > PTRDIFF_MAX || align > PTRDIFF_MAX || n > SIZE_MAX - lead - (align - 16))
         return nomem();
+#endif
     size_t rawsize, need = n + lead + (align - 16);
 #if BUG_EMPTY_HEAP_RETIRED
     if (retired)
@@ -414,6 +420,11 @@ static void *x_memalign(size_t align, size_t n)
         errno = EINVAL;
         return NULL;
     }
+#if BUG_MEMALIGN_ZERO_UNALIGNED /* jemalloc 5.3: size 0 takes the malloc(0) path and drops
+                                 * the alignment */
+    if (n == 0)
+        return x_malloc(0);
+#endif
     return x_aligned(align, n);
 }
 
