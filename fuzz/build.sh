@@ -10,6 +10,13 @@ case "${CFLAGS:-}" in
 *-fsanitize=address*|*-fsanitize=memory*|*-fsanitize=undefined*)
     export CFLAGS="$CFLAGS -DALLOCHECK_SANITIZED=1" ;;
 esac
+# Coverage from the reference allocator only (fuzz/coverage.allowlist; AFL++ builds read
+# fuzz/afl.allowlist): the harness's fill/verify loops are not what the fuzzer should explore.
+case "${CFLAGS:-}" in
+*-fsanitize=fuzzer-no-link*|*-fsanitize-coverage=*)
+    export CFLAGS="$CFLAGS -fsanitize-coverage-allowlist=$SRC_DIR/fuzz/coverage.allowlist" ;;
+esac
+export AFL_LLVM_ALLOWLIST="$SRC_DIR/fuzz/afl.allowlist"
 export LDFLAGS="${LDFLAGS:-} ${CFLAGS:-}"
 rm -rf "$BUILD"
 meson setup "$BUILD" "$SRC_DIR" -Dfuzzing_engine=oss-fuzz -Dtests=false \
