@@ -177,12 +177,21 @@ static int ensure_worker(exec_t *e, unsigned id)
 
 /* ---- pattern verification ---- */
 
+/* Whether a len-byte block is checked by its sampled set: in sampled mode, and in full mode
+ * above opts.full_check_max. A function of len alone, so a block's fill and its later checks
+ * agree (a realloc from a sampled to a fully checked size rewrites the kept prefix). */
+static bool sampled_for(const exec_t *e, size_t len)
+{
+    return e->o.check == CHECK_LEVEL_SAMPLED
+        || (e->o.full_check_max && len > e->o.full_check_max);
+}
+
 /* The first bad byte of a len-byte block (below limit), or SIZE_MAX: every byte in full
  * mode, the sampled set in sampled mode. */
 static size_t find_bad(const exec_t *e, const void *p, size_t len, size_t limit, uint64_t key,
                        bool zero)
 {
-    if (e->o.check == CHECK_LEVEL_SAMPLED)
+    if (sampled_for(e, len))
         return shadow_find_bad_sampled(p, len, limit, key, zero);
     len = len < limit ? len : limit;
     return zero ? shadow_find_nonzero(p, 0, len) : shadow_find_bad(p, 0, len, key);
@@ -191,7 +200,7 @@ static size_t find_bad(const exec_t *e, const void *p, size_t len, size_t limit,
 /* Writes the pattern over [from, len) in full mode, over the sampled set in sampled mode. */
 static void fill_block(const exec_t *e, void *p, size_t from, size_t len, uint64_t key)
 {
-    if (e->o.check == CHECK_LEVEL_SAMPLED)
+    if (sampled_for(e, len))
         shadow_fill_sampled(p, len, key);
     else
         shadow_fill(p, from, len, key);
@@ -453,7 +462,8 @@ static int overlap_finding(exec_t *e, const op_t *op, void *p, size_t len, int o
 static int calloc_fill(exec_t *e, unsigned slot, void *p, size_t size, uint64_t key)
 {
     size_t off;
-    if (e->o.check == CHECK_LEVEL_FULL)
+    bool sampled = sampled_for(e, size);
+    if (!sampled)
         off = shadow_fill_zeroed(p, size, key);
     else
         off = shadow_find_bad_sampled(p, size, size, 0, true);
@@ -461,7 +471,7 @@ static int calloc_fill(exec_t *e, unsigned slot, void *p, size_t size, uint64_t 
     if (off != SIZE_MAX)
         res = finding(e, ORACLE_CALLOC_ZERO, "calloc block of %zu bytes at %p (slot %u) byte "
                       "%zu is 0x%02x, not zero", size, p, slot, off, ((const uint8_t *)p)[off]);
-    if (off != SIZE_MAX || e->o.check != CHECK_LEVEL_FULL)
+    if (off != SIZE_MAX || sampled)
         fill_block(e, p, 0, size, key);
     return res;
 }
@@ -479,7 +489,9 @@ static int plain_fill(exec_t *e, const op_t *op, unsigned slot, void *p, size_t 
                       "(%p -> %p) byte %zu: expected 0x%02x, found 0x%02x",
                       kind_names[op->kind], slot, old->size, size, (void *)old->ptr, p, off,
                       shadow_pattern_byte(old->key, off), ((const uint8_t *)p)[off]);
-    fill_block(e, p, keep, size, key);
+    /* A kept prefix that held only the old block's sampled set is written whole. */
+    bool rewrite = old && sampled_for(e, old->extent) && !sampled_for(e, size);
+    fill_block(e, p, rewrite ? 0 : keep, size, key);
     return res;
 }
 

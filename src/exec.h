@@ -40,6 +40,8 @@ typedef struct exec_opts {
     bool size_dependent_align;/* C23: small blocks need only the alignment their size allows */
     bool check_errno;         /* failures must set errno to ENOMEM/EINVAL */
     uint64_t seed;            /* pattern seed */
+    size_t full_check_max;    /* CHECK_LEVEL_FULL: blocks larger than this get the sampled
+                                 check (fuzz targets bound their per-input cost); 0: none */
 } exec_opts_t;
 
 typedef struct finding {

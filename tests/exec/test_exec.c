@@ -586,7 +586,7 @@ static void random_op(op_t *op, bool threads)
         op->kind = OP_FREE;
 }
 
-static int clean_run(check_level_t level, bool threads, int runs)
+static int clean_run(check_level_t level, bool threads, int runs, size_t full_max)
 {
     static op_t ops[4000];
     alloc_t a = glibc_alloc();
@@ -594,6 +594,7 @@ static int clean_run(check_level_t level, bool threads, int runs)
     exec_opts_default(&o);
     o.check = level;
     o.max_live = 8 << 20;   /* calloc products reach 256 MiB: keep the test seconds long */
+    o.full_check_max = full_max;
     exec_t *e = exec_new(&a, &o);
     int bad = 0;
     for (int r = 0; r < runs && !bad; r++) {
@@ -615,10 +616,33 @@ static int clean_run(check_level_t level, bool threads, int runs)
     return bad;
 }
 
-static int t_clean_full(void) { return clean_run(CHECK_LEVEL_FULL, false, 3); }
-static int t_clean_threads(void) { return clean_run(CHECK_LEVEL_FULL, true, 4); }
-static int t_clean_sampled(void) { return clean_run(CHECK_LEVEL_SAMPLED, true, 2); }
-static int t_clean_none(void) { return clean_run(CHECK_LEVEL_NONE, true, 2); }
+static int t_clean_full(void) { return clean_run(CHECK_LEVEL_FULL, false, 3, 0); }
+static int t_clean_threads(void) { return clean_run(CHECK_LEVEL_FULL, true, 4, 0); }
+static int t_clean_sampled(void) { return clean_run(CHECK_LEVEL_SAMPLED, true, 2, 0); }
+static int t_clean_none(void) { return clean_run(CHECK_LEVEL_NONE, true, 2, 0); }
+/* Blocks cross the limit both ways (realloc, usable): a block's fill and checks must agree. */
+static int t_clean_full_max(void) { return clean_run(CHECK_LEVEL_FULL, true, 4, 200); }
+
+/* Above full_check_max a block gets the sampled check: a broken copy at a sampled offset is
+ * still found, and one below the limit is found wherever it lands. */
+static int t_full_max(void)
+{
+    alloc_t a = bump_alloc();
+    a.realloc = short_realloc;
+    exec_opts_t o;
+    exec_opts_default(&o);
+    o.full_check_max = 64;
+    finding_t f;
+    op_t big[] = { OP(OP_MALLOC, 0, .size = 1000), OP(OP_REALLOC, 0, .size = 3000) };
+    op_t small[] = { OP(OP_MALLOC, 0, .size = 40), OP(OP_REALLOC, 0, .size = 60) };
+    int bad = 0;
+    for (int i = 0; i < 2; i++) {
+        int r = run(&a, &o, i ? small : big, 2, &f);
+        printf("# result %d: %s at op %zu: %s\n", r, f.oracle, f.op_index, f.message);
+        bad |= r != 1 || strcmp(f.oracle, ORACLE_REALLOC_CONTENTS) || f.op_index != 1;
+    }
+    return bad;
+}
 
 static const struct tcase {
     const char *id;
@@ -662,6 +686,9 @@ static const struct tcase {
     { "clean-threads", "clean: glibc, random ops with threads, full", t_clean_threads },
     { "clean-sampled", "clean: glibc, random ops with threads, sampled", t_clean_sampled },
     { "clean-none", "clean: glibc, random ops with threads, none", t_clean_none },
+    { "clean-full-max", "clean: glibc, random ops with threads, full up to 200 bytes",
+      t_clean_full_max },
+    { "full-max", "realloc-contents: found above and below full_check_max", t_full_max },
 };
 
 /* Runs case i in a child, so a crash is a failed case, and prints its TAP line. */
