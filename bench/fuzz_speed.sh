@@ -1,24 +1,35 @@
 #!/bin/sh
 # Fuzzing speed figures (never a pass/fail test):
-# 1. checked replay (--check=full) vs --check=none of one generated 2-million-op trace, per
-#    allocator (system, jemalloc), median of RUNS runs, and the ratio (goal <= 3x);
+# 1. checked replay (--check=full) vs --check=none of one generated 2-million-op trace
+#    (generate's default size mix), per allocator (system, jemalloc), median of RUNS runs
+#    each, and the ratio (goal <= 3x);
 # 2. libFuzzer and AFL++ execs/s on 64-op inputs against the reference allocator (goal >=
-#    15000), when fuzz/ci.sh has built them in FUZZ_CI_DIR.
-# usage: bench/fuzz_speed.sh ALLOCHECK [FUZZ_CI_DIR] [RUNS]
+#    15000), median of RUNS runs, when fuzz/ci.sh has built them in FUZZ_CI_DIR.
+# Side by side: ALLOCHECK and FUZZ_CI_DIR may each be a comma-separated list (e.g. a build of
+# the old and of the new tree); runs of the entries alternate, so a busy machine slows them
+# alike, and each entry gets its own line.
+# usage: bench/fuzz_speed.sh ALLOCHECK[,ALLOCHECK...] [FUZZ_CI_DIR[,DIR...]] [RUNS]
+# env: FUZZ_SPEED_OPS (2000000), FUZZ_SPEED_MAX_SIZE (generate's --max-size; default: none,
+#      generate's realistic mix), FUZZ_SPEED_AFL_SECONDS (20 per AFL++ run),
+#      FUZZ_SPEED_ALLOCS (the replay allocators), FUZZ_SPEED_SKIP (replay or fuzzers).
 set -eu
-EXE=$1
-CI=${2:-}
+EXES=$1
+CIS=${2:-}
 RUNS=${3:-5}
 OPS=${FUZZ_SPEED_OPS:-2000000}
+AFL_SECONDS=${FUZZ_SPEED_AFL_SECONDS:-20}
+ALLOCS=${FUZZ_SPEED_ALLOCS:-system /usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
+SKIP=${FUZZ_SPEED_SKIP:-}
 TMP=$(mktemp -d /tmp/allocheck-fuzz-speed.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+list() { echo "$1" | tr ',' ' '; }
 
-# Seconds (wall) of one replay.
+# Seconds (wall) of one replay: EXE SPEC CHECK TRACE.
 replay_time() {
     start=$(date +%s.%N)
-    "$EXE" replay -a "$1" --check="$2" --ignore-errno "$TRACE" >"$TMP/replay.out" ||
+    "$1" replay -a "$2" --check="$3" --ignore-errno "$4" >"$TMP/replay.out" ||
         { cat "$TMP/replay.out" >&2; echo 0; return; }
     end=$(date +%s.%N)
     echo "$end - $start" | bc
@@ -27,41 +38,83 @@ replay_time() {
 # The workload leaves out valloc/pvalloc and zero-size aligned requests: jemalloc's valloc(0)
 # and memalign(A, 0) are not aligned (real findings), and a replay stops at its first
 # finding, which would end the timing early.
-TRACE=$TMP/workload.trace
-# Sizes up to 64 KiB (most requests real programs make): the full check's cost is one fill and
-# one verify per byte, so bigger blocks measure memory bandwidth, not per-op overhead.
-"$EXE" generate --seed 1 --ops "$OPS" --max-size "${FUZZ_SPEED_MAX_SIZE:-65536}" \
-    -o "$TMP/all.trace"
-grep -v -E '^(valloc|pvalloc) |^(memalign|aligned_alloc|posix_memalign) [0-9]+ [^ ]+ 0$' \
-    "$TMP/all.trace" >"$TRACE"
-echo "checked replay of a $OPS-op generated trace, median of $RUNS runs:"
-for spec in system /usr/lib/x86_64-linux-gnu/libjemalloc.so.2; do
-    none=$(for i in $(seq "$RUNS"); do replay_time "$spec" none; done | median)
-    full=$(for i in $(seq "$RUNS"); do replay_time "$spec" full; done | median)
-    echo "  $spec: none ${none}s, full ${full}s, ratio $(echo "scale=2; $full / $none" | bc)x"
-done
+replay_figures() {
+    n=0
+    for exe in $(list "$EXES"); do
+        n=$((n + 1))
+        "$exe" generate --seed 1 --ops "$OPS" \
+            ${FUZZ_SPEED_MAX_SIZE:+--max-size "$FUZZ_SPEED_MAX_SIZE"} -o "$TMP/all.trace"
+        grep -v -E '^(valloc|pvalloc) |^(memalign|aligned_alloc|posix_memalign) [0-9]+ [^ ]+ 0$' \
+            "$TMP/all.trace" >"$TMP/w$n.trace"
+    done
+    echo "checked replay of a $OPS-op generated trace (wall seconds), median of $RUNS runs:"
+    for spec in $ALLOCS; do
+        for i in $(seq "$RUNS"); do
+            n=0
+            for exe in $(list "$EXES"); do
+                n=$((n + 1))
+                replay_time "$exe" "$spec" none "$TMP/w$n.trace" >>"$TMP/none$n"
+                replay_time "$exe" "$spec" full "$TMP/w$n.trace" >>"$TMP/full$n"
+            done
+        done
+        n=0
+        for exe in $(list "$EXES"); do
+            n=$((n + 1))
+            none=$(median <"$TMP/none$n") full=$(median <"$TMP/full$n")
+            rm -f "$TMP/none$n" "$TMP/full$n"
+            echo "  $exe $spec: none ${none}s, full ${full}s," \
+                 "ratio $(echo "scale=2; $full / $none" | bc)x"
+        done
+    done
+}
 
-INPUTS=$TMP/inputs
-mkdir -p "$INPUTS"
-for seed in $(seq 1 64); do
-    "$EXE" generate --seed "$seed" --ops 64 --binary -o "$INPUTS/s$seed.bin"
-done
-MAXLEN=$(wc -c "$INPUTS"/*.bin | sort -n | tail -2 | head -1 | awk '{ print $1 }')
-LF=$CI/libfuzzer/fuzz/fuzz_ops
-if [ -n "$CI" ] && [ -x "$LF" ]; then
-    mkdir -p "$TMP/lf" && cp "$INPUTS"/* "$TMP/lf/"
-    rate=$("$LF" -runs=100000 -max_len="$MAXLEN" -seed=1 "$TMP/lf" 2>&1 |
-           sed -n 's/.*DONE.*exec\/s: \([0-9]*\).*/\1/p' | tail -1)
-    echo "libFuzzer: ${rate:-?} execs/s on 64-op inputs (max_len $MAXLEN) against reference"
-else
-    echo "libFuzzer: not built (run fuzz/ci.sh DIR and pass DIR)"
-fi
-AFL=$CI/afl/fuzz/fuzz_ops
-if [ -n "$CI" ] && [ -x "$AFL" ]; then
+# One libFuzzer run's execs/s: CI_DIR INPUTS MAXLEN.
+libfuzzer_rate() {
+    rm -rf "$TMP/lf" && mkdir -p "$TMP/lf" && cp "$2"/* "$TMP/lf/"
+    "$1/libfuzzer/fuzz/fuzz_ops" -runs=100000 -max_len="$3" -seed=1 "$TMP/lf" 2>&1 |
+        sed -n 's/.*DONE.*exec\/s: \([0-9]*\).*/\1/p' | tail -1
+}
+
+# One AFL++ run's execs/s: CI_DIR INPUTS MAXLEN.
+afl_rate() {
+    rm -rf "$TMP/afl"
     AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
-        afl-fuzz -V 30 -G "$MAXLEN" -i "$INPUTS" -o "$TMP/afl" -- "$AFL" >/dev/null 2>&1 || true
-    rate=$(sed -n 's/^execs_per_sec *: *//p' "$TMP/afl/default/fuzzer_stats" 2>/dev/null)
-    echo "AFL++: ${rate:-?} execs/s on 64-op inputs against reference"
-else
-    echo "AFL++: not built (run fuzz/ci.sh DIR and pass DIR)"
-fi
+        afl-fuzz -V "$AFL_SECONDS" -G "$3" -i "$2" -o "$TMP/afl" -- "$1/afl/fuzz/fuzz_ops" \
+        >/dev/null 2>&1 || true
+    sed -n 's/^execs_per_sec *: *//p' "$TMP/afl/default/fuzzer_stats" 2>/dev/null
+}
+
+fuzzer_figures() {
+    INPUTS=$TMP/inputs
+    mkdir -p "$INPUTS"
+    first=$(list "$EXES" | awk '{ print $1 }')
+    for seed in $(seq 1 64); do
+        "$first" generate --seed "$seed" --ops 64 --binary --max-size 4194304 \
+            -o "$INPUTS/s$seed.bin"
+    done
+    MAXLEN=$(wc -c "$INPUTS"/*.bin | sort -n | tail -2 | head -1 | awk '{ print $1 }')
+    if [ -z "$CIS" ]; then
+        echo "libFuzzer, AFL++: not built (run fuzz/ci.sh DIR and pass DIR)"
+        return
+    fi
+    for i in $(seq "$RUNS"); do
+        n=0
+        for ci in $(list "$CIS"); do
+            n=$((n + 1))
+            [ -x "$ci/libfuzzer/fuzz/fuzz_ops" ] &&
+                libfuzzer_rate "$ci" "$INPUTS" "$MAXLEN" >>"$TMP/lf$n"
+            [ -x "$ci/afl/fuzz/fuzz_ops" ] && afl_rate "$ci" "$INPUTS" "$MAXLEN" >>"$TMP/afl$n"
+        done
+    done
+    echo "fuzz targets on 64-op inputs (max_len $MAXLEN) against reference, median of $RUNS:"
+    n=0
+    for ci in $(list "$CIS"); do
+        n=$((n + 1))
+        lf=$(median <"$TMP/lf$n" 2>/dev/null || true)
+        afl=$(median <"$TMP/afl$n" 2>/dev/null || true)
+        echo "  $ci: libFuzzer ${lf:-?} execs/s, AFL++ ${afl:-?} execs/s"
+    done
+}
+
+[ "$SKIP" = replay ] || replay_figures
+[ "$SKIP" = fuzzers ] || fuzzer_figures

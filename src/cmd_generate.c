@@ -1,5 +1,7 @@
 /* allocheck generate: writes a random workload trace from the fuzzer's grammar (src/gen.h),
  * text by default or binary; with `replay --check=none` it is also an allocator benchmark.
+ * Sizes follow a realistic mix by default (a workload should look like a program's);
+ * --max-size (or --sizes=stress) selects the fuzzer's stress mix, as before.
  * Exit 0, or 2 on a usage or output error. */
 #include <errno.h>
 #include <stdio.h>
@@ -12,11 +14,12 @@
 #include "src/gen.h"
 #include "src/trace.h"
 
-enum { OPT_BINARY = 0x100, OPT_MAX_SIZE };
+enum { OPT_BINARY = 0x100, OPT_MAX_SIZE, OPT_SIZES };
 
 typedef struct args {
     uint64_t seed, ops, max_size;
     unsigned threads;
+    int sizes;          /* gen_sizes_t, or -1: realistic unless --max-size is given */
     bool binary;
     const char *out;
 } args_t;
@@ -26,8 +29,11 @@ static const struct argp_option options[] = {
     { "ops", 'n', "N", 0, "Number of ops (default 10000)", 0 },
     { "threads", 'T', "N", 0, "Threads the ops are spread over (1-8, default 1)", 0 },
     { "binary", OPT_BINARY, 0, 0, "Write the binary form (what fuzzers mutate)", 0 },
-    { "max-size", OPT_MAX_SIZE, "BYTES", 0, "Largest ordinary request (default 4 MiB; "
-      "requests that must fail are always in)", 0 },
+    { "sizes", OPT_SIZES, "MIX", 0, "Size mix: realistic (default: mostly small, a tail of "
+      "medium, rare large up to 1 MiB) or stress (the fuzzer's: class edges, powers of two, "
+      "mmap thresholds, up to 4 MiB)", 0 },
+    { "max-size", OPT_MAX_SIZE, "BYTES", 0, "Largest ordinary request; implies --sizes=stress "
+      "unless --sizes is given (requests that must fail are always in)", 0 },
     { "output", 'o', "FILE", 0, "Output file (default - : stdout)", 0 },
     { 0 },
 };
@@ -48,6 +54,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
             argp_error(state, "--threads: '%s' is not from 1 to %d", arg, OPS_THREADS);
         return 0;
     case OPT_BINARY: x->binary = true; return 0;
+    case OPT_SIZES:
+        if (!strcmp(arg, "realistic"))
+            x->sizes = GEN_SIZES_REALISTIC;
+        else if (!strcmp(arg, "stress"))
+            x->sizes = GEN_SIZES_STRESS;
+        else
+            argp_error(state, "--sizes: '%s' is not realistic or stress", arg);
+        return 0;
     case OPT_MAX_SIZE:
         x->max_size = cli_parse_ull("--max-size", arg, state);
         if (x->max_size < 1)
@@ -84,7 +98,7 @@ static int write_out(const args_t *x, const trace_t *t)
 
 int cmd_generate(int argc, char **argv)
 {
-    static args_t x = { .seed = 1, .ops = 10000, .threads = 1, .out = "-" };
+    static args_t x = { .seed = 1, .ops = 10000, .threads = 1, .sizes = -1, .out = "-" };
     struct argp argp = { options, parse_opt, NULL,
         "Write a random workload trace (the fuzzer's grammar, all randomness from --seed).",
         0, 0, 0 };
@@ -92,6 +106,11 @@ int cmd_generate(int argc, char **argv)
     gen_opts_t o;
     gen_opts_default(&o);
     o.threads = x.threads;
+    if (x.sizes < 0)
+        x.sizes = x.max_size ? GEN_SIZES_STRESS : GEN_SIZES_REALISTIC;
+    o.sizes = (gen_sizes_t)x.sizes;
+    if (o.sizes == GEN_SIZES_REALISTIC)
+        o.max_size = 1u << 20;
     if (x.max_size)
         o.max_size = x.max_size;
     trace_t t;

@@ -39,6 +39,7 @@ void gen_opts_default(gen_opts_t *o)
     o->max_ops = 2048;
     o->threads = 1;
     o->max_size = 4u << 20;
+    o->sizes = GEN_SIZES_STRESS;
     o->present = 0;
 }
 
@@ -165,9 +166,38 @@ static uint64_t size_raw(gen_t *g)
     }
 }
 
+/* A size in [lo, hi), log-uniform (uniform exponent, then uniform within the power of two):
+ * within a band, smaller sizes are the more common, as in the studies cited below. */
+static uint64_t log_uniform(gen_t *g, unsigned lo_bits, unsigned hi_bits)
+{
+    unsigned k = lo_bits + pick(g, hi_bits - lo_bits);
+    return (1ull << k) + gen_below(&g->r, 1ull << k);
+}
+
+/* Real programs' requests: most are small, a tail is medium, few are large (Zorn and
+ * Grunwald, "Empirical measurements of six allocation-intensive C programs", 1992; Wilson et
+ * al., "Dynamic storage allocation: a survey and critical review", IWMM 1995, sec. 3: a few
+ * small sizes dominate; Hunter et al., "Beyond malloc efficiency to fleet efficiency", OSDI
+ * 2021: in Google's fleet most allocations by count are small, while the bytes are
+ * dominated by rare large ones). The bands (request counts): 60% up to 64 bytes, 28% up to
+ * 512, 9% up to 4 KiB, 2.8% up to 64 KiB, 0.2% up to 1 MiB; log-uniform within a band. */
+static uint64_t size_realistic(gen_t *g)
+{
+    unsigned r = pick(g, 1000);
+    if (r < 600)
+        return 1 + gen_below(&g->r, 64);
+    if (r < 880)
+        return log_uniform(g, 6, 9);
+    if (r < 970)
+        return log_uniform(g, 9, 12);
+    if (r < 998)
+        return log_uniform(g, 12, 16);
+    return log_uniform(g, 16, 20);
+}
+
 static uint64_t gen_size(gen_t *g)
 {
-    uint64_t s = size_raw(g);
+    uint64_t s = g->o->sizes == GEN_SIZES_REALISTIC ? size_realistic(g) : size_raw(g);
     return s > g->o->max_size ? s % (g->o->max_size + 1) : s;
 }
 
@@ -178,7 +208,7 @@ static uint64_t gen_align(gen_t *g)
     unsigned r = pick(g, 100);
     if (r < 4)
         return bad[pick(g, sizeof bad / sizeof bad[0])];
-    if (r < 80)
+    if (r < 80 || g->o->sizes == GEN_SIZES_REALISTIC)   /* programs align to cache lines, pages */
         return 1ull << (3 + pick(g, 10));
     return 1ull << (3 + pick(g, 19));
 }
@@ -216,8 +246,12 @@ static void sc_random(gen_t *g)
 /* Size-class walk: consecutive classes into consecutive slots, then free them. */
 static void sc_walk(gen_t *g)
 {
-    unsigned n = 4 + pick(g, 28), base = slot(g), first = pick(g, N_EDGES);
-    int64_t delta = pick(g, 3) - 1;
+    /* Realistic workloads walk the small classes (up to 4 KiB, index 29) only. */
+    unsigned starts = g->o->sizes == GEN_SIZES_REALISTIC ? 30 : N_EDGES;
+    unsigned n = 4 + pick(g, 28), base = slot(g), first = pick(g, starts);
+    int64_t delta = (int64_t)pick(g, 3) - 1;   /* not unsigned: -1 must not wrap to 2^32 - 1 */
+    if (g->o->sizes == GEN_SIZES_REALISTIC && n > 12)
+        n = 12;
     for (unsigned i = 0; i < n && first + i < N_EDGES; i++)
         emit_alloc(g, (base + i) % g->width, class_edges[first + i] + delta);
     if (pick(g, 4) == 0)
@@ -248,15 +282,18 @@ static void sc_frag(gen_t *g)
 static void sc_chain(gen_t *g)
 {
     unsigned s = slot(g), n = 4 + pick(g, 16);
-    uint64_t size = gen_below(&g->r, 64);
+    uint64_t size = gen_below(&g->r, 64), ceil = g->o->max_size;
+    /* A realistic buffer stops growing near its final size, drawn from the realistic mix. */
+    if (g->o->sizes == GEN_SIZES_REALISTIC && 64 + 4 * size_realistic(g) < ceil)
+        ceil = 64 + 4 * size_realistic(g);
     emit_alloc(g, s, size);
     for (unsigned i = 0; i < n; i++) {
         if (pick(g, 6) == 0)
             size = size / (2 + pick(g, 4));
         else
             size = size + size * (1 + pick(g, 20)) / 10 + gen_below(&g->r, 32);
-        if (size > g->o->max_size)
-            size = g->o->max_size / (1 + pick(g, 8));
+        if (size > ceil)
+            size = ceil / (1 + pick(g, 8));
         emit(g, pick(g, 8) ? OP_REALLOC : OP_REALLOCARRAY, s, 1, size, 0);
         if (pick(g, 5) == 0)
             emit(g, OP_USABLE, s, 0, 0, 0);

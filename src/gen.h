@@ -13,11 +13,21 @@
 
 #include "src/ops.h"
 
+/* The mix of ordinary request sizes. STRESS (the fuzzer's) favours the sizes that break
+ * allocators: class edges, powers of two +- 1, page and mmap-threshold boundaries, blocks up
+ * to max_size. REALISTIC (generate's default) is shaped like real programs' requests: mostly
+ * small, a tail of medium, rare large (see size_realistic() in gen.c for the sources). */
+typedef enum gen_sizes {
+    GEN_SIZES_STRESS,
+    GEN_SIZES_REALISTIC,
+} gen_sizes_t;
+
 typedef struct gen_opts {
     size_t min_ops;       /* a sequence has between min_ops and max_ops ops (roughly) */
     size_t max_ops;
     unsigned threads;     /* 1: no `thread` ops; up to OPS_THREADS */
     uint64_t max_size;    /* largest ordinary request (huge must-fail sizes aside) */
+    gen_sizes_t sizes;    /* the size mix (and, when realistic, alignments up to a page) */
     uint32_t present;     /* AF_BIT() mask of the allocator's functions; 0 = all */
 } gen_opts_t;
 
@@ -30,7 +40,7 @@ uint64_t gen_next(gen_rng_t *r);
 /* Uniform in [0, n); n > 0. */
 uint64_t gen_below(gen_rng_t *r, uint64_t n);
 
-/* Defaults: 32..2048 ops, 1 thread, 4 MiB ordinary sizes, every function. */
+/* Defaults: 32..2048 ops, 1 thread, stress sizes up to 4 MiB, every function. */
 void gen_opts_default(gen_opts_t *o);
 
 /* The seed of sequence `index` of a run seeded with `seed`. */

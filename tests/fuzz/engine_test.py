@@ -64,6 +64,23 @@ def test_cli():
     rc, out, err = run("replay", "-a", "/nonexistent/liballoc.so", binpath)
     check("a SPEC that fails to load: exit 2, one line",
           rc == 2 and len(err.strip().splitlines()) == 1, f"rc={rc} {err!r}")
+    rc, out, err = run("generate", "--sizes", "huge", "--ops", "10")
+    check("generate --sizes with an unknown mix: exit 2", rc == 2, f"rc={rc} {err!r}")
+    sizes = {}
+    for mix in ([], ["--sizes=stress"], ["--max-size", "1000000"]):
+        g = os.path.join(TMP, "mix.trace")
+        run("generate", "--seed", "2", "--ops", "20000", *mix, "-o", g)
+        got = [int(w[-1]) for w in (line.split() for line in open(g))
+               if w and w[0] == "malloc" and w[-1].isdigit() and int(w[-1]) < 1 << 40]
+        sizes[" ".join(mix) or "default"] = got
+    small = lambda v: sum(1 for x in v if x <= 4096) / max(len(v), 1)
+    check("generate's default mix is realistic: >= 90% of mallocs up to 4 KiB, none over "
+          "1 MiB", small(sizes["default"]) >= 0.9 and max(sizes["default"]) <= 1 << 20,
+          f"{small(sizes['default'])} max {max(sizes['default'])}")
+    check("--sizes=stress and --max-size give the fuzzer's mix (> 10% of mallocs above 4 KiB; "
+          "--max-size caps it)", small(sizes["--sizes=stress"]) < 0.9 and
+          max(sizes["--max-size 1000000"]) <= 1000000 and small(sizes["--max-size 1000000"]) < 0.9,
+          f"{small(sizes['--sizes=stress'])} {small(sizes['--max-size 1000000'])}")
     rc, out, err = run("fuzz", "--time", "soon")
     check("fuzz --time with a bad duration: exit 2", rc == 2, f"rc={rc} {err!r}")
     clean = write("clean.trace", hdr + "malloc 0 1000\nfree 0\n")
