@@ -721,12 +721,16 @@ static int check_reuse(exec_t *e)
     return res;
 }
 
-/* Frees every live block, the latest first: verified on a clean run; unverified after a
- * finding that left the heap sound; not at all when the heap may be corrupt. */
+/* Frees every live block in slot order: verified on a clean run; unverified after a
+ * finding that left the heap sound; not at all when the heap may be corrupt. Slot order
+ * because the engine replays a finding that needs earlier sequences' heap state as those
+ * sequences joined by `free S` ops in slot order (src/engine.c): the same frees in the same
+ * order leave the same heap. */
 static int free_all(exec_t *e, bool verify)
 {
-    while (e->sh.live_blocks) {
-        unsigned s = e->sh.live[e->sh.live_blocks - 1];
+    for (unsigned s = 0; s < OPS_SLOTS && e->sh.live_blocks; s++) {
+        if (!e->sh.slot[s].live)
+            continue;
         if (verify) {
             if (release(e, s, FREE_PLAIN, "at the end of the run"))
                 return 1;
