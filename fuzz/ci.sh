@@ -19,7 +19,7 @@ cp "$SRC"/corpus/*.trace "$SRC"/corpus/*.bin "$WORK/corpus/"
 CC=clang CFLAGS="-fsanitize=fuzzer-no-link -fsanitize-coverage-allowlist=$SRC/fuzz/coverage.allowlist -g" \
     meson setup $( [ -d "$WORK/libfuzzer/meson-private" ] && echo --wipe ) "$WORK/libfuzzer" "$SRC" -Dfuzzing_engine=libfuzzer -Dtests=false \
     >"$WORK/libfuzzer-setup.log" 2>&1 || { cat "$WORK/libfuzzer-setup.log"; exit 1; }
-ninja -C "$WORK/libfuzzer" fuzz/fuzz_ops
+ninja -C "$WORK/libfuzzer" fuzz/fuzz_ops fuzz/fuzz_ops_st
 "$WORK/libfuzzer/fuzz/fuzz_ops" -runs=20000 -max_len=4096 -seed=1 \
     -dict="$SRC/fuzz/fuzz_ops.dict" "$WORK/corpus" 2>"$WORK/libfuzzer-run.log" ||
     { tail -40 "$WORK/libfuzzer-run.log"; exit 1; }
@@ -30,7 +30,7 @@ grep -E "^(#[0-9]+ *DONE|Done)" "$WORK/libfuzzer-run.log" | tail -1
 export AFL_LLVM_ALLOWLIST="$SRC/fuzz/afl.allowlist"
 CC=afl-clang-fast meson setup $( [ -d "$WORK/afl/meson-private" ] && echo --wipe ) "$WORK/afl" "$SRC" -Dfuzzing_engine=afl -Dtests=false \
     >"$WORK/afl-setup.log" 2>&1 || { cat "$WORK/afl-setup.log"; exit 1; }
-ninja -C "$WORK/afl" fuzz/fuzz_ops
+ninja -C "$WORK/afl" fuzz/fuzz_ops fuzz/fuzz_ops_st
 rm -rf "$WORK/afl-out"
 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
     afl-fuzz -V 10 -i "$WORK/corpus" -o "$WORK/afl-out" -- "$WORK/afl/fuzz/fuzz_ops" \
