@@ -3,8 +3,9 @@
 # 1. checked replay (--check=full) vs --check=none of one generated 2-million-op trace
 #    (generate's default size mix), per allocator (system, jemalloc), median of RUNS runs
 #    each, and the ratio (goal <= 3x);
-# 2. libFuzzer and AFL++ execs/s on 64-op inputs against the reference allocator (goal >=
-#    15000), median of RUNS runs, when fuzz/ci.sh has built them in FUZZ_CI_DIR.
+# 2. libFuzzer and AFL++ execs/s on 64-op inputs (the stress mix: the fuzzer's sizes) against
+#    the reference allocator (goal >= 15000), fuzz_ops and fuzz_ops_st, median of RUNS runs,
+#    when fuzz/ci.sh has built them in FUZZ_CI_DIR.
 # Side by side: ALLOCHECK and FUZZ_CI_DIR may each be a comma-separated list (e.g. a build of
 # the old and of the new tree); runs of the entries alternate, so a busy machine slows them
 # alike, and each entry gets its own line.
@@ -68,21 +69,26 @@ replay_figures() {
     done
 }
 
-# One libFuzzer run's execs/s: CI_DIR INPUTS MAXLEN.
+# One libFuzzer run's execs/s: TARGET INPUTS MAXLEN. From the wall time of the whole run
+# (libFuzzer's own exec/s divides by whole seconds: 100000 runs in 7 s or 6 s is all it says).
 libfuzzer_rate() {
     rm -rf "$TMP/lf" && mkdir -p "$TMP/lf" && cp "$2"/* "$TMP/lf/"
-    "$1/libfuzzer/fuzz/fuzz_ops" -runs=100000 -max_len="$3" -seed=1 "$TMP/lf" 2>&1 |
-        sed -n 's/.*DONE.*exec\/s: \([0-9]*\).*/\1/p' | tail -1
+    start=$(date +%s.%N)
+    "$1" -runs=100000 -max_len="$3" -seed=1 "$TMP/lf" >"$TMP/lf.log" 2>&1 || return 0
+    end=$(date +%s.%N)
+    grep -q DONE "$TMP/lf.log" && echo "100000 / ($end - $start)" | bc
 }
 
-# One AFL++ run's execs/s: CI_DIR INPUTS MAXLEN.
+# One AFL++ run's execs/s: TARGET INPUTS MAXLEN.
 afl_rate() {
     rm -rf "$TMP/afl"
     AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
-        afl-fuzz -V "$AFL_SECONDS" -G "$3" -i "$2" -o "$TMP/afl" -- "$1/afl/fuzz/fuzz_ops" \
-        >/dev/null 2>&1 || true
+        afl-fuzz -V "$AFL_SECONDS" -G "$3" -i "$2" -o "$TMP/afl" -- "$1" >/dev/null 2>&1 || true
     sed -n 's/^execs_per_sec *: *//p' "$TMP/afl/default/fuzzer_stats" 2>/dev/null
 }
+
+# Both variants: fuzz_ops (with `thread` ops) and fuzz_ops_st (single-threaded ops).
+VARIANTS="fuzz_ops fuzz_ops_st"
 
 fuzzer_figures() {
     INPUTS=$TMP/inputs
@@ -101,18 +107,22 @@ fuzzer_figures() {
         n=0
         for ci in $(list "$CIS"); do
             n=$((n + 1))
-            [ -x "$ci/libfuzzer/fuzz/fuzz_ops" ] &&
-                libfuzzer_rate "$ci" "$INPUTS" "$MAXLEN" >>"$TMP/lf$n"
-            [ -x "$ci/afl/fuzz/fuzz_ops" ] && afl_rate "$ci" "$INPUTS" "$MAXLEN" >>"$TMP/afl$n"
+            for v in $VARIANTS; do
+                lf=$ci/libfuzzer/fuzz/$v afl=$ci/afl/fuzz/$v
+                [ -x "$lf" ] && libfuzzer_rate "$lf" "$INPUTS" "$MAXLEN" >>"$TMP/lf$n$v"
+                [ -x "$afl" ] && afl_rate "$afl" "$INPUTS" "$MAXLEN" >>"$TMP/afl$n$v"
+            done
         done
     done
     echo "fuzz targets on 64-op inputs (max_len $MAXLEN) against reference, median of $RUNS:"
     n=0
     for ci in $(list "$CIS"); do
         n=$((n + 1))
-        lf=$(median <"$TMP/lf$n" 2>/dev/null || true)
-        afl=$(median <"$TMP/afl$n" 2>/dev/null || true)
-        echo "  $ci: libFuzzer ${lf:-?} execs/s, AFL++ ${afl:-?} execs/s"
+        for v in $VARIANTS; do
+            lf=$(median <"$TMP/lf$n$v" 2>/dev/null || true)
+            afl=$(median <"$TMP/afl$n$v" 2>/dev/null || true)
+            echo "  $ci $v: libFuzzer ${lf:-?} execs/s, AFL++ ${afl:-?} execs/s"
+        done
     done
 }
 
