@@ -22,6 +22,7 @@ typedef struct args {
     int sizes;          /* gen_sizes_t, or -1: realistic unless --max-size is given */
     bool binary;
     const char *out;
+    cli_allocs_t allocs;
 } args_t;
 
 static const struct argp_option options[] = {
@@ -35,6 +36,8 @@ static const struct argp_option options[] = {
     { "max-size", OPT_MAX_SIZE, "BYTES", 0, "Largest ordinary request; implies --sizes=stress "
       "unless --sizes is given (requests that must fail are always in)", 0 },
     { "output", 'o', "FILE", 0, "Output file (default - : stdout)", 0 },
+    { "allocator", 'a', "SPEC", 0, "Use only the functions this allocator provides (and one "
+      "thread if it declares itself not thread-safe); repeatable: what they all provide", 0 },
     { 0 },
 };
 
@@ -68,6 +71,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
             argp_error(state, "--max-size: '%s' must be at least 1", arg);
         return 0;
     case 'o': x->out = arg; return 0;
+    case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
     case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); return 0;
     default: return ARGP_ERR_UNKNOWN;
     }
@@ -96,6 +100,22 @@ static int write_out(const args_t *x, const trace_t *t)
     return atomic_commit(&af);
 }
 
+/* A workload for particular allocators: only the functions all of them provide. */
+static int fit_allocators(args_t *x, gen_opts_t *o)
+{
+    static alloc_t allocs[CLI_MAX_ALLOCS];
+    int n = 0;
+    if (cli_load_allocs(&x->allocs, allocs, &n))
+        return EXIT_USAGE;
+    o->present = (1u << AF_COUNT) - 1;
+    for (int i = 0; i < n; i++) {
+        o->present &= alloc_present(&allocs[i]);
+        if (allocs[i].flags & ALLOCHECK_PLUGIN_NOT_THREAD_SAFE)
+            o->threads = 1;
+    }
+    return 0;
+}
+
 int cmd_generate(int argc, char **argv)
 {
     static args_t x = { .seed = 1, .ops = 10000, .threads = 1, .sizes = -1, .out = "-" };
@@ -113,6 +133,8 @@ int cmd_generate(int argc, char **argv)
         o.max_size = 1u << 20;
     if (x.max_size)
         o.max_size = x.max_size;
+    if (x.allocs.n && fit_allocators(&x, &o))
+        return EXIT_USAGE;
     trace_t t;
     trace_init(&t);
     int r = gen_workload(&t, x.seed, x.ops, &o);

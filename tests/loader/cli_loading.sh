@@ -86,6 +86,11 @@ assert any("fork" in c["id"] and "fork-safe" in c.get("skipped", {}).get(sys.arg
 ok $? "list -a says which checks each allocator would skip, and why"
 expect_bad "list with a bad allocator" "No such file" list -a /nonexistent/y.so
 
+"$AC" generate -n 2000 -a "$DIR/libtp_names.so" -o gen.trace 2>err.txt
+ops=$(awk '!/^#/ { print $1 }' gen.trace | sort -u | tr '\n' ' ')
+[ "$ops" = "aligned_alloc calloc free malloc realloc usable " ]
+ok $? "generate -a uses only the functions the allocator provides (got: $ops)"
+
 expect_bad "missing file" "/nonexistent/x.so: No such file or directory" allocators -a /nonexistent/x.so
 expect_bad "not a shared object" "not a shared library" allocators -a "$DIR/not_a_library.txt"
 expect_bad "library without malloc/free" "not an allocator" allocators -a /usr/lib/x86_64-linux-gnu/libz.so.1
