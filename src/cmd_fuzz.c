@@ -38,6 +38,7 @@ typedef struct state {
     char path[4096];
     unsigned findings;
     int error;
+    engine_progress_t last;   /* the latest progress report, for the closing line */
 } state_t;
 
 static volatile int interrupted;
@@ -111,7 +112,8 @@ static void on_sigint(int sig)
 
 static void show_progress(void *arg, const engine_progress_t *p)
 {
-    const state_t *st = arg;
+    state_t *st = arg;
+    st->last = *p;
     if (!st->tty)
         return;
     double s = p->elapsed_ms ? p->elapsed_ms / 1000.0 : 0.001;
@@ -257,7 +259,10 @@ static int run(args_t *x, const alloc_t *a)
     if (st.error)
         return EXIT_USAGE;
     if (r == 0)
-        printf("no findings in %s\n", cli_alloc_label(a));
+        printf("no findings in %s: %llu sequences, %llu ops in %.1f s (seed %llu)\n",
+               cli_alloc_label(a), (unsigned long long)st.last.sequences,
+               (unsigned long long)st.last.ops, st.last.elapsed_ms / 1000.0,
+               (unsigned long long)x->eo.seed);
     return r > 0 ? EXIT_FINDING : EXIT_CLEAN;
 }
 
