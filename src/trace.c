@@ -196,10 +196,28 @@ static int load_fail(int rc, const char *path, char *err, size_t errlen)
     return rc;
 }
 
+/* Text traces are printable ASCII; anything else is what a fuzzer wrote (a libFuzzer or AFL++
+ * crash file need not start with the magic) and is read the way the fuzz targets read it. */
+static bool looks_like_text(const uint8_t *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((data[i] < 0x20 || data[i] > 0x7e) && data[i] != '\n' && data[i] != '\t' &&
+            data[i] != '\r')
+            return false;
+    return true;
+}
+
 static int load_bytes(trace_t *t, const char *path, const uint8_t *data, size_t len,
                       char *err, size_t errlen)
 {
-    if (trace_is_binary(data, len))
+    if (trace_is_binary(data, len) && len < TRACE_BIN_HEADER_LEN) {
+        /* The decoder would read this as no ops; a file cut inside its header is an input
+         * error worth saying, not an empty trace. */
+        snprintf(err, errlen, "%s: truncated binary trace: %zu of the %d header bytes", path,
+                 len, TRACE_BIN_HEADER_LEN);
+        return -EINVAL;
+    }
+    if (trace_is_binary(data, len) || !looks_like_text(data, len))
         return trace_decode_binary(t, data, len) ? load_fail(-ENOMEM, path, err, errlen) : 0;
     char why[512];
     int rc = trace_parse_text(t, (const char *)data, len, why, sizeof why);

@@ -61,6 +61,13 @@ def test_cli():
         rc, out, err = run("replay", "-a", "reference", p)
         check(f"truncated binary input ({cut} bytes) decodes and runs clean", rc == 0,
               f"rc={rc} {out}{err}")
+    bad_input("binary trace cut inside its header", write("hdr.bin", data[:6], "wb"),
+              "truncated binary trace")
+    # A fuzzer's crash file need not start with the magic: it replays as the targets read it.
+    p = write("headerless.bin", bytes([0, 5, 3, 9, 5, 0x8c, 13]) + data[8:40], "wb")
+    rc, out, err = run("replay", "-a", "reference", p)
+    check("a headerless binary input (a fuzzer's crash file) replays", rc == 0,
+          f"rc={rc} {out}{err}")
     rc, out, err = run("replay", "-a", "/nonexistent/liballoc.so", binpath)
     check("a SPEC that fails to load: exit 2, one line",
           rc == 2 and len(err.strip().splitlines()) == 1, f"rc={rc} {err!r}")
