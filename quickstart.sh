@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 job=${1:-conform}
 BUILD=${BUILD:-build}
 
-packages=(meson ninja-build gcc clang pkg-config python3 afl++ libclang-rt-14-dev
+packages=(meson ninja-build gcc clang pkg-config python3 afl++ libclang-rt-14-dev cppcheck
           libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4)
 
 install_missing() {
