@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "src/cli.h"
+#include "src/engine.h"
 #include "src/trace.h"
 
 #define PRELOADED_ENV "ALLOCHECK_PRELOADED_AS"
@@ -206,3 +207,42 @@ unsigned long long cli_parse_duration_ms(const char *opt, const char *arg, struc
     argp_error(st, "%s: '%s' has an unknown unit (use s, m, h or ms)", opt, arg);
     return 0;
 }
+
+enum { OPT_CHECK = 0x200, OPT_HANG, OPT_MAX_LIVE, OPT_IGNORE_ERRNO };
+
+static const struct argp_option checking_options[] = {
+    { "check", OPT_CHECK, "LEVEL", 0, "full (default), sampled or none (a benchmark)", 0 },
+    { "hang", OPT_HANG, "SECONDS", 0, "An op without progress for this long is a hang "
+      "(default 3)", 0 },
+    { "max-live", OPT_MAX_LIVE, "BYTES", 0, "Live-bytes budget (default 256 MiB)", 0 },
+    { "ignore-errno", OPT_IGNORE_ERRNO, 0, 0, "Do not check errno after failures and frees "
+      "(POSIX asks for ENOMEM; several allocators leave errno alone on some paths)", 0 },
+    { 0 },
+};
+
+static error_t parse_checking(int key, char *arg, struct argp_state *state)
+{
+    cli_checking_t *c = state->input;
+    switch (key) {
+    case OPT_CHECK:
+        if (engine_parse_check(arg, &c->exec->check))
+            argp_error(state, "--check: '%s' is not full, sampled or none", arg);
+        return 0;
+    case OPT_HANG: {
+        unsigned long long ms = cli_parse_duration_ms("--hang", arg, state);
+        if (ms < 10 || ms > 3600000)
+            argp_error(state, "--hang: '%s' is out of range", arg);
+        *c->hang_ms = (unsigned)ms;
+        return 0;
+    }
+    case OPT_MAX_LIVE: c->exec->max_live = cli_parse_ull("--max-live", arg, state); return 0;
+    case OPT_IGNORE_ERRNO: c->exec->check_errno = false; return 0;
+    default: return ARGP_ERR_UNKNOWN;
+    }
+}
+
+const struct argp cli_checking_argp = { checking_options, parse_checking, 0, 0, 0, 0, 0 };
+const struct argp_child cli_checking_children[] = {
+    { &cli_checking_argp, 0, "How traces are checked:", 1 },
+    { 0 },
+};

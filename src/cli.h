@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "src/alloc.h"
+#include "src/exec.h"
 
 enum {
     EXIT_CLEAN = 0,    /* everything passed */
@@ -57,6 +58,17 @@ int cli_load_trace(struct trace *t, const char *file);
 
 /* The name to show for a: under a preload re-execution, "preload:PATH", else a->spec. */
 const char *cli_alloc_label(const alloc_t *a);
+
+/* The options of every command that runs traces (fuzz, replay, minimize, repro): --check,
+ * --hang, --max-live, --ignore-errno, as an argp child. The parent sets its input in
+ * ARGP_KEY_INIT: state->child_inputs[i] = a cli_checking_t. */
+typedef struct cli_checking {
+    exec_opts_t *exec;
+    unsigned *hang_ms;
+} cli_checking_t;
+extern const struct argp cli_checking_argp;
+/* The children list a command's struct argp names to get them. */
+extern const struct argp_child cli_checking_children[];
 
 /* Output formats shared by the commands that have reports. */
 typedef enum cli_format {

@@ -20,12 +20,13 @@
 #include "src/trace.h"
 
 enum {
-    OPT_KEEP_GOING = 0x100, OPT_CHECK, OPT_MAX_LIVE, OPT_HANG, OPT_MAX_OPS, OPT_IGNORE_ERRNO,
+    OPT_KEEP_GOING = 0x100, OPT_MAX_OPS,
 };
 
 typedef struct args {
     cli_allocs_t allocs;
     engine_opts_t eo;
+    cli_checking_t checking;
     const char *out;
     bool threads_given;
 } args_t;
@@ -53,13 +54,7 @@ static const struct argp_option options[] = {
       "default 2, 1 for a plugin that is not thread-safe)", 0 },
     { "out", 'o', "DIR", 0, "Where findings go (default ./findings)", 0 },
     { "keep-going", OPT_KEEP_GOING, 0, 0, "Continue after a finding", 0 },
-    { "check", OPT_CHECK, "LEVEL", 0, "full (default), sampled or none", 0 },
-    { "max-live", OPT_MAX_LIVE, "BYTES", 0, "Live-bytes budget (default 256 MiB)", 0 },
-    { "hang", OPT_HANG, "SECONDS", 0, "An op without progress for this long is a hang "
-      "(default 3)", 0 },
     { "max-ops", OPT_MAX_OPS, "N", 0, "Longest sequence (default 2048 ops)", 0 },
-    { "ignore-errno", OPT_IGNORE_ERRNO, 0, 0, "Do not check errno after failures and frees "
-      "(POSIX asks for ENOMEM; several allocators leave errno alone on some paths)", 0 },
     { 0 },
 };
 
@@ -67,6 +62,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
     args_t *x = state->input;
     switch (key) {
+    case ARGP_KEY_INIT:
+        x->checking = (cli_checking_t){ &x->eo.exec, &x->eo.hang_ms };
+        state->child_inputs[0] = &x->checking;
+        return 0;
     case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
     case 's': x->eo.seed = cli_parse_ull("--seed", arg, state); return 0;
     case 't': x->eo.time_ms = cli_parse_duration_ms("--time", arg, state); return 0;
@@ -79,19 +78,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         return 0;
     case 'o': x->out = arg; return 0;
     case OPT_KEEP_GOING: x->eo.keep_going = true; return 0;
-    case OPT_IGNORE_ERRNO: x->eo.exec.check_errno = false; return 0;
-    case OPT_CHECK:
-        if (engine_parse_check(arg, &x->eo.exec.check))
-            argp_error(state, "--check: '%s' is not full, sampled or none", arg);
-        return 0;
-    case OPT_MAX_LIVE: x->eo.exec.max_live = cli_parse_ull("--max-live", arg, state); return 0;
-    case OPT_HANG: {
-        unsigned long long ms = cli_parse_duration_ms("--hang", arg, state);
-        if (ms < 10 || ms > 3600000)
-            argp_error(state, "--hang: '%s' is out of range", arg);
-        x->eo.hang_ms = (unsigned)ms;
-        return 0;
-    }
     case OPT_MAX_OPS:
         x->eo.gen.max_ops = cli_parse_ull("--max-ops", arg, state);
         if (x->eo.gen.max_ops < 1 || x->eo.gen.max_ops > 1000000)
@@ -274,7 +260,7 @@ int cmd_fuzz(int argc, char **argv)
     x.out = "findings";
     struct argp argp = { options, parse_opt, NULL,
         "Fuzz an allocator with generated operation sequences; every finding is saved, "
-        "minimized and turned into a C reproducer.", 0, 0, 0 };
+        "minimized and turned into a C reproducer.", cli_checking_children, 0, 0 };
     cli_argp_parse(&argp, argc, argv, 0, &x);
     int n = 0;
     if (x.allocs.n > 1) {

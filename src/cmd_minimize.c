@@ -10,21 +10,17 @@
 #include "src/minimize.h"
 #include "src/trace.h"
 
-enum { OPT_CHECK = 0x100, OPT_HANG };
-
 typedef struct args {
     cli_allocs_t allocs;
     exec_opts_t exec;
     unsigned hang_ms;
+    cli_checking_t checking;
     const char *file, *out;
 } args_t;
 
 static const struct argp_option options[] = {
     CLI_OPTION_ALLOCATOR,
     { "output", 'o', "OUT", 0, "Where the minimized trace goes (required; - for stdout)", 0 },
-    { "check", OPT_CHECK, "LEVEL", 0, "full (default), sampled or none", 0 },
-    { "hang", OPT_HANG, "SECONDS", 0, "An op without progress for this long is a hang "
-      "(default 3)", 0 },
     { 0 },
 };
 
@@ -32,17 +28,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
     args_t *x = state->input;
     switch (key) {
+    case ARGP_KEY_INIT:
+        x->checking = (cli_checking_t){ &x->exec, &x->hang_ms };
+        state->child_inputs[0] = &x->checking;
+        return 0;
     case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
     case 'o': x->out = arg; return 0;
-    case OPT_CHECK:
-        if (engine_parse_check(arg, &x->exec.check))
-            argp_error(state, "--check: '%s' is not full, sampled or none", arg);
-        return 0;
-    case OPT_HANG:
-        x->hang_ms = (unsigned)cli_parse_duration_ms("--hang", arg, state);
-        if (x->hang_ms < 10)
-            argp_error(state, "--hang: '%s' is too short", arg);
-        return 0;
     case ARGP_KEY_ARG:
         if (x->file)
             argp_error(state, "one trace file at a time");
@@ -94,7 +85,8 @@ int cmd_minimize(int argc, char **argv)
     engine_exec_defaults(&x.exec);
     x.hang_ms = 3000;
     struct argp argp = { options, parse_opt, "FILE",
-        "Shrink a failing trace to the fewest ops that fail with the same oracle.", 0, 0, 0 };
+        "Shrink a failing trace to the fewest ops that fail with the same oracle.",
+        cli_checking_children, 0, 0 };
     cli_argp_parse(&argp, argc, argv, 0, &x);
     static alloc_t a;
     int rc = cli_load_single(&x.allocs, &a, "minimize");

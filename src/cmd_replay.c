@@ -10,24 +10,17 @@
 #include "src/engine.h"
 #include "src/trace.h"
 
-enum { OPT_CHECK = 0x100, OPT_HANG, OPT_MAX_LIVE, OPT_IGNORE_ERRNO };
-
 typedef struct args {
     cli_allocs_t allocs;
     exec_opts_t exec;
     unsigned hang_ms;
+    cli_checking_t checking;
     char **files;
     int nfiles;
 } args_t;
 
 static const struct argp_option options[] = {
     CLI_OPTION_ALLOCATOR,
-    { "check", OPT_CHECK, "LEVEL", 0, "full (default), sampled or none (a benchmark)", 0 },
-    { "hang", OPT_HANG, "SECONDS", 0, "An op without progress for this long is a hang "
-      "(default 3)", 0 },
-    { "max-live", OPT_MAX_LIVE, "BYTES", 0, "Live-bytes budget (default 256 MiB)", 0 },
-    { "ignore-errno", OPT_IGNORE_ERRNO, 0, 0, "Do not check errno after failures and frees "
-      "(POSIX asks for ENOMEM; several allocators leave errno alone on some paths)", 0 },
     { 0 },
 };
 
@@ -35,20 +28,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
     args_t *x = state->input;
     switch (key) {
+    case ARGP_KEY_INIT:
+        x->checking = (cli_checking_t){ &x->exec, &x->hang_ms };
+        state->child_inputs[0] = &x->checking;
+        return 0;
     case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
-    case OPT_CHECK:
-        if (engine_parse_check(arg, &x->exec.check))
-            argp_error(state, "--check: '%s' is not full, sampled or none", arg);
-        return 0;
-    case OPT_HANG: {
-        unsigned long long ms = cli_parse_duration_ms("--hang", arg, state);
-        if (ms < 10 || ms > 3600000)
-            argp_error(state, "--hang: '%s' is out of range", arg);
-        x->hang_ms = (unsigned)ms;
-        return 0;
-    }
-    case OPT_IGNORE_ERRNO: x->exec.check_errno = false; return 0;
-    case OPT_MAX_LIVE: x->exec.max_live = cli_parse_ull("--max-live", arg, state); return 0;
     case ARGP_KEY_ARGS:
         x->files = state->argv + state->next;
         x->nfiles = state->argc - state->next;
@@ -103,7 +87,7 @@ int cmd_replay(int argc, char **argv)
     x.hang_ms = 3000;
     struct argp argp = { options, parse_opt, "FILE...",
         "Replay traces against an allocator with every promise checked; a crash or hang "
-        "inside the allocator is reported as a finding.", 0, 0, 0 };
+        "inside the allocator is reported as a finding.", cli_checking_children, 0, 0 };
     cli_argp_parse(&argp, argc, argv, 0, &x);
     int n = 0, rc = cli_load_allocs(&x.allocs, allocs, &n);
     if (rc)

@@ -17,6 +17,8 @@
 typedef struct args {
     cli_allocs_t allocs;
     exec_opts_t exec;
+    unsigned hang_ms;
+    cli_checking_t checking;
     const char *file, *out;
 } args_t;
 
@@ -30,6 +32,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
     args_t *x = state->input;
     switch (key) {
+    case ARGP_KEY_INIT:
+        x->checking = (cli_checking_t){ &x->exec, &x->hang_ms };
+        state->child_inputs[0] = &x->checking;
+        return 0;
     case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
     case 'o': x->out = arg; return 0;
     case ARGP_KEY_ARG:
@@ -50,7 +56,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 static int write_program(const args_t *x, const alloc_t *a, const trace_t *t)
 {
     sup_result_t res;
-    int r = sup_run_trace(a, &x->exec, t, 3000, &res);
+    int r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
     char ref[4096];
     repro_info_t info = { cli_alloc_label(a), repro_find_ref_so(ref, sizeof ref),
                           ALLOCHECK_VERSION, !r && res.status == 1 ? &res.f : NULL };
@@ -76,9 +82,10 @@ int cmd_repro(int argc, char **argv)
 {
     static args_t x;
     engine_exec_defaults(&x.exec);
+    x.hang_ms = 3000;
     struct argp argp = { options, parse_opt, "FILE",
         "Write a standalone C program that reproduces a trace's failure "
-        "(cc OUT.c -ldl; exit 1 while the bug is there).", 0, 0, 0 };
+        "(cc OUT.c -ldl; exit 1 while the bug is there).", cli_checking_children, 0, 0 };
     cli_argp_parse(&argp, argc, argv, 0, &x);
     static alloc_t a;
     int rc = cli_load_single(&x.allocs, &a, "repro");
