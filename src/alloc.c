@@ -176,6 +176,23 @@ static struct link_map *owner_of(const void *addr)
     return lm;
 }
 
+int alloc_keep_only_from(alloc_t *a, const char *path)
+{
+    char want[4096], got[4096];
+    if (!realpath(path, want))
+        return -errno;
+    void *raw[AF_COUNT];
+    memcpy(raw, a->raw, sizeof raw);
+    for (int f = 0; f < AF_COUNT; f++) {
+        struct link_map *lm = raw[f] ? owner_of(raw[f]) : NULL;
+        if (raw[f] && (!lm || !realpath(lm->l_name, got) || strcmp(got, want) != 0)) {
+            raw[f] = NULL;
+            a->symbol[f] = NULL;
+        }
+    }
+    return install_std(a, raw);
+}
+
 static int load_system(alloc_t *a)
 {
     void *raw[AF_COUNT] = { 0 };

@@ -86,6 +86,12 @@ int alloc_load(alloc_t *a, const char *spec, char *err, size_t errlen);
  * becomes an error message instead of a dead tool. Returns 0 or a negative errno + err. */
 int alloc_probe(const char *spec, char *err, size_t errlen);
 
+/* Drops the functions of a (loaded as standard names, e.g. "system") that the object at path
+ * does not define itself. Under LD_PRELOAD, "system" would otherwise borrow the C library's
+ * pvalloc for an allocator that lacks one, and its blocks would reach the preloaded free.
+ * Returns 0 or a negative errno. */
+int alloc_keep_only_from(alloc_t *a, const char *path);
+
 /* Bitmask of AF_BIT() for the functions a provides. */
 uint32_t alloc_present(const alloc_t *a);
 

@@ -113,6 +113,11 @@ static int load_preloaded(const char *spec, alloc_t *a)
     int rc = load_one("system", a);
     if (rc)
         return rc;
+    int err = alloc_keep_only_from(a, spec + strlen("preload:"));
+    if (err) {
+        cli_error("%s: %s", spec, strerror(-err));
+        return EXIT_USAGE;
+    }
     a->kind = ALLOC_PRELOAD;
     snprintf(a->spec, sizeof a->spec, "%s", spec);
     snprintf(a->path, sizeof a->path, "%s", spec + strlen("preload:"));

@@ -59,6 +59,7 @@ expect_good "prefix" "tp_malloc" allocators -a "$DIR/libtp_prefixed.so:prefix=tp
 expect_good "descriptor" "test descriptor plugin" allocators -a "$DIR/libtp_descriptor.so"
 expect_good "naive realloc plugin" "libtp_naive.so" allocators -a "$DIR/libtp_naive.so"
 expect_good "preload runs under LD_PRELOAD" "(preloaded)" allocators -a "preload:$REFALLOC_SO"
+expect_good "preload of the reference has all 13" "functions: 13 of 14" allocators -a "preload:$REFALLOC_SO"
 expect_good "several allocators" "libtp_names.so" allocators -a reference -a "$DIR/libtp_names.so"
 
 "$AC" allocators --format json -a reference -a system -a "$DIR/libtp_descriptor.so" >out.json 2>err.txt
@@ -114,6 +115,13 @@ for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/x86_64-linux-gnu/
         n=$((n + 1)); echo "ok $n - # SKIP $lib not installed"
     fi
 done
+if [ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ]; then
+    # jemalloc has no pvalloc: under LD_PRELOAD the C library's would be found, and its blocks
+    # would reach jemalloc's free. Only what the preloaded library defines may count.
+    "$AC" allocators -a preload:/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 >out.txt 2>err.txt
+    grep -q "pvalloc              -" out.txt && grep -q "functions: 9 of 14" out.txt
+    ok $? "preload: counts only the functions the preloaded library defines"
+fi
 if [ -e /usr/lib/x86_64-linux-gnu/libmimalloc.so.2 ]; then
     expect_good "mimalloc with prefix" "mi_free_size" allocators -a /usr/lib/x86_64-linux-gnu/libmimalloc.so.2:prefix=mi_
     expect_good "well-known names" "libjemalloc.so.2" allocators -a jemalloc -a mimalloc -a tcmalloc -a scudo
