@@ -81,6 +81,12 @@ void cli_add_alloc(cli_allocs_t *c, const char *arg, struct argp_state *state)
 /* Runs this command again with LD_PRELOAD, where "system" is the preloaded allocator. */
 static int reexec_preloaded(const char *spec)
 {
+#ifdef ALLOCHECK_SANITIZED
+    /* The sanitizer's interceptors own malloc in this process; a preloaded allocator would
+     * never be the one called (DESIGN §3). */
+    cli_error("%s: preload: cannot work in a sanitized build of allocheck", spec);
+    return EXIT_USAGE;
+#endif
     const char *lib = spec + strlen("preload:");
     const char *old = getenv("LD_PRELOAD");
     char value[8192];
