@@ -174,22 +174,28 @@ void ck_unmap(void *p, size_t n)
         munmap(p, n);
 }
 
+/* Reads a small /proc file into buf (NUL-terminated) without stdio, which may allocate from
+ * the allocator under test. Returns false if it cannot. */
+static bool read_proc(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
 size_t ck_vm_size(void)
 {
     char buf[4096];
-    ssize_t n;
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    const char *s;
     unsigned long kb = 0;
-
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    s = strstr(buf, "VmSize:");
+    const char *s = NULL;
+    if (read_proc("/proc/self/status", buf, sizeof buf))
+        s = strstr(buf, "VmSize:");
     if (s == NULL || sscanf(s + 7, "%lu", &kb) != 1)
         return 0;
     return (size_t)kb * 1024;
@@ -198,18 +204,9 @@ size_t ck_vm_size(void)
 size_t ck_rss_size(void)
 {
     char buf[128];
-    ssize_t n;
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     unsigned long size, pages;
-
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    if (sscanf(buf, "%lu %lu", &size, &pages) != 2)
+    if (!read_proc("/proc/self/statm", buf, sizeof buf) ||
+        sscanf(buf, "%lu %lu", &size, &pages) != 2)
         return 0;
     return (size_t)pages * ck_page_size();
 }
