@@ -257,3 +257,28 @@ const struct argp_child cli_checking_children[] = {
     { &cli_checking_argp, 0, "How traces are checked:", 1 },
     { 0 },
 };
+
+error_t cli_parse_trace_job(int key, char *arg, struct argp_state *state)
+{
+    cli_trace_job_t *x = state->input;
+    switch (key) {
+    case ARGP_KEY_INIT:
+        x->checking = (cli_checking_t){ &x->exec, &x->hang_ms };
+        state->child_inputs[0] = &x->checking;
+        return 0;
+    case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
+    case 'o': x->out = arg; return 0;
+    case ARGP_KEY_ARG:
+        if (x->file)
+            argp_error(state, "one trace file at a time");
+        x->file = arg;
+        return 0;
+    case ARGP_KEY_END:
+        if (!x->file)
+            argp_error(state, "no trace file given");
+        if (!x->out)
+            argp_error(state, "-o OUT is required");
+        return 0;
+    default: return ARGP_ERR_UNKNOWN;
+    }
+}

@@ -70,6 +70,18 @@ extern const struct argp cli_checking_argp;
 /* The children list a command's struct argp names to get them. */
 extern const struct argp_child cli_checking_children[];
 
+/* minimize and repro: one trace file in, one file out (-o, required), -a, and the checking
+ * options. cli_parse_trace_job is their argp parser (state->input is a cli_trace_job_t); each
+ * command keeps its own option table for its own help text. */
+typedef struct cli_trace_job {
+    cli_allocs_t allocs;
+    exec_opts_t exec;
+    unsigned hang_ms;
+    cli_checking_t checking;
+    const char *file, *out;
+} cli_trace_job_t;
+error_t cli_parse_trace_job(int key, char *arg, struct argp_state *state);
+
 /* Output formats shared by the commands that have reports. */
 typedef enum cli_format {
     FORMAT_HUMAN,

@@ -10,13 +10,6 @@
 #include "src/minimize.h"
 #include "src/trace.h"
 
-typedef struct args {
-    cli_allocs_t allocs;
-    exec_opts_t exec;
-    unsigned hang_ms;
-    cli_checking_t checking;
-    const char *file, *out;
-} args_t;
 
 static const struct argp_option options[] = {
     CLI_OPTION_ALLOCATOR,
@@ -24,32 +17,7 @@ static const struct argp_option options[] = {
     { 0 },
 };
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-    args_t *x = state->input;
-    switch (key) {
-    case ARGP_KEY_INIT:
-        x->checking = (cli_checking_t){ &x->exec, &x->hang_ms };
-        state->child_inputs[0] = &x->checking;
-        return 0;
-    case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
-    case 'o': x->out = arg; return 0;
-    case ARGP_KEY_ARG:
-        if (x->file)
-            argp_error(state, "one trace file at a time");
-        x->file = arg;
-        return 0;
-    case ARGP_KEY_END:
-        if (!x->file)
-            argp_error(state, "no trace file given");
-        if (!x->out)
-            argp_error(state, "-o OUT is required");
-        return 0;
-    default: return ARGP_ERR_UNKNOWN;
-    }
-}
-
-static int minimize_file(const args_t *x, const alloc_t *a, trace_t *t)
+static int minimize_file(const cli_trace_job_t *x, const alloc_t *a, trace_t *t)
 {
     sup_result_t res;
     int r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
@@ -81,10 +49,10 @@ static int minimize_file(const args_t *x, const alloc_t *a, trace_t *t)
 
 int cmd_minimize(int argc, char **argv)
 {
-    static args_t x;
+    static cli_trace_job_t x;
     engine_exec_defaults(&x.exec);
     x.hang_ms = 3000;
-    struct argp argp = { options, parse_opt, "FILE",
+    struct argp argp = { options, cli_parse_trace_job, "FILE",
         "Shrink a failing trace to the fewest ops that fail with the same oracle.",
         cli_checking_children, 0, 0 };
     cli_argp_parse(&argp, argc, argv, 0, &x);

@@ -14,13 +14,6 @@
 #include "src/repro.h"
 #include "src/trace.h"
 
-typedef struct args {
-    cli_allocs_t allocs;
-    exec_opts_t exec;
-    unsigned hang_ms;
-    cli_checking_t checking;
-    const char *file, *out;
-} args_t;
 
 static const struct argp_option options[] = {
     CLI_OPTION_ALLOCATOR,
@@ -28,32 +21,7 @@ static const struct argp_option options[] = {
     { 0 },
 };
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-    args_t *x = state->input;
-    switch (key) {
-    case ARGP_KEY_INIT:
-        x->checking = (cli_checking_t){ &x->exec, &x->hang_ms };
-        state->child_inputs[0] = &x->checking;
-        return 0;
-    case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
-    case 'o': x->out = arg; return 0;
-    case ARGP_KEY_ARG:
-        if (x->file)
-            argp_error(state, "one trace file at a time");
-        x->file = arg;
-        return 0;
-    case ARGP_KEY_END:
-        if (!x->file)
-            argp_error(state, "no trace file given");
-        if (!x->out)
-            argp_error(state, "-o OUT.c is required");
-        return 0;
-    default: return ARGP_ERR_UNKNOWN;
-    }
-}
-
-static int write_program(const args_t *x, const alloc_t *a, const trace_t *t)
+static int write_program(const cli_trace_job_t *x, const alloc_t *a, const trace_t *t)
 {
     sup_result_t res;
     int r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
@@ -80,10 +48,10 @@ fail:
 
 int cmd_repro(int argc, char **argv)
 {
-    static args_t x;
+    static cli_trace_job_t x;
     engine_exec_defaults(&x.exec);
     x.hang_ms = 3000;
-    struct argp argp = { options, parse_opt, "FILE",
+    struct argp argp = { options, cli_parse_trace_job, "FILE",
         "Write a standalone C program that reproduces a trace's failure "
         "(cc OUT.c -ldl; exit 1 while the bug is there).", cli_checking_children, 0, 0 };
     cli_argp_parse(&argp, argc, argv, 0, &x);
