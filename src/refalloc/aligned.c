@@ -1,7 +1,9 @@
 /* The aligned allocations: aligned_alloc (C17 7.22.3.1, DR 460), posix_memalign (POSIX),
- * memalign, valloc and pvalloc (glibc). Alignment up to a page with a small size is served
- * from a slot big enough to hold an aligned pointer (its header records the offset); the rest
- * gets its own mapping, aligned by reserving address space and trimming it. */
+ * memalign, valloc and pvalloc (glibc). Alignment up to a chunk with a small size is served
+ * from a slot big enough to hold an aligned pointer (its header records the offset, which
+ * fits 16 bits of 16-byte units below 1 MiB); the rest gets its own mapping, aligned by
+ * trimming a larger one. A mapping per request costs mmap, munmap and fresh pages each time;
+ * a slot is recycled like any other. */
 #include <errno.h>
 #include <stdint.h>
 
@@ -17,7 +19,7 @@ void *ref_aligned(size_t align, size_t n)
         errno = ENOMEM;
         return NULL;
     }
-    if (align > REF_PAGE || n + align - REF_ALIGN > REF_SMALL_MAX)
+    if (align > REF_CHUNK || n + align - REF_ALIGN > REF_SMALL_MAX)
         return ref_large_alloc(n, align, false);
     char *slot = ref_slot_get(ref_class_of(n + align - REF_ALIGN + REF_HDR));
     if (!slot)

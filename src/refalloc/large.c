@@ -9,6 +9,7 @@
 
 #define LARGE_CACHE_N 8
 #define LARGE_CACHE_BYTES ((size_t)2 << 20)
+#define LARGE_ALIGN_RW ((size_t)2 << 20)
 
 pthread_mutex_t ref_large_lock = GLUE_LOCK_INIT;
 static struct {
@@ -30,20 +31,23 @@ static size_t large_len(size_t n)
     return REF_PAGE + ((body + REF_PAGE - 1) & ~(REF_PAGE - 1));
 }
 
-/* A mapping of len bytes whose byte REF_PAGE is align-aligned. Over-aligned requests reserve
- * inaccessible address space first, so 2^40 alignment costs no commit charge. */
+/* A mapping of len bytes whose byte REF_PAGE is align-aligned, cut from one of len + align.
+ * Alignments up to LARGE_ALIGN_RW map it writable at once (the surplus is charged only until
+ * the trim); larger ones reserve inaccessible address space first, so that 2^40 alignment
+ * costs no commit charge, and pay an mprotect for it. */
 static char *large_map(size_t len, size_t align)
 {
     if (align <= REF_PAGE)
         return glue_map(len, 1);
-    char *m = glue_map(len + align, 0);
+    bool rw = align <= LARGE_ALIGN_RW;
+    char *m = glue_map(len + align, rw);
     if (!m)
         return NULL;
     char *p = (char *)(((uintptr_t)m + REF_PAGE + align - 1) & ~(uintptr_t)(align - 1));
     char *base = p - REF_PAGE;
     glue_unmap(m, (size_t)(base - m));
     glue_unmap(base + len, (size_t)(m + align - base));
-    if (glue_protect_rw(base, len)) {
+    if (!rw && glue_protect_rw(base, len)) {
         glue_unmap(base, len);
         errno = ENOMEM;
         return NULL;
@@ -59,8 +63,9 @@ static void cache_drop(unsigned i)
 
 /* The cached mapping that fits len best (the smallest big enough, else the biggest), resized
  * to len bytes; NULL if none. Resizing moves page tables, so the pages it keeps cost no fault
- * and no zeroing, which is the point: that is most of what a fresh large block costs. */
-static char *cache_take(size_t len)
+ * and no zeroing, which is the point: that is most of what a fresh large block costs.
+ * *kept gets how many of its bytes were used before; the rest are fresh (read as zero). */
+static char *cache_take(size_t len, size_t *kept)
 {
     char *base = NULL;
     size_t have = 0;
@@ -78,6 +83,7 @@ static char *cache_take(size_t len)
         cache_drop(best);
     }
     glue_unlock(&ref_large_lock);
+    *kept = have < len ? have : len;
     if (!base || have == len)
         return base;
     char *moved = glue_remap(base, have, len);
@@ -118,11 +124,14 @@ void *ref_large_alloc(size_t n, size_t align, bool zero)
         return NULL;
     }
     ref_init();
-    size_t len = large_len(n);
-    char *base = align <= REF_PAGE ? cache_take(len) : NULL;
+    size_t len = large_len(n), kept = 0;
+    char *base = align <= REF_PAGE ? cache_take(len, &kept) : NULL;
     if (base) {
+        /* Only the pages the mapping had before can hold old bytes; the header page is
+         * among them. */
+        size_t dirty = kept - REF_PAGE;
         if (zero)
-            memset(base + REF_PAGE, 0, n);
+            memset(base + REF_PAGE, 0, n < dirty ? n : dirty);
     } else if (!(base = large_map(len, align))) {
         return NULL;
     }
