@@ -74,6 +74,19 @@ static inline void *glue_remap(void *p, size_t old_len, size_t new_len)
     return q == MAP_FAILED ? NULL : q;
 }
 
+/* Moves the mapping at p onto the one at `to` (which it replaces), resized to new_len; 0 or
+ * -1 with both left as they were. */
+static inline int glue_move(void *p, size_t old_len, void *to, size_t new_len)
+{
+#ifdef ALLOCHECK_SANITIZED
+    (void)p, (void)old_len, (void)to, (void)new_len;
+    return -1;   /* see glue_remap */
+#else
+    void *q = mremap(p, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    return q == MAP_FAILED ? -1 : 0;
+#endif
+}
+
 /* 8 random bytes from the kernel's AT_RANDOM block: no syscall, no allocation. */
 static inline uint64_t glue_secret(void)
 {

@@ -117,6 +117,13 @@ static bool cache_put(char *base, size_t len)
     return true;
 }
 
+static void large_describe(char *base, size_t len, size_t n)
+{
+    large_t *d = (large_t *)base;
+    *d = (large_t){ .base = base, .len = len, .req = n };
+    d->seal = ref_large_seal(d);
+}
+
 void *ref_large_alloc(size_t n, size_t align, bool zero)
 {
     if (n >= REF_MAX_REQ || align >= REF_MAX_REQ) {
@@ -127,20 +134,20 @@ void *ref_large_alloc(size_t n, size_t align, bool zero)
     size_t len = large_len(n), kept = 0;
     char *base = align <= REF_PAGE ? cache_take(len, &kept) : NULL;
     if (base) {
-        /* Only the pages the mapping had before can hold old bytes; the header page is
-         * among them. */
+        /* Only the pages the mapping had before can hold old bytes (the header page is
+         * among them); the ones mremap added are fresh. Clearing them costs less than
+         * handing them back (madvise, then a fault per page touched): measured 8% fewer
+         * fuzz target execs/s with madvise. */
         size_t dirty = kept - REF_PAGE;
         if (zero)
             memset(base + REF_PAGE, 0, n < dirty ? n : dirty);
     } else if (!(base = large_map(len, align))) {
         return NULL;
     }
-    large_t *d = (large_t *)base;
-    *d = (large_t){ .base = base, .len = len, .req = n };
-    d->seal = ref_large_seal(d);
+    large_describe(base, len, n);
     char *p = base + REF_PAGE;
     ref_hdr_set(p, REF_USED | REF_F_LARGE);
-    if (ref_radix_set(p, (uintptr_t)d | 1)) {
+    if (ref_radix_set(p, (uintptr_t)base | 1)) {
         glue_unmap(base, len);
         errno = ENOMEM;
         return NULL;
@@ -155,16 +162,42 @@ void ref_large_free(large_t *d)
         glue_unmap(d->base, d->len);
 }
 
-/* Resizes in place (mremap without moving); NULL with errno ENOMEM leaves p intact. */
+/* Moves p's mapping to one of len bytes (its pages move with their page tables, so nothing is
+ * copied). The destination is reserved and registered first: every step can fail with p still
+ * intact, and p's chunk is unregistered before its mapping goes, so that a mapping another
+ * thread makes there cannot lose its registration to us. */
+static char *large_move(void *p, large_t *d, size_t len)
+{
+    char *to = glue_map(len, 0), *q = to + REF_PAGE;
+    if (!to)
+        return NULL;
+    if (ref_radix_set(q, (uintptr_t)to | 1)) {
+        glue_unmap(to, len);
+        return NULL;
+    }
+    ref_radix_set(p, 0);
+    if (glue_move(d->base, d->len, to, len)) {
+        ref_radix_set(p, (uintptr_t)d | 1);
+        ref_radix_set(q, 0);
+        glue_unmap(to, len);
+        return NULL;
+    }
+    return to;
+}
+
+/* Resizes p's mapping in place, or else moves it (the alignment of an aligned_alloc block is
+ * not kept, which realloc does not promise). Returns the block, or NULL with p intact. */
 void *ref_large_resize(void *p, large_t *d, size_t n)
 {
     size_t len = large_len(n);
-    if (len != d->len && glue_resize(d->base, d->len, len)) {
-        errno = ENOMEM;
-        return NULL;
+    if (len == d->len || !glue_resize(d->base, d->len, len)) {
+        large_describe(d->base, len, n);
+        return p;
     }
-    d->len = len;
-    d->req = n;
-    d->seal = ref_large_seal(d);
-    return p;
+    char *base = large_move(p, d, len);
+    if (!base)
+        return NULL;
+    large_describe(base, len, n);
+    ref_hdr_set(base + REF_PAGE, REF_USED | REF_F_LARGE);   /* its hash covers the pointer */
+    return base + REF_PAGE;
 }

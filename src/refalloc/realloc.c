@@ -1,7 +1,8 @@
 /* realloc (C17 7.22.3.5) and reallocarray (POSIX 2024). realloc(p, 0) frees p and returns
  * NULL, as glibc does (the reason is in refalloc.h). A block stays where it is when the new
- * size keeps its size class (or, for a large block, when its mapping can be resized in place);
- * otherwise it moves. A failed realloc leaves the old block intact (C17 7.22.3.5p4). */
+ * size keeps its size class; a large block's mapping is resized in place, or moved whole by
+ * the kernel; otherwise the bytes are copied to a new block. A failed realloc leaves the old
+ * block intact (C17 7.22.3.5p4). */
 #include <errno.h>
 #include <stdint.h>
 
@@ -25,13 +26,14 @@ static void *realloc_named(void *p, size_t n, const char *fn)
         return NULL;
     }
     int saved = errno;
-    if (b.large && n > REF_SMALL_MAX && ref_large_resize(p, b.large, n))
-        return p;
+    void *q;
+    if (b.large && n > REF_SMALL_MAX && (q = ref_large_resize(p, b.large, n)))
+        return q;
     errno = saved;
     if (b.slab && !(b.fields & REF_F_ALIGNED) && n <= REF_SMALL_MAX &&
         ref_class_of(n + REF_HDR) == b.slab->cls)
         return p;
-    void *q = ref_alloc(n);
+    q = ref_alloc(n);
     if (!q)
         return NULL;
     memcpy(q, p, n < b.usable ? n : b.usable);

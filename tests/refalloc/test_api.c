@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "src/refalloc/refalloc.h"
 #include "tests/refalloc/tap.h"
@@ -198,22 +199,50 @@ static void test_realloc(void)
     refalloc_free_sized(c, 290);
 }
 
+/* calloc after blocks of the dirtied size were written and freed: the same size reuses a
+ * slot or a cached mapping as it is; other sizes reuse a cached mapping shrunk or grown. */
 static void test_calloc(void)
 {
-    static const size_t n[] = { 1, 48, 1000, 70000, 131064, 500000 };
+    static const size_t n[][2] = { { 1, 1 }, { 48, 48 }, { 1000, 1000 }, { 70000, 70000 },
+                                   { 131064, 131064 }, { 500000, 500000 }, { 600000, 300000 },
+                                   { 200000, 900000 } };
     for (size_t i = 0; i < sizeof n / sizeof *n; i++) {
+        size_t dirty = n[i][0], ask = n[i][1];
         for (int k = 0; k < 3; k++) {
-            void *d = refalloc_malloc(n[i]);
-            memset(d, 0xff, n[i]);
+            void *d = refalloc_malloc(dirty);
+            memset(d, 0xff, dirty);
             refalloc_free(d);
         }
-        unsigned char *p = refalloc_calloc(n[i], 1);
+        unsigned char *p = refalloc_calloc(ask, 1);
         size_t nz = 0;
-        for (size_t j = 0; p && j < n[i]; j++)
+        for (size_t j = 0; p && j < ask; j++)
             nz += p[j] != 0;
-        CHECK(p && nz == 0, "calloc(%zu, 1) is zero after the class was dirtied", n[i]);
-        refalloc_free_sized(p, n[i]);
+        CHECK(p && nz == 0, "calloc(%zu, 1) is zero after blocks of %zu were dirtied", ask,
+              dirty);
+        refalloc_free_sized(p, ask);
     }
+}
+
+/* A large block whose mapping cannot grow in place (another mapping sits right after it) is
+ * moved by realloc: its bytes come along, and the moved block is a valid block. */
+static void test_realloc_move(void)
+{
+    enum { N = 300000, M = 2000000 };
+    unsigned char *p = refalloc_malloc(N);
+    size_t len = refalloc_malloc_usable_size(p);
+    void *wall = mmap(p + len, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS
+                      | MAP_FIXED_NOREPLACE, -1, 0);
+    bool walled = wall == p + len || (wall == MAP_FAILED && errno == EEXIST);
+    pattern(p, N, 3);
+    unsigned char *q = refalloc_realloc(p, M);
+    CHECK(walled && q && q != p && pattern_ok(q, N, 3) && refalloc_malloc_usable_size(q) >= M
+              && fill_usable(q, 0x11),
+          "realloc %d -> %d with no room after the mapping moves the block with its bytes", N, M);
+    unsigned char *r = refalloc_realloc(q, N / 2);
+    CHECK(r && r[0] == 0x11 && r[N / 2 - 1] == 0x11, "the moved block reallocs again");
+    refalloc_free_sized(r, N / 2);
+    if (wall != MAP_FAILED)
+        munmap(wall, PAGE);
 }
 
 static int cmp_ptr(const void *a, const void *b)
@@ -259,6 +288,7 @@ int main(void)
     test_bad_alignment();
     test_page();
     test_realloc();
+    test_realloc_move();
     test_calloc();
     test_errno_and_reuse();
     return tap_done();
