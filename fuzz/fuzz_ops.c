@@ -63,6 +63,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
      * leave errno alone on some failure paths and would stop every campaign there. */
     if (getenv("ALLOCHECK_IGNORE_ERRNO"))
         o.check_errno = false;
+    /* ALLOCHECK_SPREAD_THREADS=1: like --spread-threads (see exec_opts_t). */
+    if (getenv("ALLOCHECK_SPREAD_THREADS"))
+        o.spread_threads = true;
     fuzz_exec = exec_new(&fuzz_alloc, &o);
     if (!fuzz_exec) {
         perror("fuzz_ops: exec_new");

@@ -219,7 +219,7 @@ unsigned long long cli_parse_duration_ms(const char *opt, const char *arg, struc
     return 0;
 }
 
-enum { OPT_CHECK = 0x200, OPT_HANG, OPT_MAX_LIVE, OPT_IGNORE_ERRNO };
+enum { OPT_CHECK = 0x200, OPT_HANG, OPT_MAX_LIVE, OPT_IGNORE_ERRNO, OPT_SPREAD_THREADS };
 
 static const struct argp_option checking_options[] = {
     { "check", OPT_CHECK, "LEVEL", 0, "full (default), sampled or none (a benchmark)", 0 },
@@ -228,6 +228,9 @@ static const struct argp_option checking_options[] = {
     { "max-live", OPT_MAX_LIVE, "BYTES", 0, "Live-bytes budget (default 256 MiB)", 0 },
     { "ignore-errno", OPT_IGNORE_ERRNO, 0, 0, "Do not check errno after failures and frees "
       "(POSIX asks for ENOMEM; several allocators leave errno alone on some paths)", 0 },
+    { "spread-threads", OPT_SPREAD_THREADS, 0, 0, "Let `thread T` ops run on any CPU (for "
+      "allocators with per-CPU caches; slower handoffs). Default: the harness's threads "
+      "share one CPU, since only one runs at a time", 0 },
     { 0 },
 };
 
@@ -248,6 +251,7 @@ static error_t parse_checking(int key, char *arg, struct argp_state *state)
     }
     case OPT_MAX_LIVE: c->exec->max_live = cli_parse_ull("--max-live", arg, state); return 0;
     case OPT_IGNORE_ERRNO: c->exec->check_errno = false; return 0;
+    case OPT_SPREAD_THREADS: c->exec->spread_threads = true; return 0;
     default: return ARGP_ERR_UNKNOWN;
     }
 }

@@ -42,6 +42,9 @@ typedef struct exec_opts {
     uint64_t seed;            /* pattern seed */
     size_t full_check_max;    /* CHECK_LEVEL_FULL: blocks larger than this get the sampled
                                  check (fuzz targets bound their per-input cost); 0: none */
+    bool spread_threads;      /* let the scheduler place `thread T` workers on any CPU (for
+                                 allocators with per-CPU caches); default: all harness
+                                 threads share one CPU while a run hands off between them */
 } exec_opts_t;
 
 typedef struct finding {

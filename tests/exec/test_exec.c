@@ -3,6 +3,7 @@
  * oracle with its name at the right op. Each case runs in a forked child; output is TAP. */
 #include <errno.h>
 #include <malloc.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,6 +472,62 @@ static int t_finding_on_thread(void)
     return expect(&a, ops, LEN(ops), ORACLE_CALLOC_ZERO, 4);
 }
 
+/* ---- co-location: how many CPUs each malloc's thread may run on ---- */
+
+static int cpus_allowed(void)
+{
+    cpu_set_t m;
+    return sched_getaffinity(0, sizeof m, &m) ? -1 : CPU_COUNT(&m);
+}
+
+static int seen_cpus[4], nseen;
+static void *cpus_malloc(void *c, size_t n)
+{
+    if (nseen < 4)
+        seen_cpus[nseen++] = cpus_allowed();
+    return malloc(n);
+}
+
+/* A run with handoffs: malloc on threads 0, 2, 5, then 0 again; seen_cpus gets how many CPUs
+ * each malloc's thread was allowed. 0, or -1 when the run itself failed. */
+static int colocation_run(bool spread)
+{
+    alloc_t a = glibc_alloc();
+    a.malloc = cpus_malloc;
+    exec_opts_t o;
+    exec_opts_default(&o);
+    o.spread_threads = spread;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 8), OP(OP_THREAD, 2), OP(OP_MALLOC, 1, .size = 8),
+                   OP(OP_THREAD, 5), OP(OP_MALLOC, 2, .size = 8), OP(OP_THREAD, 0),
+                   OP(OP_MALLOC, 3, .size = 8) };
+    finding_t f;
+    nseen = 0;
+    int r = run(&a, &o, ops, LEN(ops), &f);
+    printf("# spread %d: CPUs allowed at each malloc: %d %d %d %d\n", spread, seen_cpus[0],
+           seen_cpus[1], seen_cpus[2], seen_cpus[3]);
+    return r == 0 && nseen == 4 ? 0 : -1;
+}
+
+/* From a run's first handoff on, all its threads run on one CPU (the first malloc comes before
+ * it); thread 0 gets its own mask back when the executor goes (run() frees it); with
+ * spread_threads nobody is pinned. Needs two CPUs to tell. */
+static int t_colocation(void)
+{
+    int all = cpus_allowed();
+    if (all < 2) {
+        printf("# one CPU allowed: nothing to tell\n");
+        return 0;
+    }
+    int bad = colocation_run(false) != 0 || seen_cpus[0] != all || seen_cpus[1] != 1
+        || seen_cpus[2] != 1 || seen_cpus[3] != 1;
+    int after = cpus_allowed();
+    printf("# %d CPUs before the run, %d after\n", all, after);
+    bad |= after != all;
+    bad |= colocation_run(true) != 0 || seen_cpus[0] != all || seen_cpus[1] != all
+        || seen_cpus[2] != all || seen_cpus[3] != all;
+    return bad;
+}
+
 /* Sampled mode fills and checks only head, tail and power-of-two words, and still catches
  * what lands there: the broken copies, zeroes and neighbours above, sampled. */
 static int t_sampled(void)
@@ -682,6 +739,8 @@ static const struct tcase {
     { "sampled", "sampled mode: realloc, neighbour, usable, duplicate, calloc findings",
       t_sampled },
     { "thread-finding", "a finding on a worker thread", t_finding_on_thread },
+    { "colocation", "threads share one CPU during a run; spread_threads opts out",
+      t_colocation },
     { "clean-full", "clean: glibc, random ops, full", t_clean_full },
     { "clean-threads", "clean: glibc, random ops with threads, full", t_clean_threads },
     { "clean-sampled", "clean: glibc, random ops with threads, sampled", t_clean_sampled },

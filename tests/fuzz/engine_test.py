@@ -149,6 +149,9 @@ def test_fuzz():
         rc2, out, err = run("replay", "-a", "reference", g)
         check(f"generate {''.join(binary) or '--text'} output replays clean",
               rc1 == 0 and rc2 == 0, f"{rc1} {rc2} {out}{err}")
+    rc, out, err = run("replay", "-a", "reference", "--spread-threads", g)
+    check("replay --spread-threads of a trace with thread ops runs clean", rc == 0,
+          f"rc={rc} {out}{err}")
     rc, out, err = run("fuzz", "-a", "reference", "--seed", "3", "--runs", "150",
                        "--out", os.path.join(TMP, "ref"))
     check("the reference allocator fuzzes clean", rc == 0, f"rc={rc} {out}{err}")
