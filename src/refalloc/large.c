@@ -1,5 +1,6 @@
 /* refalloc's large blocks: requests above the largest class get their own mapping, with a
- * header page (large_t, then the block header) before the user pointer. On free a mapping goes
+ * header page (large_t, then the block header) before the user pointer (see large_t for the
+ * mapping of an over-aligned block). On free a mapping goes
  * back to the kernel, unless it fits the small cache of recent ones (LARGE_CACHE_* bound its
  * resident cost). A mapping spans at least one chunk past the user pointer so no two large
  * blocks' user pointers share a chunk of the radix map. */
@@ -21,7 +22,8 @@ static size_t cached_bytes;
 
 uint64_t ref_large_seal(const large_t *d)
 {
-    return (uint64_t)ref_hash((uintptr_t)d->base, d->len) << 32 | ref_hash(d->req, 0x1a);
+    return (uint64_t)ref_hash((uintptr_t)d->base, d->len) << 32
+        | ref_hash(d->req ^ (uintptr_t)d->map, d->map_len);
 }
 
 /* Bytes to map for n user bytes: header page + n, at least one chunk, page rounded. */
@@ -31,23 +33,29 @@ static size_t large_len(size_t n)
     return REF_PAGE + ((body + REF_PAGE - 1) & ~(REF_PAGE - 1));
 }
 
-/* A mapping of len bytes whose byte REF_PAGE is align-aligned, cut from one of len + align.
- * Alignments up to LARGE_ALIGN_RW map it writable at once (the surplus is charged only until
- * the trim); larger ones reserve inaccessible address space first, so that 2^40 alignment
- * costs no commit charge, and pay an mprotect for it. */
-static char *large_map(size_t len, size_t align)
+/* A mapping (*map, *map_len) holding len bytes whose byte REF_PAGE is align-aligned; returns
+ * where those len bytes start. Alignments up to LARGE_ALIGN_RW map len + align bytes writable
+ * and keep the slack (untouched, it costs address space and commit charge, no memory); larger
+ * ones reserve inaccessible address space, so that 2^40 alignment costs no commit charge, and
+ * pay for trimming it and an mprotect. */
+static char *large_map(size_t len, size_t align, char **map, size_t *map_len)
 {
-    if (align <= REF_PAGE)
-        return glue_map(len, 1);
     bool rw = align <= LARGE_ALIGN_RW;
-    char *m = glue_map(len + align, rw);
+    size_t total = align <= REF_PAGE ? len : len + align;
+    char *m = glue_map(total, rw || align <= REF_PAGE);
     if (!m)
         return NULL;
     char *p = (char *)(((uintptr_t)m + REF_PAGE + align - 1) & ~(uintptr_t)(align - 1));
-    char *base = p - REF_PAGE;
+    char *base = align <= REF_PAGE ? m : p - REF_PAGE;
+    *map = m;
+    *map_len = total;
+    if (rw || align <= REF_PAGE)
+        return base;
     glue_unmap(m, (size_t)(base - m));
     glue_unmap(base + len, (size_t)(m + align - base));
-    if (!rw && glue_protect_rw(base, len)) {
+    *map = base;
+    *map_len = len;
+    if (glue_protect_rw(base, len)) {
         glue_unmap(base, len);
         errno = ENOMEM;
         return NULL;
@@ -117,10 +125,10 @@ static bool cache_put(char *base, size_t len)
     return true;
 }
 
-static void large_describe(char *base, size_t len, size_t n)
+static void large_describe(char *base, size_t len, size_t n, char *map, size_t map_len)
 {
     large_t *d = (large_t *)base;
-    *d = (large_t){ .base = base, .len = len, .req = n };
+    *d = (large_t){ .base = base, .len = len, .req = n, .map = map, .map_len = map_len };
     d->seal = ref_large_seal(d);
 }
 
@@ -131,8 +139,8 @@ void *ref_large_alloc(size_t n, size_t align, bool zero)
         return NULL;
     }
     ref_init();
-    size_t len = large_len(n), kept = 0;
-    char *base = align <= REF_PAGE ? cache_take(len, &kept) : NULL;
+    size_t len = large_len(n), kept = 0, map_len = len;
+    char *base = align <= REF_PAGE ? cache_take(len, &kept) : NULL, *map = base;
     if (base) {
         /* Only the pages the mapping had before can hold old bytes (the header page is
          * among them); the ones mremap added are fresh. Clearing them costs less than
@@ -141,14 +149,14 @@ void *ref_large_alloc(size_t n, size_t align, bool zero)
         size_t dirty = kept - REF_PAGE;
         if (zero)
             memset(base + REF_PAGE, 0, n < dirty ? n : dirty);
-    } else if (!(base = large_map(len, align))) {
+    } else if (!(base = large_map(len, align, &map, &map_len))) {
         return NULL;
     }
-    large_describe(base, len, n);
+    large_describe(base, len, n, map, map_len);
     char *p = base + REF_PAGE;
     ref_hdr_set(p, REF_USED | REF_F_LARGE);
     if (ref_radix_set(p, (uintptr_t)base | 1)) {
-        glue_unmap(base, len);
+        glue_unmap(map, map_len);
         errno = ENOMEM;
         return NULL;
     }
@@ -158,28 +166,30 @@ void *ref_large_alloc(size_t n, size_t align, bool zero)
 void ref_large_free(large_t *d)
 {
     ref_radix_set(d->base + REF_PAGE, 0);
-    if (!cache_put(d->base, d->len))
-        glue_unmap(d->base, d->len);
+    if (d->map != d->base || !cache_put(d->map, d->map_len))
+        glue_unmap(d->map, d->map_len);
 }
 
-/* Moves p's mapping to one of len bytes (its pages move with their page tables, so nothing is
- * copied). The destination is reserved and registered first: every step can fail with p still
- * intact, and p's chunk is unregistered before its mapping goes, so that a mapping another
- * thread makes there cannot lose its registration to us. */
-static char *large_move(void *p, large_t *d, size_t len)
+/* Moves p's mapping to one of map_len bytes at the same offset (its pages move with their
+ * page tables, so nothing is copied); returns the new mapping. The destination is reserved
+ * and registered first: every step can fail with p still intact, and p's chunk is
+ * unregistered before its mapping goes, so that a mapping another thread makes there cannot
+ * lose its registration to us. */
+static char *large_move(void *p, large_t *d, size_t map_len)
 {
-    char *to = glue_map(len, 0), *q = to + REF_PAGE;
+    size_t lead = (size_t)(d->base - d->map);
+    char *to = glue_map(map_len, 0), *q = to + lead + REF_PAGE;
     if (!to)
         return NULL;
-    if (ref_radix_set(q, (uintptr_t)to | 1)) {
-        glue_unmap(to, len);
+    if (ref_radix_set(q, (uintptr_t)(to + lead) | 1)) {
+        glue_unmap(to, map_len);
         return NULL;
     }
     ref_radix_set(p, 0);
-    if (glue_move(d->base, d->len, to, len)) {
+    if (glue_move(d->map, d->map_len, to, map_len)) {
         ref_radix_set(p, (uintptr_t)d | 1);
         ref_radix_set(q, 0);
-        glue_unmap(to, len);
+        glue_unmap(to, map_len);
         return NULL;
     }
     return to;
@@ -189,15 +199,15 @@ static char *large_move(void *p, large_t *d, size_t len)
  * not kept, which realloc does not promise). Returns the block, or NULL with p intact. */
 void *ref_large_resize(void *p, large_t *d, size_t n)
 {
-    size_t len = large_len(n);
-    if (len == d->len || !glue_resize(d->base, d->len, len)) {
-        large_describe(d->base, len, n);
+    size_t len = large_len(n), lead = (size_t)(d->base - d->map), map_len = lead + len;
+    if (map_len == d->map_len || !glue_resize(d->map, d->map_len, map_len)) {
+        large_describe(d->base, len, n, d->map, map_len);
         return p;
     }
-    char *base = large_move(p, d, len);
-    if (!base)
+    char *map = large_move(p, d, map_len);
+    if (!map)
         return NULL;
-    large_describe(base, len, n);
-    ref_hdr_set(base + REF_PAGE, REF_USED | REF_F_LARGE);   /* its hash covers the pointer */
-    return base + REF_PAGE;
+    large_describe(map + lead, len, n, map, map_len);
+    ref_hdr_set(map + lead + REF_PAGE, REF_USED | REF_F_LARGE);   /* its hash covers p */
+    return map + lead + REF_PAGE;
 }

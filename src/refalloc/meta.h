@@ -66,12 +66,16 @@ typedef struct slab {
     uint8_t listed;        /* on its class's list of slabs with room */
 } slab_t;
 
-/* At the start of a large mapping; the user pointer is base + REF_PAGE. */
+/* The header page of a large block, at base; the user pointer is base + REF_PAGE. An
+ * over-aligned block keeps the slack of the mapping it was cut from (unmapping it would cost
+ * two more syscalls): its mapping is [map, map + map_len), writable throughout. */
 typedef struct large {
     uint64_t seal;         /* keyed hash of the fields below */
     char *base;
-    size_t len;            /* bytes mapped */
+    size_t len;            /* the block's bytes from base */
     size_t req;            /* the size asked for (free_sized checks it exactly) */
+    char *map;
+    size_t map_len;
 } large_t;
 
 typedef struct bin {

@@ -243,6 +243,19 @@ static void test_realloc_move(void)
     refalloc_free_sized(r, N / 2);
     if (wall != MAP_FAILED)
         munmap(wall, PAGE);
+    /* An over-aligned block keeps the slack of its mapping: it grows into it, shrinks,
+     * moves, and frees like any other. */
+    static const size_t al[] = { 1u << 17, 1u << 20, 1u << 22 };
+    for (size_t i = 0; i < sizeof al / sizeof *al; i++) {
+        unsigned char *a = refalloc_aligned_alloc(al[i], N);
+        pattern(a, N, 5);
+        unsigned char *b = refalloc_realloc(a, M), *c = b ? refalloc_realloc(b, N / 3) : NULL;
+        CHECK(a && aligned(a, al[i]) && b && c && pattern_ok(c, N / 3, 5)
+                  && refalloc_malloc_usable_size(c) >= N / 3 && fill_usable(c, 0x22),
+              "aligned_alloc(%zu, %d) reallocs to %d and back to %d with its bytes", al[i], N,
+              M, N / 3);
+        refalloc_free_sized(c, N / 3);
+    }
 }
 
 static int cmp_ptr(const void *a, const void *b)
