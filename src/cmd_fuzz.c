@@ -31,6 +31,15 @@ typedef struct args {
     bool threads_given;
 } args_t;
 
+/* A distinct finding: the first of its signature gets the files; later ones are counted. */
+typedef struct distinct {
+    char sig[256];
+    char name[256];
+    unsigned seen;
+} distinct_t;
+
+#define MAX_DISTINCT 64
+
 typedef struct state {
     const args_t *args;
     const alloc_t *a;
@@ -40,6 +49,8 @@ typedef struct state {
     unsigned findings;
     int error;
     engine_progress_t last;   /* the latest progress report, for the closing line */
+    distinct_t distinct[MAX_DISTINCT];
+    unsigned ndistinct;
 } state_t;
 
 static volatile int interrupted;
@@ -53,7 +64,8 @@ static const struct argp_option options[] = {
     { "threads", 'T', "N", 0, "Threads the generated sequences hand blocks between (1-8; "
       "default 2, 1 for a plugin that is not thread-safe)", 0 },
     { "out", 'o', "DIR", 0, "Where findings go (default ./findings)", 0 },
-    { "keep-going", OPT_KEEP_GOING, 0, 0, "Continue after a finding", 0 },
+    { "keep-going", OPT_KEEP_GOING, 0, 0, "Continue after a finding; a repeat of one already "
+      "reported (same oracle, function and message up to numbers) is only counted", 0 },
     { "max-ops", OPT_MAX_OPS, "N", 0, "Longest sequence (default 2048 ops)", 0 },
     { 0 },
 };
@@ -104,8 +116,9 @@ static void show_progress(void *arg, const engine_progress_t *p)
         return;
     double s = p->elapsed_ms ? p->elapsed_ms / 1000.0 : 0.001;
     fprintf(stderr, "\r\033[K[fuzz] %.0fs  %llu seqs (%.0f/s)  %.2fM ops (%.0fk ops/s)  "
-            "live %zu  findings %u", s, (unsigned long long)p->sequences, p->sequences / s,
-            p->ops / 1e6, p->ops / s / 1000, p->live_blocks, p->findings);
+            "live %zu  findings %u (+%u repeats)", s, (unsigned long long)p->sequences,
+            p->sequences / s, p->ops / 1e6, p->ops / s / 1000, p->live_blocks, p->findings,
+            p->duplicates);
 }
 
 /* The comment lines of a saved finding: deterministic (no pointers, no dates). */
@@ -129,13 +142,52 @@ static void save(state_t *st, const char *suffix, const trace_t *t, const char *
     }
 }
 
-static void on_found(void *arg, const engine_finding_t *f)
+/* The distinct finding f repeats, or NULL; a new one is recorded (while there is room). */
+static distinct_t *repeat_of(state_t *st, const engine_finding_t *f)
+{
+    char sig[sizeof st->distinct[0].sig];
+    engine_finding_signature(&f->res.f, f->trace, sig, sizeof sig);
+    for (unsigned i = 0; i < st->ndistinct; i++)
+        if (strcmp(st->distinct[i].sig, sig) == 0)
+            return &st->distinct[i];
+    if (st->ndistinct < MAX_DISTINCT) {
+        distinct_t *d = &st->distinct[st->ndistinct++];
+        snprintf(d->sig, sizeof d->sig, "%s", sig);
+        snprintf(d->name, sizeof d->name, "%s", st->name);
+        d->seen = 1;
+    }
+    return NULL;
+}
+
+/* Saves a new finding's trace before anything else; a repeat of one already reported (same
+ * signature) is only counted: --keep-going on an allocator with a real bug would otherwise
+ * save and minimize that bug hundreds of times a minute. */
+static int on_found(void *arg, const engine_finding_t *f)
 {
     state_t *st = arg;
     char comment[1024];
     engine_finding_name(f->res.f.oracle, st->a, f->trace, st->name, sizeof st->name);
+    distinct_t *d = repeat_of(st, f);
+    if (d) {
+        d->seen++;
+        return 1;
+    }
     finding_comment(st, f, &f->res.f, "finding", comment, sizeof comment);
     save(st, ".trace", f->trace, comment);
+    return 0;
+}
+
+/* After --keep-going: each distinct finding once, with how often it came up. */
+static void distinct_summary(const state_t *st)
+{
+    unsigned total = 0;
+    for (unsigned i = 0; i < st->ndistinct; i++)
+        total += st->distinct[i].seen;
+    printf("%u distinct findings (%u in all) in %s:\n", st->ndistinct, total,
+           cli_alloc_label(st->a));
+    for (unsigned i = 0; i < st->ndistinct; i++)
+        printf("  %5u x %s\n          %s/%s.min.trace\n", st->distinct[i].seen,
+               st->distinct[i].sig, st->args->out, st->distinct[i].name);
 }
 
 static int write_repro(state_t *st, const trace_t *t, const finding_t *f)
@@ -244,6 +296,8 @@ static int run(args_t *x, const alloc_t *a)
     }
     if (st.error)
         return EXIT_USAGE;
+    if (r > 0 && x->eo.keep_going)
+        distinct_summary(&st);
     if (r == 0)
         printf("no findings in %s: %llu sequences, %llu ops in %.1f s (seed %llu)\n",
                cli_alloc_label(a), (unsigned long long)st.last.sequences,

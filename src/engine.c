@@ -321,7 +321,7 @@ typedef struct loop {
     const engine_cb_t *cb;
     uint64_t t0, last_tick;
     uint64_t base_seqs, base_ops;   /* totals of the children that already ended */
-    unsigned findings;
+    unsigned findings, duplicates;
 } loop_t;
 
 static void fuzz_tick(void *arg, sup_shm_t *sh)
@@ -337,7 +337,7 @@ static void fuzz_tick(void *arg, sup_shm_t *sh)
     engine_progress_t p = {
         .elapsed_ms = t - l->t0, .sequences = l->base_seqs + sh->sequences,
         .ops = l->base_ops + sh->ops, .live_blocks = sh->live_blocks,
-        .findings = l->findings,
+        .findings = l->findings, .duplicates = l->duplicates,
     };
     l->cb->progress(l->cb->arg, &p);
 }
@@ -448,8 +448,12 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
     char oracle[sizeof ef.res.f.oracle];
     memcpy(oracle, ef.res.f.oracle, sizeof oracle);
     engine_finding_t kept = ef;
-    if (l->cb->found)
-        l->cb->found(l->cb->arg, &ef);
+    if (l->cb->found && l->cb->found(l->cb->arg, &ef)) {
+        l->duplicates++;
+        *next = seq + 1;
+        r = o->keep_going ? 0 : 1;
+        goto out;
+    }
     r = reproduce(a, o, start, seq, clean_exit ? sh->finding.op_index : sh->progress, oracle,
                   &t, &ef);
     if (r)
@@ -496,11 +500,34 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
     if (cb->progress) {
         /* The totals, for the caller's closing line: ticks come only every 250 ms. */
         engine_progress_t p = { .elapsed_ms = now_ms() - l.t0, .sequences = l.base_seqs,
-                                .ops = l.base_ops, .findings = l.findings };
+                                .ops = l.base_ops, .findings = l.findings,
+                                .duplicates = l.duplicates };
         cb->progress(cb->arg, &p);
     }
     child_teardown(&c);
     return r < 0 ? r : (int)l.findings;
+}
+
+void engine_finding_signature(const finding_t *f, const trace_t *t, char *buf, size_t len)
+{
+    const char *fn = f->op_index < t->len ? op_name(t->ops[f->op_index].kind) : "end";
+    int n = snprintf(buf, len, "%s %s: ", f->oracle, fn);
+    if (n < 0 || (size_t)n >= len)
+        return;
+    char *o = buf + n, *end = buf + len - 1;
+    for (const char *m = f->message; *m && o < end;) {
+        bool hex = m[0] == '0' && m[1] == 'x';
+        if (!hex && !(*m >= '0' && *m <= '9')) {
+            *o++ = *m++;
+            continue;
+        }
+        m += hex ? 2 : 0;
+        while ((*m >= '0' && *m <= '9') || (hex && ((*m >= 'a' && *m <= 'f') ||
+                                                    (*m >= 'A' && *m <= 'F'))))
+            m++;
+        *o++ = '#';
+    }
+    *o = '\0';
 }
 
 int engine_parse_check(const char *s, check_level_t *out)

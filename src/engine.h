@@ -52,6 +52,7 @@ typedef struct engine_progress {
     uint64_t ops;
     size_t live_blocks;       /* the peak of the last sequence */
     unsigned findings;
+    unsigned duplicates;      /* findings `found` called repeats */
 } engine_progress_t;
 
 typedef struct engine_finding {
@@ -67,8 +68,10 @@ typedef struct engine_cb {
     /* Called about 4 times a second. */
     void (*progress)(void *arg, const engine_progress_t *p);
     /* Called first for each finding, with the failing sequence as the fuzzing child ran
-     * it (not yet replayed from a fresh process): save it before anything else. */
-    void (*found)(void *arg, const engine_finding_t *f);
+     * it (not yet replayed from a fresh process): save it before anything else. A nonzero
+     * return says it repeats a finding already reported (see engine_finding_signature):
+     * it is counted in `duplicates` and not reproduced, minimized or passed to `finding`. */
+    int (*found)(void *arg, const engine_finding_t *f);
     /* Called for each finding once reproduced; a nonzero return stops the run. */
     int (*finding)(void *arg, const engine_finding_t *f);
 } engine_cb_t;
@@ -91,6 +94,12 @@ int engine_parse_check(const char *s, check_level_t *out);
 /* "<oracle>-<allocator name>-<16 hex digits of the trace hash>" into buf. */
 void engine_finding_name(const char *oracle, const alloc_t *a, const trace_t *t,
                          char *buf, size_t len);
+
+/* What makes two findings the same bug, as far as the engine can tell without a debugger:
+ * "<oracle> <function of the failing op>: <message with every number and address as #>",
+ * e.g. "alignment memalign: memalign(# bytes, aligned) returned #, not aligned to #". The
+ * failing op is t's op f->op_index ("end" past the last op). */
+void engine_finding_signature(const finding_t *f, const trace_t *t, char *buf, size_t len);
 
 /* Writes t as a text trace to path atomically, with comment lines (may be NULL) first.
  * Returns 0 or -errno. */

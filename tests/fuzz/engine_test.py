@@ -6,6 +6,7 @@ GROUP: cli (bad input, exit codes), fuzz (determinism, crash, hang, minimize, ge
 repro (the C reproducer compiles, fails against a bug and passes when clean)."""
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,16 @@ def test_fuzz():
         open(os.path.join(dirs[0], n), "rb").read() == open(os.path.join(dirs[1], n), "rb").read()
         for n in names[0] if n.endswith(".trace"))
     check("same seed: identical finding and minimized trace, byte for byte", same, f"{names}")
+
+    d = os.path.join(TMP, "keep")
+    rc, out, err = fuzz(DIRTY, d, "--keep-going")
+    mins = glob.glob(os.path.join(d, "*.min.trace"))
+    m = re.search(r"^(\d+) distinct findings \((\d+) in all\)", out, re.M)
+    rep = re.search(r"^ +(\d+) x calloc-zero calloc: calloc block of # bytes", out, re.M)
+    check("--keep-going reports a repeated bug once, with its count",
+          rc == 1 and m and int(m.group(1)) == len(mins) and int(m.group(2)) > len(mins)
+          and rep and int(rep.group(1)) > 1 and out.count("calloc-zero in ") == 1,
+          f"rc={rc} {mins} {out[-600:]}{err}")
 
     d = os.path.join(TMP, "crash")
     rc, out, err = fuzz(CRASH, d)
