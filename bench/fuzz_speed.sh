@@ -4,14 +4,15 @@
 #    (generate's default size mix), per allocator (system, jemalloc), median of RUNS runs
 #    each, and the ratio (goal <= 3x);
 # 2. libFuzzer and AFL++ execs/s on 64-op inputs (the stress mix: the fuzzer's sizes) against
-#    the reference allocator (goal >= 15000), fuzz_ops and fuzz_ops_st, median of RUNS runs,
-#    when fuzz/ci.sh has built them in FUZZ_CI_DIR.
+#    the reference allocator (goal >= 15000), fuzz_ops and fuzz_ops_st, each a campaign of
+#    FUZZ_SPEED_AFL_SECONDS from the same 64 seeds, median of RUNS runs, when fuzz/ci.sh has
+#    built them in FUZZ_CI_DIR.
 # Side by side: ALLOCHECK and FUZZ_CI_DIR may each be a comma-separated list (e.g. a build of
 # the old and of the new tree); runs of the entries alternate, so a busy machine slows them
 # alike, and each entry gets its own line.
 # usage: bench/fuzz_speed.sh ALLOCHECK[,ALLOCHECK...] [FUZZ_CI_DIR[,DIR...]] [RUNS]
 # env: FUZZ_SPEED_OPS (2000000), FUZZ_SPEED_MAX_SIZE (generate's --max-size; default: none,
-#      generate's realistic mix), FUZZ_SPEED_AFL_SECONDS (20 per AFL++ run),
+#      generate's realistic mix), FUZZ_SPEED_AFL_SECONDS (20 per libFuzzer or AFL++ run),
 #      FUZZ_SPEED_ALLOCS (the replay allocators), FUZZ_SPEED_SKIP (replay or fuzzers).
 set -eu
 EXES=$1
@@ -69,14 +70,17 @@ replay_figures() {
     done
 }
 
-# One libFuzzer run's execs/s: TARGET INPUTS MAXLEN. From the wall time of the whole run
-# (libFuzzer's own exec/s divides by whole seconds: 100000 runs in 7 s or 6 s is all it says).
+# One libFuzzer run's execs/s: TARGET INPUTS MAXLEN. A campaign of AFL_SECONDS, as AFL++ runs
+# (a 100000-run burst from the seeds measures mostly the first minutes' corpus growth: new
+# inputs written to disk at every step); runs divided by the wall time of the whole process.
 libfuzzer_rate() {
     rm -rf "$TMP/lf" && mkdir -p "$TMP/lf" && cp "$2"/* "$TMP/lf/"
     start=$(date +%s.%N)
-    "$1" -runs=100000 -max_len="$3" -seed=1 "$TMP/lf" >"$TMP/lf.log" 2>&1 || return 0
+    "$1" -max_total_time="$AFL_SECONDS" -max_len="$3" -seed=1 "$TMP/lf" >"$TMP/lf.log" 2>&1 ||
+        return 0
     end=$(date +%s.%N)
-    grep -q DONE "$TMP/lf.log" && echo "100000 / ($end - $start)" | bc
+    runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$TMP/lf.log")
+    [ -n "$runs" ] && echo "$runs / ($end - $start)" | bc
 }
 
 # One AFL++ run's execs/s: TARGET INPUTS MAXLEN.

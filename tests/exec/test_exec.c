@@ -31,7 +31,17 @@ static void g_free(void *c, void *p) { free(p); }
  * alignments the random traces pass on purpose. */
 static void *(*volatile aligned_alloc_fn)(size_t, size_t) = aligned_alloc;
 static void *(*volatile memalign_fn)(size_t, size_t) = memalign;
-static void *g_aligned_alloc(void *c, size_t a, size_t n) { return aligned_alloc_fn(a, n); }
+/* glibc before 2.38 accepts alignments that are not powers of two, which C17 (DR 460) says
+ * must fail (the conformance suite fails it): refused here, so that the clean runs test the
+ * executor, not that bug. */
+static void *g_aligned_alloc(void *c, size_t a, size_t n)
+{
+    if (a & (a - 1) || !a) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned_alloc_fn(a, n);
+}
 static int g_posix_memalign(void *c, void **m, size_t a, size_t n)
 {
     return posix_memalign(m, a, n);
@@ -403,6 +413,41 @@ static void *noerrno_memalign(void *c, size_t a, size_t n)
     return n > PTRDIFF_MAX ? NULL : bump(n + a);
 }
 
+/* Aligned functions that take any alignment and size and return a 16-aligned block, and an
+ * aligned_alloc with C11's rule (the size must be a multiple of the alignment). */
+static void *lax_aligned(void *c, size_t a, size_t n) { return bump(n); }
+static void *c11_aligned_alloc(void *c, size_t a, size_t n)
+{
+    if (n % a) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return bump(n);
+}
+
+/* The rules of the conformance suite: aligned_alloc must refuse an alignment that is not a
+ * power of two and accept any size (C17 7.22.3.1, DR 460); memalign with such an alignment
+ * may do anything malloc may (no standard has it). */
+static int t_aligned_rules(void)
+{
+    alloc_t a = bump_alloc();
+    a.memalign = lax_aligned;
+    a.aligned_alloc = lax_aligned;
+    op_t lax_memalign[] = { OP(OP_MEMALIGN, 0, .align = 48, .size = 1),
+                            OP(OP_MEMALIGN, 1, .align = 24, .size = 100) };
+    finding_t f;
+    int bad = run(&a, NULL, lax_memalign, LEN(lax_memalign), &f) != 0;
+    printf("# memalign(48, 1) and (24, 100) 16-aligned: %s\n", bad ? f.message : "clean");
+    op_t nonpow2[] = { OP(OP_MALLOC, 0, .size = 8), OP(OP_ALIGNED_ALLOC, 1, .align = 48,
+                                                     .size = 1) };
+    bad |= expect(&a, nonpow2, LEN(nonpow2), ORACLE_FAILURE_PATH, 1);
+    a.aligned_alloc = c11_aligned_alloc;
+    op_t c11[] = { OP(OP_ALIGNED_ALLOC, 0, .align = 16, .size = 32),
+                   OP(OP_ALIGNED_ALLOC, 1, .align = 16, .size = 1) };
+    bad |= expect(&a, c11, LEN(c11), ORACLE_FAILURE_PATH, 1);
+    return bad;
+}
+
 /* malloc must set errno on failure (POSIX); memalign, valloc and pvalloc need not (no
  * standard has them), so the same failure there is no finding. */
 static int t_noerrno(void)
@@ -737,6 +782,8 @@ static const struct tcase {
     { "free-sized-args", "free_sized/free_aligned_sized get the requested size and alignment",
       t_free_sized_args },
     { "no-errno", "errno: NULL without errno", t_noerrno },
+    { "aligned-rules", "aligned_alloc: non-power-of-two must fail, any size goes; memalign: "
+      "anything malloc may", t_aligned_rules },
     { "free-errno", "errno: free changes errno", t_free_errno },
     { "must-fail", "failure-path: malloc(SIZE_MAX) succeeds", t_must_fail },
     { "calloc-overflow", "failure-path: calloc overflow succeeds", t_calloc_overflow },
