@@ -195,7 +195,40 @@ def test_repro():
               f"rc={rc} {err} {cp.stderr[:500]} {p and (p.returncode, p.stdout)}")
 
 
-{"cli": test_cli, "fuzz": test_fuzz, "repro": test_repro}[GROUP]()
+def test_repro_agrees():
+    """The reproducer re-implements the oracles' rules in plain C: it must fail exactly when
+    replay finds something, on allocators that break some rules and keep others."""
+    cc = shutil.which("cc")
+    if not cc:
+        check("# SKIP no cc", True)
+        return
+    hdr = "# allocheck trace v1\n"
+    traces = {
+        "nonpow2-aligned-alloc": "aligned_alloc 0 48 1\n",
+        "aligned-alloc-odd-size": "aligned_alloc 0 16 1\n",
+        "memalign-nonpow2": "memalign 0 48 1\nmemalign 1 24 100\n",
+        "memalign-huge": "memalign 0 64 PTRDIFF_MAX+1\nvalloc 1 SIZE_MAX-8192\n",
+        "posix-memalign-24": "posix_memalign 0 24 8\n",
+    }
+    scudo = "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so"
+    specs = ["system", "reference"] + ([scudo] if os.path.exists(scudo) else [])
+    for spec in specs:
+        for name, body in traces.items():
+            t = write(f"agree-{name}.trace", hdr + body)
+            rc, out, err = run("replay", "-a", spec, t)
+            c = t + ".c"
+            rc2, _, err2 = run("repro", "-a", spec, t, "-o", c, env={"ALLOCHECK_REF_SO": REF})
+            exe = t + ".exe"
+            cp = subprocess.run([cc, c, "-ldl", "-o", exe], capture_output=True, text=True)
+            p = subprocess.run([exe], capture_output=True, text=True, timeout=60) \
+                if rc2 == 0 and cp.returncode == 0 else None
+            check(f"repro agrees with replay: {name} on {os.path.basename(spec)}",
+                  rc in (0, 1) and p is not None and (p.returncode != 0) == (rc == 1),
+                  f"replay rc={rc} {out.strip()} repro={p and (p.returncode, p.stdout)} {err2}")
+
+
+{"cli": test_cli, "fuzz": test_fuzz, "repro": test_repro,
+ "repro-agrees": test_repro_agrees}[GROUP]()
 print(f"1..{len(results)}")
 for i, (ok, name, diag) in enumerate(results, 1):
     print(f"{'ok' if ok else 'not ok'} {i} - {name}")
