@@ -413,6 +413,33 @@ static void *noerrno_memalign(void *c, size_t a, size_t n)
     return n > PTRDIFF_MAX ? NULL : bump(n + a);
 }
 
+/* One block at the start of a 4 MiB mapping, whose usable size is what `roomy_usable` says. */
+static uint8_t *roomy;
+static size_t roomy_usable_size;
+static void *roomy_malloc(void *c, size_t n)
+{
+    if (!roomy)
+        roomy = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return n <= 4 << 20 ? roomy : NULL;
+}
+static size_t roomy_usable(void *c, void *p) { return roomy_usable_size; }
+
+/* A usable size far above the request is fine while it is all there (glibc: 1.6 MiB for
+ * memalign(2 MiB, 0) in a thread's arena); 128 MiB more than asked is a finding. */
+static int t_usable_roomy(void)
+{
+    alloc_t a = bump_alloc();
+    a.malloc = roomy_malloc;
+    a.usable_size = roomy_usable;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 0), OP(OP_USABLE, 0) };
+    finding_t f;
+    roomy_usable_size = 2 << 20;
+    int bad = run(&a, NULL, ops, LEN(ops), &f) != 0;
+    printf("# usable 2 MiB for malloc(0): %s\n", bad ? f.message : "clean");
+    roomy_usable_size = (size_t)128 << 20;
+    return bad | expect(&a, ops, LEN(ops), ORACLE_USABLE_SIZE, 1);
+}
+
 /* Aligned functions that take any alignment and size and return a 16-aligned block, and an
  * aligned_alloc with C11's rule (the size must be a multiple of the alignment). */
 static void *lax_aligned(void *c, size_t a, size_t n) { return bump(n); }
@@ -776,6 +803,8 @@ static const struct tcase {
     { "realloc-contents", "realloc-contents: realloc copies half", t_realloc_contents },
     { "usable-small", "usable-size: smaller than requested", t_usable_small },
     { "usable-big", "usable-size: reaches into the next block", t_usable_big },
+    { "usable-roomy", "usable-size: 2 MiB for malloc(0) is fine, 128 MiB is a finding",
+      t_usable_roomy },
     { "neighbour-free", "contents: free corrupts the neighbour (seen at its free)", t_neighbour },
     { "neighbour-check", "contents: free corrupts the neighbour (seen at check)",
       t_neighbour_check },
