@@ -475,6 +475,22 @@ static int t_aligned_rules(void)
     return bad;
 }
 
+static int null_posix_memalign(void *c, void **m, size_t a, size_t n)
+{
+    *m = NULL;
+    return 0;
+}
+
+/* posix_memalign(2^63, 0) may succeed with NULL (size 0: POSIX); for 8 bytes it must fail. */
+static int t_posix_memalign_null(void)
+{
+    alloc_t a = bump_alloc();
+    a.posix_memalign = null_posix_memalign;
+    op_t ops[] = { OP(OP_POSIX_MEMALIGN, 0, .align = (size_t)1 << 63, .size = 0),
+                   OP(OP_POSIX_MEMALIGN, 1, .align = (size_t)1 << 63, .size = 8) };
+    return expect(&a, ops, LEN(ops), ORACLE_FAILURE_PATH, 1);
+}
+
 /* malloc must set errno on failure (POSIX); memalign, valloc and pvalloc need not (no
  * standard has them), so the same failure there is no finding. */
 static int t_noerrno(void)
@@ -811,6 +827,8 @@ static const struct tcase {
     { "free-sized-args", "free_sized/free_aligned_sized get the requested size and alignment",
       t_free_sized_args },
     { "no-errno", "errno: NULL without errno", t_noerrno },
+    { "posix-memalign-null", "posix_memalign: NULL success only for size 0",
+      t_posix_memalign_null },
     { "aligned-rules", "aligned_alloc: non-power-of-two must fail, any size goes; memalign: "
       "anything malloc may", t_aligned_rules },
     { "free-errno", "errno: free changes errno", t_free_errno },

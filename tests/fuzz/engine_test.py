@@ -209,9 +209,11 @@ def test_repro_agrees():
         "memalign-nonpow2": "memalign 0 48 1\nmemalign 1 24 100\n",
         "memalign-huge": "memalign 0 64 PTRDIFF_MAX+1\nvalloc 1 SIZE_MAX-8192\n",
         "posix-memalign-24": "posix_memalign 0 24 8\n",
+        "posix-memalign-huge": "posix_memalign 0 2^63 0\nposix_memalign 1 2^62 8\n",
     }
     scudo = "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so"
-    specs = ["system", "reference"] + ([scudo] if os.path.exists(scudo) else [])
+    mimalloc = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"
+    specs = ["system", "reference"] + [p for p in (scudo, mimalloc) if os.path.exists(p)]
     for spec in specs:
         for name, body in traces.items():
             t = write(f"agree-{name}.trace", hdr + body)
