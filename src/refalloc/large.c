@@ -11,6 +11,7 @@
 #define LARGE_CACHE_N 8
 #define LARGE_CACHE_BYTES ((size_t)2 << 20)
 #define LARGE_ALIGN_RW ((size_t)2 << 20)
+#define LARGE_CLEAR ((size_t)64 << 10)
 
 pthread_mutex_t ref_large_lock = GLUE_LOCK_INIT;
 static struct {
@@ -132,6 +133,21 @@ static void large_describe(char *base, size_t len, size_t n, char *map, size_t m
     d->seal = ref_large_seal(d);
 }
 
+/* Zeroes the first n bytes of a reused mapping at p, of which only the first `dirty` can hold
+ * old bytes (the pages mremap added are fresh). The first LARGE_CLEAR bytes are cleared,
+ * where the caller starts; the pages after them are handed back, to be zeroed by the kernel
+ * when touched, so pages the caller never uses cost nothing, as with glibc's mmapped chunks.
+ * All cleared with memset, the fuzz target ran 8% slower (3 runs of 15 s): it touches a few
+ * pages of each big block, and memset faulted in every one. */
+static void large_zero(char *p, size_t n, size_t dirty)
+{
+    size_t used = (n + REF_PAGE - 1) & ~(REF_PAGE - 1);
+    size_t clear = used < dirty ? used : dirty, head = clear < LARGE_CLEAR ? clear : LARGE_CLEAR;
+    memset(p, 0, head);
+    if (clear > head)
+        glue_purge(p + head, clear - head);
+}
+
 void *ref_large_alloc(size_t n, size_t align, bool zero)
 {
     if (n >= REF_MAX_REQ || align >= REF_MAX_REQ) {
@@ -141,17 +157,10 @@ void *ref_large_alloc(size_t n, size_t align, bool zero)
     ref_init();
     size_t len = large_len(n), kept = 0, map_len = len;
     char *base = align <= REF_PAGE ? cache_take(len, &kept) : NULL, *map = base;
-    if (base) {
-        /* Only the pages the mapping had before can hold old bytes (the header page is
-         * among them); the ones mremap added are fresh. Clearing them costs less than
-         * handing them back (madvise, then a fault per page touched): measured 8% fewer
-         * fuzz target execs/s with madvise. */
-        size_t dirty = kept - REF_PAGE;
-        if (zero)
-            memset(base + REF_PAGE, 0, n < dirty ? n : dirty);
-    } else if (!(base = large_map(len, align, &map, &map_len))) {
+    if (base && zero)
+        large_zero(base + REF_PAGE, n, kept - REF_PAGE);
+    else if (!base && !(base = large_map(len, align, &map, &map_len)))
         return NULL;
-    }
     large_describe(base, len, n, map, map_len);
     char *p = base + REF_PAGE;
     ref_hdr_set(p, REF_USED | REF_F_LARGE);
