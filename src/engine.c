@@ -260,10 +260,22 @@ void engine_opts_default(engine_opts_t *o)
     gen_opts_default(&o->gen);
 }
 
+/* What each run's end-of-run reuse check allocated (exec_stats_t.reuse_probe), by sequence,
+ * written by the fuzzing child into shared memory: a candidate that joins sequences replays
+ * those mallocs and frees too, so the heap it builds is the child's. A ring: a candidate
+ * that reaches further back than PROBE_RING sequences goes without the oldest ones. */
+#define PROBE_RING 32768
+
+typedef struct probe {
+    uint64_t seq;             /* + 1; 0: never written */
+    size_t size[2];
+} probe_t;
+
 typedef struct fuzz_arg {
     const alloc_t *a;
     const engine_opts_t *o;
     uint64_t start;
+    probe_t *probes;          /* PROBE_RING entries, shared with the parent */
 } fuzz_arg_t;
 
 /* The most blocks t keeps live at once (as written; failed allocations aside): exec_run
@@ -304,6 +316,9 @@ static void fuzz_body(void *arg, sup_shm_t *sh)
         exec_get_stats(e, &st);
         sh->ops = st.ops;
         sh->live_blocks = peak_live(&t);
+        if (r == 0)
+            x->probes[i % PROBE_RING] = (probe_t){ i + 1, { st.reuse_probe[0],
+                                                            st.reuse_probe[1] } };
         sh->sequences++;
         if (r != 0) {
             sh->finding = f;
@@ -322,6 +337,7 @@ typedef struct loop {
     uint64_t t0, last_tick;
     uint64_t base_seqs, base_ops;   /* totals of the children that already ended */
     unsigned findings, duplicates;
+    probe_t *probes;                /* PROBE_RING, shared with the fuzzing child */
 } loop_t;
 
 static void fuzz_tick(void *arg, sup_shm_t *sh)
@@ -342,9 +358,32 @@ static void fuzz_tick(void *arg, sup_shm_t *sh)
     l->cb->progress(l->cb->arg, &p);
 }
 
+/* Appends the end-of-run reuse check of sequence i as ops: malloc of each probe size (slots
+ * 0 and 1 are free by then), then their frees, in check_reuse's order. */
+static int append_probe(trace_t *t, const probe_t *probes, uint64_t i)
+{
+    const probe_t *pr = probes ? &probes[i % PROBE_RING] : NULL;
+    if (!pr || pr->seq != i + 1)
+        return 0;
+    int r = 0;
+    for (unsigned k = 0; k < 2 && !r; k++) {
+        op_t m = { .kind = OP_MALLOC, .slot = (uint16_t)k, .size = pr->size[k] };
+        if (pr->size[k])
+            r = trace_push(t, &m);
+    }
+    for (unsigned k = 0; k < 2 && !r; k++) {
+        op_t f = { .kind = OP_FREE, .slot = (uint16_t)k };
+        if (pr->size[k])
+            r = trace_push(t, &f);
+    }
+    return r;
+}
+
 /* Appends sequence i, then frees of every slot it may leave live and a switch back to
- * thread 0, so the next sequence starts the way exec_run starts it. */
-static int append_sequence(trace_t *t, const engine_opts_t *o, uint64_t i, bool closing)
+ * thread 0, so the next sequence starts the way exec_run starts it, and the reuse check that
+ * ended its run (see probe_t). */
+static int append_sequence(trace_t *t, const engine_opts_t *o, uint64_t i, bool closing,
+                           const probe_t *probes)
 {
     size_t from = t->len;
     int r = gen_sequence(t, gen_seq_seed(o->seed, i), &o->gen);
@@ -368,21 +407,21 @@ static int append_sequence(trace_t *t, const engine_opts_t *o, uint64_t i, bool 
         if (used[s])
             r = trace_push(t, &fr);
     }
-    return r;
+    return r ? r : append_probe(t, probes, i);
 }
 
 /* Builds sequences first..last (the last truncated after op `idx` of it) into t. */
-static int build_candidate(trace_t *t, const engine_opts_t *o, uint64_t first, uint64_t last,
-                           size_t idx)
+static int build_candidate(trace_t *t, const engine_opts_t *o, const probe_t *probes,
+                           uint64_t first, uint64_t last, size_t idx)
 {
     trace_clear(t);
     for (uint64_t i = first; i < last; i++) {
-        int r = append_sequence(t, o, i, true);
+        int r = append_sequence(t, o, i, true, probes);
         if (r)
             return r;
     }
     size_t base = t->len;
-    int r = append_sequence(t, o, last, false);
+    int r = append_sequence(t, o, last, false, NULL);
     if (!r && base + idx + 1 < t->len)
         t->len = base + idx + 1;
     return r;
@@ -392,7 +431,8 @@ static int build_candidate(trace_t *t, const engine_opts_t *o, uint64_t first, u
 
 /* Finds the shortest run of sequences ending at `seq` that reproduces the finding from a
  * fresh process: seq alone, then 4, 16, ... sequences back to the child's first one. */
-static int reproduce(const alloc_t *a, const engine_opts_t *o, uint64_t start, uint64_t seq,
+static int reproduce(const alloc_t *a, const engine_opts_t *o, const probe_t *probes,
+                     uint64_t start, uint64_t seq,
                      size_t idx, const char *oracle, trace_t *t, engine_finding_t *ef)
 {
     trace_t cand;
@@ -401,7 +441,7 @@ static int reproduce(const alloc_t *a, const engine_opts_t *o, uint64_t start, u
     ef->reproduced = false;
     for (uint64_t k = 1;; k *= 4) {
         uint64_t first = seq - start + 1 > k ? seq - k + 1 : start;
-        r = build_candidate(&cand, o, first, seq, idx);
+        r = build_candidate(&cand, o, probes, first, seq, idx);
         if (r || cand.len > REPRO_MAX_OPS)
             break;
         r = sup_run_trace(a, &o->exec, &cand, o->hang_ms, &ef->res);
@@ -436,7 +476,8 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
     trace_init(&t);
     engine_finding_t ef = { .trace = &t, .sequence = seq, .reproduced = false,
                             .elapsed_ms = now_ms() - l->t0 };
-    int r = build_candidate(&t, o, seq, seq, clean_exit ? sh->finding.op_index : sh->progress);
+    int r = build_candidate(&t, o, NULL, seq, seq,
+                            clean_exit ? sh->finding.op_index : sh->progress);
     if (r)
         goto out;
     if (clean_exit)
@@ -454,13 +495,14 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
         r = o->keep_going ? 0 : 1;
         goto out;
     }
-    r = reproduce(a, o, start, seq, clean_exit ? sh->finding.op_index : sh->progress, oracle,
+    r = reproduce(a, o, l->probes, start, seq,
+                  clean_exit ? sh->finding.op_index : sh->progress, oracle,
                   &t, &ef);
     if (r)
         goto out;
     if (!ef.reproduced) {
         /* Report what the fuzzing child saw; the trace is its sequence, flagged. */
-        build_candidate(&t, o, seq, seq, kept.res.f.op_index);
+        build_candidate(&t, o, NULL, seq, seq, kept.res.f.op_index);
         ef.res = kept.res;
     }
     l->findings++;
@@ -479,13 +521,21 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
     int r = child_setup(&c);
     if (r)
         return r;
-    loop_t l = { .o = o, .cb = cb, .t0 = now_ms() };
+    size_t ring_len = PROBE_RING * sizeof(probe_t);
+    probe_t *probes = mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                           -1, 0);
+    if (probes == MAP_FAILED) {
+        r = -errno;
+        child_teardown(&c);
+        return r;
+    }
+    loop_t l = { .o = o, .cb = cb, .t0 = now_ms(), .probes = probes };
     uint64_t next = 0;
     for (;;) {
         if ((o->runs && next >= o->runs) || (o->time_ms && now_ms() - l.t0 >= o->time_ms) ||
             (o->interrupted && *o->interrupted))
             break;
-        fuzz_arg_t x = { a, o, next };
+        fuzz_arg_t x = { a, o, next, probes };
         uint64_t start = next;
         if ((r = child_spawn(&c, fuzz_body, &x)) != 0)
             break;
@@ -504,6 +554,7 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
                                 .duplicates = l.duplicates };
         cb->progress(cb->arg, &p);
     }
+    munmap(probes, ring_len);
     child_teardown(&c);
     return r < 0 ? r : (int)l.findings;
 }

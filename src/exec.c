@@ -61,6 +61,7 @@ struct exec {
     bool quit;
     bool heap_suspect;
     size_t reuse_max, reuse_last;
+    size_t reuse_probe[2];  /* what check_reuse allocated (exec_stats_t) */
     finding_t finding;
     uint64_t ops, skipped;
     worker_t w[OPS_THREADS];
@@ -783,6 +784,7 @@ static int check_reuse(exec_t *e)
     for (int i = 0; i < 2 && !res; i++) {
         if (!sizes[i] || (i == 1 && sizes[1] == sizes[0]))
             continue;
+        e->reuse_probe[i] = sizes[i];
         p[i] = a->malloc(a->ctx, sizes[i]);
         if (!p[i])
             res = finding(e, ORACLE_REUSE, "after every block was freed, malloc(%zu) failed "
@@ -912,6 +914,7 @@ int exec_run(exec_t *e, const trace_t *t, finding_t *f, volatile size_t *progres
     e->result = 0;
     e->heap_suspect = false;
     e->reuse_max = e->reuse_last = 0;
+    e->reuse_probe[0] = e->reuse_probe[1] = 0;
     memset(&e->finding, 0, sizeof e->finding);
     run_ops(e, 0);
     uncolocate(e, false);
@@ -928,4 +931,6 @@ void exec_get_stats(const exec_t *e, exec_stats_t *s)
     s->live_blocks = e->sh.live_blocks;
     s->live_bytes = e->sh.live_bytes;
     s->skipped = e->skipped;
+    s->reuse_probe[0] = e->reuse_probe[0];
+    s->reuse_probe[1] = e->reuse_probe[1];
 }

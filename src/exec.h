@@ -59,6 +59,8 @@ typedef struct exec_stats {
     size_t live_blocks;
     size_t live_bytes;
     uint64_t skipped;         /* ops not run: function absent, or over the live budget */
+    size_t reuse_probe[2];    /* the last run's end-of-run malloc sizes, in call order (0:
+                                 none); they change the heap a next run in this exec sees */
 } exec_stats_t;
 
 typedef struct exec exec_t;

@@ -104,6 +104,8 @@ def prove_fuzz(tap, exe, plugin, oracle, seconds, opts):
                f"findings: {found}\n{tail(out)}\n{tail(err)}")
         summary = out + err
         tap.ok(any(a in summary for a in alts), f"the summary names {oracle}", tail(summary))
+        tap.ok('did not reproduce' not in summary,
+               'the finding reproduces from a fresh process', tail(summary))
         first = [f for f in hits if not f.endswith('.min.trace')] or hits
         if first:
             # The raw finding is saved before minimizing (DESIGN §6): its mtime is detection.
