@@ -187,9 +187,10 @@ void ref_large_free(large_t *d)
 static char *large_move(void *p, large_t *d, size_t map_len)
 {
     size_t lead = (size_t)(d->base - d->map);
-    char *to = glue_map(map_len, 0), *q = to + lead + REF_PAGE;
+    char *to = glue_map(map_len, 0);
     if (!to)
         return NULL;
+    char *q = to + lead + REF_PAGE;
     if (ref_radix_set(q, (uintptr_t)(to + lead) | 1)) {
         glue_unmap(to, map_len);
         return NULL;
