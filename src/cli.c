@@ -256,6 +256,13 @@ static error_t parse_checking(int key, char *arg, struct argp_state *state)
     }
 }
 
+void cli_checking_init(struct argp_state *state, cli_checking_t *c, exec_opts_t *exec,
+                       unsigned *hang_ms)
+{
+    *c = (cli_checking_t){ exec, hang_ms };
+    state->child_inputs[0] = c;
+}
+
 const struct argp cli_checking_argp = { checking_options, parse_checking, 0, 0, 0, 0, 0 };
 const struct argp_child cli_checking_children[] = {
     { &cli_checking_argp, 0, "How traces are checked:", 1 },
@@ -267,8 +274,7 @@ error_t cli_parse_trace_job(int key, char *arg, struct argp_state *state)
     cli_trace_job_t *x = state->input;
     switch (key) {
     case ARGP_KEY_INIT:
-        x->checking = (cli_checking_t){ &x->exec, &x->hang_ms };
-        state->child_inputs[0] = &x->checking;
+        cli_checking_init(state, &x->checking, &x->exec, &x->hang_ms);
         return 0;
     case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
     case 'o': x->out = arg; return 0;

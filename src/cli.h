@@ -60,12 +60,15 @@ int cli_load_trace(struct trace *t, const char *file);
 const char *cli_alloc_label(const alloc_t *a);
 
 /* The options of every command that runs traces (fuzz, replay, minimize, repro): --check,
- * --hang, --max-live, --ignore-errno, as an argp child. The parent sets its input in
- * ARGP_KEY_INIT: state->child_inputs[i] = a cli_checking_t. */
+ * --hang, --max-live, --ignore-errno, --spread-threads, as an argp child. The parent calls
+ * cli_checking_init in ARGP_KEY_INIT. */
 typedef struct cli_checking {
     exec_opts_t *exec;
     unsigned *hang_ms;
 } cli_checking_t;
+/* Points c at where the options go and makes it the child parser's input. */
+void cli_checking_init(struct argp_state *state, cli_checking_t *c, exec_opts_t *exec,
+                       unsigned *hang_ms);
 extern const struct argp cli_checking_argp;
 /* The children list a command's struct argp names to get them. */
 extern const struct argp_child cli_checking_children[];

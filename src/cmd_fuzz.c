@@ -75,8 +75,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
     args_t *x = state->input;
     switch (key) {
     case ARGP_KEY_INIT:
-        x->checking = (cli_checking_t){ &x->eo.exec, &x->eo.hang_ms };
-        state->child_inputs[0] = &x->checking;
+        cli_checking_init(state, &x->checking, &x->eo.exec, &x->eo.hang_ms);
         return 0;
     case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
     case 's': x->eo.seed = cli_parse_ull("--seed", arg, state); return 0;
