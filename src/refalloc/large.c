@@ -70,34 +70,65 @@ static void cache_drop(unsigned i)
     cache[i] = cache[--ncached];
 }
 
-/* The cached mapping that fits len best (the smallest big enough, else the biggest), resized
- * to len bytes; NULL if none. Resizing moves page tables, so the pages it keeps cost no fault
- * and no zeroing, which is the point: that is most of what a fresh large block costs.
- * *kept gets how many of its bytes were used before; the rest are fresh (read as zero). */
-static char *cache_take(size_t len, size_t *kept)
+/* Where a block of len bytes whose byte REF_PAGE is align-aligned starts in the mapping
+ * [m, m + have), or NULL when it does not fit there. */
+static char *fit_in(char *m, size_t have, size_t len, size_t align)
 {
-    char *base = NULL;
-    size_t have = 0;
-    glue_lock(&ref_large_lock);
-    unsigned best = 0;
-    for (unsigned i = 1; i < ncached; i++) {
-        bool fits = cache[i].len >= len, best_fits = cache[best].len >= len;
+    uintptr_t user = ((uintptr_t)m + REF_PAGE + align - 1) & ~(uintptr_t)(align - 1);
+    char *base = (char *)(user - REF_PAGE);
+    return (size_t)(base - m) <= have && len <= have - (size_t)(base - m) ? base : NULL;
+}
+
+/* Whether cached mapping i can serve the request without resizing: an over-aligned one
+ * takes a mapping no bigger than large_map would have made (len + align), so the slack it
+ * keeps stays what it would have been anyway. */
+static bool serves(unsigned i, size_t len, size_t align)
+{
+    if (align <= REF_PAGE)
+        return cache[i].len >= len;
+    return cache[i].len <= len + align && fit_in(cache[i].base, cache[i].len, len, align);
+}
+
+/* Picks the cached mapping for a request: the smallest that serves it, else, for page
+ * alignment, the biggest (resized after); removes it from the cache. -1 if none. */
+static int cache_pick(size_t len, size_t align)
+{
+    int best = -1;
+    for (unsigned i = 0; i < ncached; i++) {
+        bool fits = serves(i, len, align), best_fits = best >= 0 && serves((unsigned)best, len, align);
         if (fits ? !best_fits || cache[i].len < cache[best].len
-                 : !best_fits && cache[i].len > cache[best].len)
-            best = i;
+                 : align <= REF_PAGE && !best_fits && (best < 0 || cache[i].len > cache[best].len))
+            best = (int)i;
     }
-    if (ncached) {
-        base = cache[best].base;
-        have = cache[best].len;
-        cache_drop(best);
-    }
+    return best;
+}
+
+/* A cached mapping holding the request, its block at the returned base; NULL if none.
+ * A page-aligned request resizes what it takes to len: mremap moves page tables, so the
+ * pages kept cost no fault and no zeroing, which is the point (that is most of what a fresh
+ * large block costs). An over-aligned one takes a mapping as it is (see serves()).
+ * *dirty gets how many bytes from base may hold old contents; the rest read as zero. */
+static char *cache_take(size_t len, size_t align, char **map, size_t *map_len, size_t *dirty)
+{
+    glue_lock(&ref_large_lock);
+    int i = cache_pick(len, align);
+    char *m = i >= 0 ? cache[i].base : NULL;
+    size_t have = i >= 0 ? cache[i].len : 0;
+    if (i >= 0)
+        cache_drop((unsigned)i);
     glue_unlock(&ref_large_lock);
-    *kept = have < len ? have : len;
-    if (!base || have == len)
+    if (!m)
+        return NULL;
+    if (align > REF_PAGE) {
+        char *base = fit_in(m, have, len, align);
+        *map = m, *map_len = have, *dirty = len;
         return base;
-    char *moved = glue_remap(base, have, len);
+    }
+    *dirty = have < len ? have : len;
+    char *moved = have == len ? m : glue_remap(m, have, len);
     if (!moved)
-        glue_unmap(base, have);
+        glue_unmap(m, have);
+    *map = moved, *map_len = len;
     return moved;
 }
 
@@ -155,10 +186,10 @@ void *ref_large_alloc(size_t n, size_t align, bool zero)
         return NULL;
     }
     ref_init();
-    size_t len = large_len(n), kept = 0, map_len = len;
-    char *base = align <= REF_PAGE ? cache_take(len, &kept) : NULL, *map = base;
+    size_t len = large_len(n), dirty = 0, map_len = len;
+    char *map = NULL, *base = cache_take(len, align, &map, &map_len, &dirty);
     if (base && zero)
-        large_zero(base + REF_PAGE, n, kept - REF_PAGE);
+        large_zero(base + REF_PAGE, n, dirty - REF_PAGE);
     else if (!base && !(base = large_map(len, align, &map, &map_len)))
         return NULL;
     large_describe(base, len, n, map, map_len);
@@ -175,7 +206,7 @@ void *ref_large_alloc(size_t n, size_t align, bool zero)
 void ref_large_free(large_t *d)
 {
     ref_radix_set(d->base + REF_PAGE, 0);
-    if (d->map != d->base || !cache_put(d->map, d->map_len))
+    if (!cache_put(d->map, d->map_len))
         glue_unmap(d->map, d->map_len);
 }
 

@@ -258,6 +258,31 @@ static void test_realloc_move(void)
     }
 }
 
+/* An over-aligned large block's mapping goes to the cache when freed, and a later request of
+ * the same shape gets it back: its old bytes are still there (a fresh mapping reads zero),
+ * and it is aligned and whole. A cached mapping too small to hold an aligned block is not
+ * taken for one. */
+static void test_aligned_reuse(void)
+{
+    static const size_t al[] = { 1u << 13, 1u << 17 };
+    enum { N = 300000 };
+    for (size_t i = 0; i < sizeof al / sizeof *al; i++) {
+        unsigned char *a = refalloc_aligned_alloc(al[i], N);
+        pattern(a, N, 7);
+        refalloc_free(a);
+        unsigned char *b = refalloc_aligned_alloc(al[i], N);
+        CHECK(b && aligned(b, al[i]) && pattern_ok(b + N / 2, N / 2, (unsigned char)(7 + N / 2 * 7))
+                  && refalloc_malloc_usable_size(b) >= N && fill_usable(b, 0x33),
+              "aligned_alloc(%zu, %d) reuses the cached mapping of a freed one", al[i], N);
+        unsigned char *c = refalloc_memalign(al[i], 4 * N);
+        CHECK(c && aligned(c, al[i]) && refalloc_malloc_usable_size(c) >= 4 * N
+                  && fill_usable(c, 0x44),
+              "memalign(%zu, %d) does not squeeze into a smaller cached mapping", al[i], 4 * N);
+        refalloc_free(b);
+        refalloc_free(c);
+    }
+}
+
 static int cmp_ptr(const void *a, const void *b)
 {
     uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
@@ -302,6 +327,7 @@ int main(void)
     test_page();
     test_realloc();
     test_realloc_move();
+    test_aligned_reuse();
     test_calloc();
     test_errno_and_reuse();
     return tap_done();
