@@ -803,9 +803,7 @@ static int check_reuse(exec_t *e)
  * order leave the same heap. */
 static int free_all(exec_t *e, bool verify)
 {
-    for (unsigned s = 0; s < OPS_SLOTS && e->sh.live_blocks; s++) {
-        if (!e->sh.slot[s].live)
-            continue;
+    for (int s = shadow_next_live(&e->sh, 0); s >= 0; s = shadow_next_live(&e->sh, s + 1)) {
         if (verify) {
             if (release(e, s, FREE_PLAIN, "at the end of the run"))
                 return 1;

@@ -49,6 +49,7 @@ void shadow_reset(shadow_t *s, bool indexed)
     /* After a clean run every slot is already empty; only a leaky finding leaves work. */
     if (!s->ready || s->live_blocks || s->nsmall || s->nlarge) {
         memset(s->slot, 0, sizeof s->slot);
+        memset(s->live_map, 0, sizeof s->live_map);
         memset(s->ix, IX_NONE, sizeof s->ix);
         memset(s->bucket, 0xff, sizeof s->bucket);
         s->ready = true;
@@ -212,6 +213,7 @@ void shadow_insert(shadow_t *s, unsigned slot, const shadow_block_t *b)
     s->live_bytes += b->size;
     s->live_pos[slot] = (uint16_t)s->live_blocks;
     s->live[s->live_blocks++] = (uint16_t)slot;
+    s->live_map[slot / 64] |= 1ull << (slot % 64);
     if (s->indexed)
         index_add(s, slot);
 }
@@ -224,6 +226,7 @@ void shadow_remove(shadow_t *s, unsigned slot)
     s->live[at] = s->live[--s->live_blocks];
     s->live_pos[s->live[at]] = (uint16_t)at;
     b->live = 0;
+    s->live_map[slot / 64] &= ~(1ull << (slot % 64));
     index_del(s, slot);
 }
 

@@ -66,6 +66,7 @@ typedef struct shadow {
     size_t live_blocks;
     uint16_t live[OPS_SLOTS];          /* the live slots, densely (live_blocks of them) */
     uint16_t live_pos[OPS_SLOTS];      /* index of a live slot in live[] */
+    uint64_t live_map[OPS_SLOTS / 64]; /* bit s: slot s is live (slot order, for free_all) */
     uint32_t allocs;    /* new blocks this run: the generation in pattern keys */
     shadow_region_t harness[SHADOW_HARNESS_MAX];
     unsigned nharness;  /* regions in use are below this index */
@@ -73,6 +74,17 @@ typedef struct shadow {
 
 /* Empties the table for a new run; `indexed` selects the address index. */
 void shadow_reset(shadow_t *s, bool indexed);
+
+/* The first live slot >= from, or -1. */
+static inline int shadow_next_live(const shadow_t *s, unsigned from)
+{
+    for (unsigned w = from / 64; w < OPS_SLOTS / 64; w++) {
+        uint64_t bits = s->live_map[w] & (w == from / 64 ? ~0ull << (from % 64) : ~0ull);
+        if (bits)
+            return (int)(w * 64 + (unsigned)__builtin_ctzll(bits));
+    }
+    return -1;
+}
 
 /* Records harness region idx (< SHADOW_HARNESS_MAX) as [p, p+len); len 0 clears it. */
 void shadow_set_harness(shadow_t *s, unsigned idx, const void *p, size_t len);

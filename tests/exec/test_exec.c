@@ -656,6 +656,20 @@ static bool naive_overlap(const shadow_t *s, uintptr_t p, size_t len, int except
 
 static uint64_t srng = 99;
 
+/* shadow_next_live walks exactly the live slots, in slot order. */
+static bool live_walk_ok(const shadow_t *s)
+{
+    int at = shadow_next_live(s, 0);
+    for (unsigned q = 0; q < OPS_SLOTS; q++) {
+        if (!s->slot[q].live)
+            continue;
+        if (at != (int)q)
+            return false;
+        at = shadow_next_live(s, q + 1);
+    }
+    return at == -1;
+}
+
 static uint64_t snext(void)
 {
     srng ^= srng << 13, srng ^= srng >> 7, srng ^= srng << 17;
@@ -677,6 +691,8 @@ static int t_shadow_index(void)
     for (int round = 0; round < 2; round++) {
         shadow_reset(s, true);
         for (int i = 0; i < 30000; i++) {
+            if (i % 1000 == 0 && !live_walk_ok(s))
+                mismatches++;
             uintptr_t p = base + snext() % (64u << 20);
             size_t len = shadow_len();
             unsigned slot = snext() % OPS_SLOTS;
@@ -815,7 +831,8 @@ static const struct tcase {
     { "overlap-crowd", "overlap: the same among 900 small blocks (hash probes)",
       t_overlap_crowd },
     { "usable-reindex", "overlap: a block grown by usable is still indexed", t_usable_reindex },
-    { "shadow-index", "the address index agrees with a naive scan", t_shadow_index },
+    { "shadow-index", "the address index and the live-slot walk agree with a naive scan",
+      t_shadow_index },
     { "harness-overlap", "overlap: a block inside the harness's trace", t_harness_overlap },
     { "calloc-zero", "calloc-zero: calloc does not zero", t_calloc_zero },
     { "realloc-contents", "realloc-contents: realloc copies half", t_realloc_contents },
