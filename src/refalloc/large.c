@@ -12,6 +12,7 @@
 #define LARGE_CACHE_BYTES ((size_t)2 << 20)
 #define LARGE_ALIGN_RW ((size_t)2 << 20)
 #define LARGE_CLEAR ((size_t)64 << 10)
+#define LARGE_MIN (REF_PAGE + REF_CHUNK)   /* the smallest mapping, large_len(1) */
 
 pthread_mutex_t ref_large_lock = GLUE_LOCK_INIT;
 static struct {
@@ -103,35 +104,6 @@ static int cache_pick(size_t len, size_t align)
     return best;
 }
 
-/* A cached mapping holding the request, its block at the returned base; NULL if none.
- * A page-aligned request resizes what it takes to len: mremap moves page tables, so the
- * pages kept cost no fault and no zeroing, which is the point (that is most of what a fresh
- * large block costs). An over-aligned one takes a mapping as it is (see serves()).
- * *dirty gets how many bytes from base may hold old contents; the rest read as zero. */
-static char *cache_take(size_t len, size_t align, char **map, size_t *map_len, size_t *dirty)
-{
-    glue_lock(&ref_large_lock);
-    int i = cache_pick(len, align);
-    char *m = i >= 0 ? cache[i].base : NULL;
-    size_t have = i >= 0 ? cache[i].len : 0;
-    if (i >= 0)
-        cache_drop((unsigned)i);
-    glue_unlock(&ref_large_lock);
-    if (!m)
-        return NULL;
-    if (align > REF_PAGE) {
-        char *base = fit_in(m, have, len, align);
-        *map = m, *map_len = have, *dirty = len;
-        return base;
-    }
-    *dirty = have < len ? have : len;
-    char *moved = have == len ? m : glue_remap(m, have, len);
-    if (!moved)
-        glue_unmap(m, have);
-    *map = moved, *map_len = len;
-    return moved;
-}
-
 /* Keeps a freed mapping for reuse, evicting the oldest beyond the bounds; false when the
  * mapping itself is too big to keep. */
 static bool cache_put(char *base, size_t len)
@@ -155,6 +127,50 @@ static bool cache_put(char *base, size_t len)
     while (nold--)
         glue_unmap(old[nold], old_len[nold]);
     return true;
+}
+
+/* The length of mapping a block needing `need` of its `have` bytes keeps: all of them when
+ * the rest is shorter than the smallest large mapping (slack of at most LARGE_MIN; sizes
+ * that differ by a few pages then cost no mremap, which zaps every page it drops), else
+ * `need`, the rest going back to the kernel. */
+static size_t keep_len(char *map, size_t have, size_t need)
+{
+    if (have - need < LARGE_MIN || glue_resize(map, have, need))
+        return have;
+    return need;
+}
+
+/* A cached mapping holding the request, its block at the returned base; NULL if none. One
+ * too small is grown with mremap, which moves page tables, so the pages kept cost no fault
+ * and no zeroing; that is most of what a fresh large block costs. One too big is shrunk
+ * (see keep_len). An over-aligned request takes a mapping as it is (see serves()).
+ * *dirty gets how many bytes from base may hold old contents; the rest read as zero. */
+static char *cache_take(size_t len, size_t align, char **map, size_t *map_len, size_t *dirty)
+{
+    glue_lock(&ref_large_lock);
+    int i = cache_pick(len, align);
+    char *m = i >= 0 ? cache[i].base : NULL;
+    size_t have = i >= 0 ? cache[i].len : 0;
+    if (i >= 0)
+        cache_drop((unsigned)i);
+    glue_unlock(&ref_large_lock);
+    if (!m)
+        return NULL;
+    if (align > REF_PAGE) {
+        char *base = fit_in(m, have, len, align);
+        *map = m, *map_len = have, *dirty = len;
+        return base;
+    }
+    *dirty = have < len ? have : len;
+    if (have >= len) {
+        *map = m, *map_len = keep_len(m, have, len);
+        return m;
+    }
+    char *moved = glue_remap(m, have, len);
+    if (!moved)
+        glue_unmap(m, have);
+    *map = moved, *map_len = len;
+    return moved;
 }
 
 static void large_describe(char *base, size_t len, size_t n, char *map, size_t map_len)
@@ -241,7 +257,11 @@ static char *large_move(void *p, large_t *d, size_t map_len)
 void *ref_large_resize(void *p, large_t *d, size_t n)
 {
     size_t len = large_len(n), lead = (size_t)(d->base - d->map), map_len = lead + len;
-    if (map_len == d->map_len || !glue_resize(d->map, d->map_len, map_len)) {
+    if (map_len <= d->map_len) {
+        large_describe(d->base, len, n, d->map, keep_len(d->map, d->map_len, map_len));
+        return p;
+    }
+    if (!glue_resize(d->map, d->map_len, map_len)) {
         large_describe(d->base, len, n, d->map, map_len);
         return p;
     }
