@@ -8,7 +8,7 @@
 typedef struct class {
     glue_lock_t lock;
     slab_t *slabs;         /* slabs with room (free list or unbumped slots) */
-    slab_t *spare;         /* an empty, purged slab kept for reuse, on no list: used last */
+    slab_t *spare;         /* an empty slab kept for reuse, on no list: used last */
     bool purging;          /* a spare-to-be is being purged without the lock */
     uint32_t size, span, nslots, batch;
 } class_t;
@@ -34,6 +34,33 @@ static pthread_key_t tc_key;
 /* What a thread's tcache becomes once it exited: limit 0, so every call takes the slow path,
  * which then works on the class directly. */
 static tcache_t tc_dead;
+
+/* Bytes of spare slabs kept with their pages rather than purged, all classes together. A
+ * class whose last slab empties and soon refills (a loop's working set, a fuzz input's) then
+ * costs no page faults, and what an idle heap holds on to stays bounded. */
+#ifndef SPARE_DIRTY_MAX
+#define SPARE_DIRTY_MAX ((size_t)512 << 10)
+#endif
+static size_t spare_dirty;
+
+/* Whether the spare-to-be s may keep its pages: the budget has room for them. */
+static bool spare_keep(slab_t *s)
+{
+    if (__atomic_add_fetch(&spare_dirty, s->span, __ATOMIC_RELAXED) > SPARE_DIRTY_MAX) {
+        __atomic_sub_fetch(&spare_dirty, s->span, __ATOMIC_RELAXED);
+        return false;
+    }
+    s->dirty = 1;
+    return true;
+}
+
+/* A spare taken into use leaves the budget. */
+static void spare_taken(slab_t *s)
+{
+    if (s->dirty)
+        __atomic_sub_fetch(&spare_dirty, s->span, __ATOMIC_RELAXED);
+    s->dirty = 0;
+}
 
 static void *pool_get(pool_t *pl)
 {
@@ -192,6 +219,7 @@ static unsigned class_take(unsigned ci, void **out, unsigned want)
         /* Partly used slabs first: filling them keeps the empty one empty. */
         if (!s && (s = c->spare)) {
             c->spare = NULL;
+            spare_taken(s);
             slab_link(c, s);
         }
         if (!s)
@@ -242,7 +270,8 @@ static unsigned take(unsigned ci, void **v, unsigned want)
 }
 
 /* An empty slab, on no list and owning no live slot: it becomes the class's spare (its pages
- * purged first, without the lock) or goes back to the kernel. No lock held on entry. */
+ * purged first, without the lock, unless the budget of spare_keep() keeps them) or goes back
+ * to the kernel. No lock held on entry. */
 static void slab_retire(class_t *c, slab_t *s)
 {
     glue_lock(&c->lock);
@@ -253,7 +282,8 @@ static void slab_retire(class_t *c, slab_t *s)
         slab_release(s);
         return;
     }
-    glue_purge(s->base, s->span);
+    if (!spare_keep(s))
+        glue_purge(s->base, s->span);
     s->free = NULL;
     __atomic_store_n(&s->bump, 0, __ATOMIC_RELAXED);
     glue_lock(&c->lock);

@@ -16,8 +16,9 @@
  *           own mapping, a header page first.
  *   tcache  per-thread stacks of free slots, one per class. malloc and free touch only it;
  *           refills and flushes move a batch under the class lock.
- *   spare   one empty slab a class keeps (purged of its pages) so that a slab emptying and
- *           refilling does not cost mmap/munmap every time.
+ *   spare   one empty slab a class keeps so that a slab emptying and refilling does not
+ *           cost mmap/munmap every time; its pages are purged, except while all classes'
+ *           spares together keep less than 1 MiB (then refilling costs no page faults).
  *   cache   a few recently freed large mappings (a few MiB in all), reused for a request of
  *           about the same size: mmap, page faults and munmap's TLB shootdowns across threads
  *           are what large blocks cost.
@@ -64,6 +65,7 @@ typedef struct slab {
     uint32_t span;         /* bytes mapped */
     uint8_t cls;
     uint8_t listed;        /* on its class's list of slabs with room */
+    uint8_t dirty;         /* a spare whose pages were kept (counted in heap.c's spare_dirty) */
 } slab_t;
 
 /* The header page of a large block, at base; the user pointer is base + REF_PAGE. An
