@@ -18,7 +18,7 @@
  *           refills and flushes move a batch under the class lock.
  *   spare   one empty slab a class keeps so that a slab emptying and refilling does not
  *           cost mmap/munmap every time; its pages are purged, except while all classes'
- *           spares together keep less than 1 MiB (then refilling costs no page faults).
+ *           spares together keep less than 512 KiB (then refilling costs no page faults).
  *   cache   a few recently freed large mappings (a few MiB in all), reused for a request of
  *           about the same size: mmap, page faults and munmap's TLB shootdowns across threads
  *           are what large blocks cost.
