@@ -38,9 +38,7 @@ static tcache_t tc_dead;
 /* Bytes of spare slabs kept with their pages rather than purged, all classes together. A
  * class whose last slab empties and soon refills (a loop's working set, a fuzz input's) then
  * costs no page faults, and what an idle heap holds on to stays bounded. */
-#ifndef SPARE_DIRTY_MAX
 #define SPARE_DIRTY_MAX ((size_t)512 << 10)
-#endif
 static size_t spare_dirty;
 
 /* Whether the spare-to-be s may keep its pages: the budget has room for them. */

@@ -96,7 +96,8 @@ static int cache_pick(size_t len, size_t align)
 {
     int best = -1;
     for (unsigned i = 0; i < ncached; i++) {
-        bool fits = serves(i, len, align), best_fits = best >= 0 && serves((unsigned)best, len, align);
+        bool fits = serves(i, len, align);
+        bool best_fits = best >= 0 && serves((unsigned)best, len, align);
         if (fits ? !best_fits || cache[i].len < cache[best].len
                  : align <= REF_PAGE && !best_fits && (best < 0 || cache[i].len > cache[best].len))
             best = (int)i;
@@ -129,11 +130,11 @@ static bool cache_put(char *base, size_t len)
     return true;
 }
 
-/* The length of mapping a block needing `need` of its `have` bytes keeps: all of them when
- * the rest is shorter than the smallest large mapping (slack of at most LARGE_MIN; sizes
- * that differ by a few pages then cost no mremap, which zaps every page it drops), else
- * `need`, the rest going back to the kernel. */
-static size_t keep_len(char *map, size_t have, size_t need)
+/* Trims the mapping [map, map + have) of a block that needs `need` of its bytes, and returns
+ * the length it keeps: all of it when the rest is shorter than the smallest large mapping
+ * (slack of at most LARGE_MIN; sizes that differ by a few pages then cost no mremap, which
+ * zaps every page it drops), else `need`, the rest going back to the kernel. */
+static size_t trim_mapping(char *map, size_t have, size_t need)
 {
     if (have - need < LARGE_MIN || glue_resize(map, have, need))
         return have;
@@ -143,7 +144,7 @@ static size_t keep_len(char *map, size_t have, size_t need)
 /* A cached mapping holding the request, its block at the returned base; NULL if none. One
  * too small is grown with mremap, which moves page tables, so the pages kept cost no fault
  * and no zeroing; that is most of what a fresh large block costs. One too big is shrunk
- * (see keep_len). An over-aligned request takes a mapping as it is (see serves()).
+ * (see trim_mapping). An over-aligned request takes a mapping as it is (see serves()).
  * *dirty gets how many bytes from base may hold old contents; the rest read as zero. */
 static char *cache_take(size_t len, size_t align, char **map, size_t *map_len, size_t *dirty)
 {
@@ -163,7 +164,7 @@ static char *cache_take(size_t len, size_t align, char **map, size_t *map_len, s
     }
     *dirty = have < len ? have : len;
     if (have >= len) {
-        *map = m, *map_len = keep_len(m, have, len);
+        *map = m, *map_len = trim_mapping(m, have, len);
         return m;
     }
     char *moved = glue_remap(m, have, len);
@@ -258,7 +259,7 @@ void *ref_large_resize(void *p, large_t *d, size_t n)
 {
     size_t len = large_len(n), lead = (size_t)(d->base - d->map), map_len = lead + len;
     if (map_len <= d->map_len) {
-        large_describe(d->base, len, n, d->map, keep_len(d->map, d->map_len, map_len));
+        large_describe(d->base, len, n, d->map, trim_mapping(d->map, d->map_len, map_len));
         return p;
     }
     if (!glue_resize(d->map, d->map_len, map_len)) {
