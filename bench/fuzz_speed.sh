@@ -6,14 +6,17 @@
 # 2. libFuzzer and AFL++ execs/s on 64-op inputs (the stress mix: the fuzzer's sizes) against
 #    the reference allocator (goal >= 15000), fuzz_ops and fuzz_ops_st, each a campaign of
 #    FUZZ_SPEED_AFL_SECONDS from the same 64 seeds, median of RUNS runs, when fuzz/ci.sh has
-#    built them in FUZZ_CI_DIR.
+#    built them in FUZZ_CI_DIR;
+# 3. the targets' own CPU cost per input (bench/fuzz_cost, no engine), median of RUNS runs,
+#    for each ALLOCHECK whose build directory has it: the figure that holds still while
+#    campaign rates move with the machine's load.
 # Side by side: ALLOCHECK and FUZZ_CI_DIR may each be a comma-separated list (e.g. a build of
 # the old and of the new tree); runs of the entries alternate, so a busy machine slows them
 # alike, and each entry gets its own line.
 # usage: bench/fuzz_speed.sh ALLOCHECK[,ALLOCHECK...] [FUZZ_CI_DIR[,DIR...]] [RUNS]
 # env: FUZZ_SPEED_OPS (2000000), FUZZ_SPEED_MAX_SIZE (generate's --max-size; default: none,
 #      generate's realistic mix), FUZZ_SPEED_AFL_SECONDS (20 per libFuzzer or AFL++ run),
-#      FUZZ_SPEED_ALLOCS (the replay allocators), FUZZ_SPEED_SKIP (replay or fuzzers).
+#      FUZZ_SPEED_ALLOCS (the replay allocators), FUZZ_SPEED_SKIP (replay, fuzzers or cost).
 set -eu
 EXES=$1
 CIS=${2:-}
@@ -137,5 +140,32 @@ fuzzer_figures() {
     done
 }
 
+# fuzz_cost of each build (BUILD/bench/fuzz_cost{,_st} beside BUILD/src/allocheck).
+cost_figures() {
+    for i in $(seq "$RUNS"); do
+        n=0
+        for exe in $(list "$EXES"); do
+            n=$((n + 1))
+            for v in fuzz_cost fuzz_cost_st; do
+                c=$(dirname "$(dirname "$exe")")/bench/$v
+                if [ -x "$c" ]; then
+                    "$c" | sed -n 's/.*median \([0-9.]*\) us.*/\1/p' >>"$TMP/c$n$v"
+                fi
+            done
+        done
+    done
+    echo "fuzz target cost per 64-op input (bench/fuzz_cost, CPU us), median of $RUNS:"
+    n=0
+    for exe in $(list "$EXES"); do
+        n=$((n + 1))
+        for v in fuzz_cost fuzz_cost_st; do
+            if [ -s "$TMP/c$n$v" ]; then
+                echo "  $exe $v: $(median <"$TMP/c$n$v") us"
+            fi
+        done
+    done
+}
+
 [ "$SKIP" = replay ] || replay_figures
 [ "$SKIP" = fuzzers ] || fuzzer_figures
+[ "$SKIP" = cost ] || cost_figures
