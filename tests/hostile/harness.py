@@ -1,0 +1,147 @@
+"""The hostile-input suite's harness: runs allocheck as a user would and checks the contract
+every case shares -- the exit status, one line on stderr naming the input, nothing left running,
+nothing lost or half-written.
+
+Every process of a run carries ALLOCHECK_HOSTILE_TAG=<random> in its environment (children
+inherit it, even those that leave the process group or the session), so survivors are found by
+that tag in /proc, never by name: other allocheck runs may share the machine.
+Leaves out: the cases themselves (cases_<group>.py, one module per group)."""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+
+
+class Suite:
+    def __init__(self, exe, plugin_dir):
+        self.exe = exe
+        self.plugins = plugin_dir
+        self.tmp = tempfile.mkdtemp(prefix="allocheck-hostile-")
+        self.results = []
+
+    # ---- reporting ----
+    def check(self, name, cond, diag=""):
+        self.results.append((bool(cond), name, diag))
+
+    def tap(self):
+        print(f"1..{len(self.results)}")
+        for i, (good, name, diag) in enumerate(self.results, 1):
+            print(f"{'ok' if good else 'not ok'} {i} - {name}")
+            if not good and diag:
+                for line in str(diag).splitlines()[:12]:
+                    print(f"# {line}")
+        return 0 if all(r[0] for r in self.results) else 1
+
+    # ---- paths ----
+    def plugin(self, variant):
+        return os.path.join(self.plugins, f"hostile_{variant}.so")
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    # ---- running ----
+    def start(self, args, cwd=None, env=None):
+        tag = uuid.uuid4().hex
+        e = dict(os.environ)
+        e.update(env or {})
+        e["ALLOCHECK_HOSTILE_TAG"] = tag
+        p = subprocess.Popen([self.exe] + list(args), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             cwd=cwd or self.tmp, env=e)
+        p.tag = tag
+        return p
+
+    def finish(self, p, timeout):
+        try:
+            out, err = p.communicate(timeout=timeout)
+            hung = False
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            hung = True
+        return Result(p.returncode, out, err, hung, reap_tagged(p.tag))
+
+    def run(self, args, timeout=60, **kw):
+        return self.finish(self.start(args, **kw), timeout)
+
+    def interrupt(self, args, sig, after, timeout=30, **kw):
+        """Starts allocheck, waits until after(elapsed_s, proc) is true (a phase reached),
+        sends sig, and returns the result with how long the exit took after the signal."""
+        p = self.start(args, **kw)
+        t0 = time.monotonic()
+        while p.poll() is None and not after(time.monotonic() - t0, p):
+            time.sleep(0.02)
+        sent = time.monotonic()
+        if p.poll() is None:
+            p.send_signal(sig)
+        r = self.finish(p, timeout)
+        r.exit_after_signal = time.monotonic() - sent
+        return r
+
+    # ---- the shared contract ----
+    def expect(self, name, r, rc, needle=None, stdout_empty=None):
+        """rc: the exit status wanted. needle: for rc 2, the one stderr line must contain it."""
+        problems = []
+        if r.hung:
+            problems.append("did not exit in time")
+        if r.rc != rc:
+            problems.append(f"exit {r.rc}, wanted {rc}")
+        if rc == 2:
+            lines = r.err.splitlines()
+            if len(lines) != 1:
+                problems.append(f"{len(lines)} stderr lines, wanted 1")
+            if needle and needle not in r.err:
+                problems.append(f"stderr lacks {needle!r}")
+        if stdout_empty and r.out:
+            problems.append("stdout not empty")
+        if r.survivors:
+            problems.append(f"{len(r.survivors)} process(es) survived: {r.survivors}")
+        self.check(name, not problems, "; ".join(problems) + "\nstderr: " + r.err[-600:])
+        return not problems
+
+
+class Result:
+    def __init__(self, rc, out, err, hung, survivors):
+        self.rc = rc
+        self.out = out.decode("utf-8", "replace")
+        self.err = err.decode("utf-8", "replace")
+        self.hung = hung
+        self.survivors = survivors
+        self.exit_after_signal = None
+
+
+def tagged_pids(tag):
+    needle = f"ALLOCHECK_HOSTILE_TAG={tag}".encode()
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    pids.append(int(d))
+        except OSError:
+            continue
+    return pids
+
+
+def reap_tagged(tag):
+    """Names the processes of a finished run still alive (zombies do not count), and kills
+    them so one failing case cannot disturb the next."""
+    time.sleep(0.05)
+    alive = []
+    for pid in tagged_pids(tag):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    return alive
