@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """CLI tests of `allocheck conform` and `allocheck list` (TAP output): usage errors are one
 line with exit 2; list --format json has the documented keys; -o writes a parsable report.
-argv: the allocheck binary."""
+argv: the allocheck binary, a seeded-bug plugin that fails calloc-overflow-null."""
 import json
 import os
 import subprocess
 import sys
 import tempfile
 
-EXE = sys.argv[1]
+EXE, FAILING = sys.argv[1], sys.argv[2]
 count = 0
 failed = 0
 
@@ -68,8 +68,25 @@ def test_output(ids):
         p = run("conform", "--only", ids[0], "-o", bad)
         ok(p.returncode == 2 and len(p.stderr.splitlines()) == 1 and bad in p.stderr
            and not os.path.exists(bad), "conform -o into a missing directory: one line, exit 2")
-        verdict = doc["results"][0]["verdict"] if doc.get("results") else "?"
-        ok((verdict == "fail") == (p.returncode == 1), "exit status follows the verdict")
+
+
+
+def verdict_and_status(spec, check):
+    """Runs one check on one allocator; returns (its verdict in the JSON report, exit status)."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "r.json")
+        p = run("conform", "-a", spec, "--only", check, "-f", "json", "-o", out)
+        doc = json.load(open(out)) if os.path.exists(out) else {}
+        results = doc.get("results", [])
+        return (results[0]["verdict"] if len(results) == 1 else "?"), p.returncode
+
+
+def test_exit_status(failing_plugin):
+    """Exit 0 when every verdict passes, 1 when one fails: both sides, each from its own run."""
+    verdict, rc = verdict_and_status("reference", "calloc-overflow-null")
+    ok(verdict == "pass" and rc == 0, "a passing check exits 0 (%s, rc %d)" % (verdict, rc))
+    verdict, rc = verdict_and_status(failing_plugin, "calloc-overflow-null")
+    ok(verdict == "fail" and rc == 1, "a failing check exits 1 (%s, rc %d)" % (verdict, rc))
 
 
 def test_matrix(ids):
@@ -88,5 +105,6 @@ ids = test_list()
 if ids:
     test_output(ids)
     test_matrix(ids)
+test_exit_status(FAILING)
 print("1..%d" % count)
 sys.exit(1 if failed else 0)
