@@ -3,6 +3,9 @@
  * threads. `refalloc_bench SO` re-executes itself plain (glibc) and with LD_PRELOAD=SO, five
  * times each, interleaved, and prints medians: wall and CPU time ratios vs glibc, and peak
  * RSS (VmHWM) over the workload's peak live bytes. `refalloc_bench --run THREADS` is one measured run. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -107,7 +110,15 @@ static long vm_hwm_kib(void)
     return kib;
 }
 
-/* One measured run: prints "seconds peak_rss_bytes peak_live_bytes". */
+/* The file the running malloc comes from: proves which allocator a run measured. */
+static const char *malloc_owner(void)
+{
+    Dl_info info;
+    void *sym = dlsym(RTLD_DEFAULT, "malloc");
+    return sym && dladdr(sym, &info) && info.dli_fname ? info.dli_fname : "?";
+}
+
+/* One measured run: prints "seconds peak_rss_bytes peak_live_bytes malloc's file". */
 static int run(int threads)
 {
     pthread_t t[MAXT];
@@ -120,16 +131,27 @@ static int run(int threads)
         pthread_join(t[i], NULL);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double sec = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    printf("%.6f %ld %zu\n", sec, vm_hwm_kib() * 1024, atomic_load(&peak_live));
+    printf("%.6f %ld %zu %s\n", sec, vm_hwm_kib() * 1024, atomic_load(&peak_live),
+           malloc_owner());
     return 0;
 }
 
+/* Whether the run's malloc came from so (or, for so == NULL, from anything else). */
+static int measured_right(const char *so, const char *owner)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    int same = so && realpath(so, a) && realpath(owner, b) && !strcmp(a, b);
+    return so ? same : strstr(owner, "libc.so") != NULL;
+}
+
 /* Runs self --run THREADS, with LD_PRELOAD=so when so is not NULL. out: wall seconds, peak
- * RSS, peak live, CPU seconds (user + system, from wait4). 0 or -1. */
-static int measure(const char *self, const char *so, int threads, double out[4])
+ * RSS, peak live, CPU seconds (user + system, from wait4). 0, -1 if the run failed, -2 if
+ * it ran on another allocator than it should have (owner names the one it ran on). */
+static int measure(const char *self, const char *so, int threads, double out[4],
+                   char owner[PATH_MAX])
 {
     int fd[2];
-    char arg[16], buf[256];
+    char arg[16], buf[PATH_MAX + 128];
     snprintf(arg, sizeof arg, "%d", threads);
     if (pipe(fd))
         return -1;
@@ -152,10 +174,10 @@ static int measure(const char *self, const char *so, int threads, double out[4])
     buf[n > 0 ? n : 0] = 0;
     out[3] = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
              (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    return WIFEXITED(st) && !WEXITSTATUS(st) &&
-                   sscanf(buf, "%lf %lf %lf", &out[0], &out[1], &out[2]) == 3
-               ? 0
-               : -1;
+    int fields = sscanf(buf, "%lf %lf %lf %4095s", &out[0], &out[1], &out[2], owner);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) || fields != 4)
+        return -1;
+    return measured_right(so, owner) ? 0 : -2;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -166,13 +188,15 @@ static int cmp_double(const void *a, const void *b)
 
 /* Medians over RUNS runs of each measure, glibc (g) and refalloc (r) runs interleaved so that
  * both see the same load on a shared machine. */
-static int medians(const char *self, const char *so, int threads, double g[4], double r[4])
+static int medians(const char *self, const char *so, int threads, double g[4], double r[4],
+                   char owner[PATH_MAX])
 {
     double v[2][4][RUNS], one[4];
     for (int k = 0; k < RUNS; k++)
         for (int a = 0; a < 2; a++) {
-            if (measure(self, a ? so : NULL, threads, one))
-                return -1;
+            int rc = measure(self, a ? so : NULL, threads, one, owner);
+            if (rc)
+                return rc;
             for (int i = 0; i < 4; i++)
                 v[a][i][k] = one[i];
         }
@@ -197,14 +221,28 @@ int main(int argc, char **argv)
     if (n < 0)
         return 2;
     self[n] = 0;
-    printf("%-7s %8s %8s %6s %9s %9s %10s %9s %8s %8s\n", "threads", "glibc s", "ref s",
-           "ratio", "cpu ratio", "live MiB", "glibc MiB", "ref MiB", "glibc/l", "ref/live");
+    char real[PATH_MAX];
+    if (!realpath(argv[1], real)) {
+        fprintf(stderr, "refalloc_bench: %s: %s\n", argv[1], strerror(errno));
+        return 2;
+    }
     for (int threads = 1; threads <= 4; threads *= 2) {
         double g[4], r[4];
-        if (medians(self, argv[1], threads, g, r)) {
+        char owner[PATH_MAX] = "?";
+        int rc = medians(self, argv[1], threads, g, r, owner);
+        if (rc == -2) {
+            fprintf(stderr, "refalloc_bench: %s: not what the run measured (its malloc came "
+                    "from %s)\n", argv[1], owner);
+            return 2;
+        }
+        if (rc) {
             fprintf(stderr, "refalloc_bench: a run failed\n");
             return 1;
         }
+        if (threads == 1)
+            printf("%-7s %8s %8s %6s %9s %9s %10s %9s %8s %8s\n", "threads", "glibc s",
+                   "ref s", "ratio", "cpu ratio", "live MiB", "glibc MiB", "ref MiB", "glibc/l",
+                   "ref/live");
         printf("%-7d %8.3f %8.3f %6.2f %9.2f %9.1f %10.1f %9.1f %8.2f %8.2f\n", threads, g[0],
                r[0], r[0] / g[0], r[3] / g[3], r[2] / 1048576, g[1] / 1048576, r[1] / 1048576,
                g[1] / g[2], r[1] / r[2]);
