@@ -287,12 +287,14 @@ ALIGNED_CHECK(posix_memalign_memptr_on_failure, "posix_memalign",
               "posix-memalign-memptr-on-failure", "POSIX.1-2024 posix_memalign",
               "a failed call leaves *memptr unmodified or NULL (reported)",
               AF_BIT(AF_POSIX_MEMALIGN))
-ALIGNED_CHECK(posix_memalign_errno, "posix_memalign", "posix-memalign-errno-kept",
-              "glibc rule posix_memalign",
-              "errno is left alone on success and failure (a change diverges)",
-              AF_BIT(AF_POSIX_MEMALIGN))
-ALIGNED_CHECK(memalign_nonpow2, "memalign", "memalign-nonpow2", "glibc manual memalign",
-              "invalid alignments: accepted or refused (reported)", AF_BIT(AF_MEMALIGN))
+const check_t check_posix_memalign_errno = {
+    "posix-memalign-errno-kept", "posix_memalign", "glibc rule posix_memalign",
+    "errno is left alone on success and failure (a change diverges)",
+    AF_BIT(AF_POSIX_MEMALIGN) | AF_BIT(AF_FREE), CHECK_INFO, run_posix_memalign_errno };
+const check_t check_memalign_nonpow2 = {
+    "memalign-nonpow2", "memalign", "glibc manual memalign",
+    "invalid alignments: accepted or refused (reported)", AF_BIT(AF_MEMALIGN) | AF_BIT(AF_FREE),
+    CHECK_INFO, run_memalign_nonpow2 };
 ALIGNED_CHECK(pvalloc_rounds_up, "pvalloc", "pvalloc-rounds-up", "glibc manual pvalloc",
               "pvalloc blocks are page aligned with a page-rounded usable size",
               AF_BIT(AF_PVALLOC))

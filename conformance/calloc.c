@@ -111,8 +111,8 @@ static void run_calloc_zero_args(check_ctx_t *c)
         F(c, p);
     }
     check_behaviour(c, "calloc with a zero argument returns %s",
-                    nonnull == 5 ? "a unique pointer" : nonnull ? "a pointer or NULL by case"
-                                                                : "NULL");
+                    nonnull == 5 ? "a non-NULL pointer" : nonnull ? "a pointer or NULL by case"
+                                                                  : "NULL");
 }
 
 /* nmemb > 1: the whole nmemb*size bytes exist and are zero. */
@@ -152,7 +152,9 @@ CALLOC_CHECK(calloc_overflow_null, "calloc-overflow-null", "C17 7.22.3.2p2",
              "nmemb*size overflow returns NULL, both argument orders", CALLOC_NEEDS)
 CALLOC_CHECK(calloc_overflow_enomem, "calloc-overflow-enomem", "POSIX.1-2024 calloc [ENOMEM]",
              "nmemb*size overflow sets errno ENOMEM", CALLOC_NEEDS)
-CALLOC_CHECK(calloc_zero_args, "calloc-zero-args", "C17 7.22.3p1",
-             "calloc with a zero argument: NULL or unique pointer (reported)", CALLOC_NEEDS)
+const check_t check_calloc_zero_args = {
+    "calloc-zero-args", "calloc", "C17 7.22.3p1",
+    "calloc with a zero argument: NULL or unique pointer (reported)", CALLOC_NEEDS, CHECK_INFO,
+    run_calloc_zero_args };
 CALLOC_CHECK(calloc_array, "calloc-array", "C17 7.22.3.2p2",
              "nmemb > 1: all nmemb*size bytes exist and are zero", CALLOC_NEEDS)

@@ -18,6 +18,7 @@ typedef enum verdict {
     VERDICT_FAIL,        /* a requirement of the clause is broken */
     VERDICT_DIVERGENCE,  /* implementation-defined/undefined territory: reported as behaviour */
     VERDICT_SKIP,        /* a needed function is absent, or the check does not apply */
+    VERDICT_INFO,        /* a report (CHECK_INFO) that ran: what the allocator does, no pass */
     VERDICT_COUNT
 } verdict_t;
 
@@ -45,6 +46,9 @@ enum check_flags {
     CHECK_FORK = 1u << 1,     /* needs a fork-safe allocator */
     CHECK_SLOW = 1u << 2,     /* takes more than ~100 ms: scheduled first */
     CHECK_NOLIMIT = 1u << 3,  /* sets its own resource limits (RLIMIT_AS) */
+    CHECK_INFO = 1u << 4,     /* a report of behaviour the clause leaves open: it cannot pass,
+                                 so its PASS becomes INFO, and an abort inside the allocator
+                                 (a documented precondition) a DIVERGENCE, not a FAIL */
 };
 
 typedef struct check {

@@ -29,7 +29,7 @@ static void run_functions_present(check_ctx_t *c)
 
 const check_t check_functions_present = {
     "functions-present", "*", "C17 7.22.3",
-    "reports which of the 14 entry points the allocator provides", 0, 0,
+    "reports which of the 14 entry points the allocator provides", 0, CHECK_INFO,
     run_functions_present,
 };
 

@@ -175,7 +175,7 @@ static void run_realloc_null_zero(check_ctx_t *c)
 {
     void *p = RA(c, NULL, 0);
 
-    check_behaviour(c, "realloc(NULL, 0) returns %s", p ? "a unique pointer" : "NULL");
+    check_behaviour(c, "realloc(NULL, 0) returns %s", p ? "a non-NULL pointer" : "NULL");
     F(c, p);
 }
 
@@ -235,10 +235,14 @@ REALLOC_CHECK(realloc_fail_keeps_block, "realloc-fail-keeps-block", "C17 7.22.3.
               "a failed realloc leaves the old block intact and usable")
 REALLOC_CHECK(realloc_fail_enomem, "realloc-fail-enomem", "POSIX.1-2024 realloc [ENOMEM]",
               "a failed realloc sets errno ENOMEM")
-REALLOC_CHECK(realloc_zero, "realloc-zero", "C17 7.22.3.5p3; C23 7.24.3.7p3",
-              "realloc(p, 0) classified (implementation-defined; undefined in C23)")
-REALLOC_CHECK(realloc_null_zero, "realloc-null-zero", "C17 7.22.3.5p3",
-              "realloc(NULL, 0) classified like malloc(0)")
+const check_t check_realloc_zero = {
+    "realloc-zero", "realloc", "C17 7.22.3.5p3; C23 7.24.3.7p3",
+    "realloc(p, 0) classified (implementation-defined; undefined in C23)", REALLOC_NEEDS,
+    CHECK_INFO, run_realloc_zero };
+const check_t check_realloc_null_zero = {
+    "realloc-null-zero", "realloc", "C17 7.22.3.5p3",
+    "realloc(NULL, 0) classified like malloc(0)", REALLOC_NEEDS, CHECK_INFO,
+    run_realloc_null_zero };
 REALLOC_CHECK(realloc_within_usable, "realloc-within-usable", "C17 7.22.3.5p2",
               "growing within the usable size keeps the bytes")
 REALLOC_CHECK(realloc_same_size, "realloc-same-size", "C17 7.22.3.5p2",

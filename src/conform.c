@@ -59,7 +59,7 @@ static const char *const profile_names[PROFILE_COUNT] = {
 };
 static const char *const verdict_names[VERDICT_COUNT] = {
     [VERDICT_PASS] = "pass", [VERDICT_FAIL] = "fail",
-    [VERDICT_DIVERGENCE] = "divergence", [VERDICT_SKIP] = "skip",
+    [VERDICT_DIVERGENCE] = "divergence", [VERDICT_SKIP] = "skip", [VERDICT_INFO] = "info",
 };
 
 const char *conform_profile_name(profile_t p)
@@ -315,6 +315,26 @@ static size_t describe_death(const run_t *r, const job_t *j, const siginfo_t *si
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
+/* A report-only check whose child the allocator stopped on purpose (abort, a trap, exit: an
+ * assertion on a documented precondition) has met a refusal, not broken a promise. */
+static bool refused_on_purpose(const run_t *r, const job_t *j, const siginfo_t *si)
+{
+    if (!(r->checks[j->task % r->nchecks]->flags & CHECK_INFO) || j->timed_out)
+        return false;
+    if (si->si_code == CLD_EXITED)
+        return true;
+    return si->si_status == SIGABRT || si->si_status == SIGTRAP || si->si_status == SIGILL;
+}
+
+/* The verdict of a check that ran to its end: a report's PASS is INFO. */
+static verdict_t finished_verdict(const run_t *r, const job_t *j, verdict_t v)
+{
+    if (v >= VERDICT_COUNT)
+        return VERDICT_FAIL;
+    bool info = r->checks[j->task % r->nchecks]->flags & CHECK_INFO;
+    return info && v == VERDICT_PASS ? VERDICT_INFO : v;
+}
+
 /* Turns a dead child into its result: the check's own verdict, or a failure saying how it
  * died, what the check had noted, and the allocator's last words. */
 static void judge(const run_t *r, const job_t *j, const siginfo_t *si)
@@ -326,11 +346,11 @@ static void judge(const run_t *r, const job_t *j, const siginfo_t *si)
     snprintf(res->behaviour, sizeof res->behaviour, "%.*s",
              (int)strnlen(c->behaviour, sizeof c->behaviour), c->behaviour);
     if (!j->timed_out && si->si_code == CLD_EXITED && j->slot->done) {
-        res->verdict = c->verdict < VERDICT_COUNT ? c->verdict : VERDICT_FAIL;
+        res->verdict = finished_verdict(r, j, c->verdict);
         snprintf(res->msg, sizeof res->msg, "%.*s", msglen, c->msg);
         return;
     }
-    res->verdict = VERDICT_FAIL;
+    res->verdict = refused_on_purpose(r, j, si) ? VERDICT_DIVERGENCE : VERDICT_FAIL;
     size_t off = describe_death(r, j, si, res->msg, sizeof res->msg);
     if (msglen > 0)
         off += (size_t)snprintf(res->msg + off, sizeof res->msg - off,

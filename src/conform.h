@@ -60,7 +60,7 @@ bool conform_selected(const char *id, const char *const *only, size_t nonly,
 const char *conform_profile_name(profile_t p);
 int conform_profile_parse(const char *s, profile_t *p);
 
-/* "pass", "fail", "divergence", "skip". */
+/* "pass", "fail", "divergence", "skip", "info". */
 const char *conform_verdict_name(verdict_t v);
 
 #endif

@@ -163,6 +163,7 @@ static int finish(FILE *f)
 static const struct { const char *tag, *colour; } verdict_style[VERDICT_COUNT] = {
     [VERDICT_PASS] = { "PASS", "\033[32m" }, [VERDICT_FAIL] = { "FAIL", "\033[1;31m" },
     [VERDICT_DIVERGENCE] = { "DIV", "\033[33m" }, [VERDICT_SKIP] = { "skip", "\033[2m" },
+    [VERDICT_INFO] = { "info", "\033[36m" },
 };
 
 static void put_tag(FILE *f, const report_t *r, verdict_t v, int width)
@@ -216,7 +217,7 @@ static void human_result(FILE *f, const report_t *r, size_t ai, size_t ci, bool 
 static void human_results(FILE *f, const report_t *r, size_t ai, bool with_alloc)
 {
     static const verdict_t order[] = { VERDICT_FAIL, VERDICT_DIVERGENCE, VERDICT_PASS,
-                                       VERDICT_SKIP };
+                                       VERDICT_INFO, VERDICT_SKIP };
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
         if (k >= 2 && !r->all)
             break;
@@ -228,9 +229,10 @@ static void human_results(FILE *f, const report_t *r, size_t ai, bool with_alloc
 
 static void human_counts(FILE *f, const report_t *r, size_t ai)
 {
-    fprintf(f, "  %s: %zu failed, %zu diverged, %zu passed, %zu skipped\n", label(r, ai),
-            count_alloc(r, ai, VERDICT_FAIL), count_alloc(r, ai, VERDICT_DIVERGENCE),
-            count_alloc(r, ai, VERDICT_PASS), count_alloc(r, ai, VERDICT_SKIP));
+    fprintf(f, "  %s: %zu failed, %zu diverged, %zu passed, %zu skipped, %zu reported\n",
+            label(r, ai), count_alloc(r, ai, VERDICT_FAIL), count_alloc(r, ai, VERDICT_DIVERGENCE),
+            count_alloc(r, ai, VERDICT_PASS), count_alloc(r, ai, VERDICT_SKIP),
+            count_alloc(r, ai, VERDICT_INFO));
 }
 
 static int column_width(const report_t *r)
@@ -255,9 +257,11 @@ static int id_width(const report_t *r)
 
 static bool row_interesting(const report_t *r, size_t ci)
 {
-    for (size_t ai = 0; ai < r->nallocs; ai++)
-        if (cell(r, ai, ci)->verdict != VERDICT_PASS)
+    for (size_t ai = 0; ai < r->nallocs; ai++) {
+        verdict_t v = cell(r, ai, ci)->verdict;
+        if (v != VERDICT_PASS && v != VERDICT_INFO)
             return true;
+    }
     return r->all;
 }
 
@@ -357,6 +361,8 @@ static void tap_result(FILE *f, const report_t *r, size_t ai, size_t ci, size_t 
         put_escaped(f, res->msg, emit_text, NULL);
     } else if (res->verdict == VERDICT_DIVERGENCE) {
         fputs(" (divergence)", f);
+    } else if (res->verdict == VERDICT_INFO) {
+        fputs(" (info)", f);
     }
     fputc('\n', f);
     if (res->verdict != VERDICT_SKIP && res->msg[0]) {

@@ -1,6 +1,7 @@
 /* Unit tests of the conformance runner (src/conform.c) with a throwaway check table: each kind
  * of ending a child can have (pass, fail, divergence, skip before forking, SIGSEGV, abort with
- * last words, hang, exit, a grandchild left behind) must become the right verdict and message,
+ * last words, hang, exit, a grandchild left behind; a report that runs, aborts or crashes)
+ * must become the right verdict and message,
  * and -j 1 must give the same results as -j 4. Prints TAP. */
 #include <signal.h>
 #include <stdarg.h>
@@ -112,13 +113,21 @@ static const check_t tc_threads = { "threads", "*", "test", "needs thread safety
 
 static const check_t tc_early = { "early", "*", "test", "first in the table", 0, 0, run_stamp };
 static const check_t tc_slow = { "slow", "*", "test", "last but slow", 0, CHECK_SLOW, run_stamp };
+/* Reports: a run to the end is info, an abort a divergence, a crash still a failure. */
+static const check_t tc_info = { "info", "*", "test", "report", 0, CHECK_INFO, run_pass };
+static const check_t tc_info_abort = { "info-abort", "*", "test", "report", 0, CHECK_INFO,
+                                       run_abort };
+static const check_t tc_info_segv = { "info-segv", "*", "test", "report", 0, CHECK_INFO,
+                                      run_segv };
 
 static const check_t *const table[] = {
     &tc_early, &tc_pass, &tc_fail, &tc_diverge, &tc_segv, &tc_abort, &tc_hang,
     &tc_exit, &tc_grandchild, &tc_limits, &tc_needs, &tc_threads, &tc_slow,
+    &tc_info, &tc_info_abort, &tc_info_segv,
 };
 #define NCHECKS (sizeof table / sizeof table[0])
-enum { EARLY, PASS, FAIL, DIV, SEGV, ABRT, HANG, EXIT, GRAND, LIMITS, NEEDS, THREADS, SLOW };
+enum { EARLY, PASS, FAIL, DIV, SEGV, ABRT, HANG, EXIT, GRAND, LIMITS, NEEDS, THREADS, SLOW,
+       INFO, INFO_ABRT, INFO_SEGV };
 
 static int has(const conform_result_t *r, const char *s) { return strstr(r->msg, s) != NULL; }
 
@@ -145,6 +154,11 @@ static void expect_results(const conform_result_t *r, const char *how)
        r[NEEDS].ms == 0, "%s: skipped before forking (%s)", how, r[NEEDS].msg);
     ok(r[THREADS].verdict == VERDICT_SKIP && has(&r[THREADS], "thread"),
        "%s: thread check skipped for a thread-unsafe allocator (%s)", how, r[THREADS].msg);
+    ok(r[INFO].verdict == VERDICT_INFO, "%s: a report that ran is info, not a pass", how);
+    ok(r[INFO_ABRT].verdict == VERDICT_DIVERGENCE && has(&r[INFO_ABRT], "SIGABRT") &&
+       has(&r[INFO_ABRT], "free(): invalid pointer"),
+       "%s: an abort in a report is a divergence with the last words", how);
+    ok(r[INFO_SEGV].verdict == VERDICT_FAIL, "%s: a crash in a report is still a failure", how);
 }
 
 static void test_selection(void)

@@ -30,14 +30,13 @@ def load_expect(path):
             head, _, message = line.rstrip("\n").partition(" | ")
             if head.strip():
                 cid, verdict = head.split()
-                want[cid] = (verdict, message.strip() if message else None)
+                want[cid] = (verdict, message.strip())
     return want
 
 
 def expected_line(r):
-    if r["verdict"] == "pass":
-        return f"{r['id']} pass"
-    return f"{r['id']} {r['verdict']} | {normalise(r.get('message'))}"
+    message = normalise(r.get("message")) if r["verdict"] != "pass" else ""
+    return f"{r['id']} {r['verdict']}" + (f" | {message}" if message else "")
 
 
 def update(path, spec, results):
@@ -59,8 +58,8 @@ def compare(got, want):
     for n, cid in enumerate(ids, 1):
         g = got.get(cid)
         gv = g["verdict"] if g else "missing"
-        gm = normalise(g.get("message")) if g and gv != "pass" else None
-        wv, wm = want.get(cid, ("missing", None))
+        gm = normalise(g.get("message")) if g and gv != "pass" else ""
+        wv, wm = want.get(cid, ("missing", ""))
         if gv == wv and (gv == "pass" or gm == wm):
             print(f"ok {n} - {cid} {gv}")
             continue

@@ -14,7 +14,11 @@ Generated from `allocheck list --format json` (the registry in `conformance/chec
 `tests/expect/checks_md.py`; the `checks-md-fresh` test fails when this file is stale.
 Each check is one property of one function and cites the clause it rests on. Verdicts:
 **pass**, **fail** (a requirement broken), **divergence** (implementation-defined or
-undefined territory, reported as behaviour), **skip** (a needed function is absent).
+undefined territory, reported as behaviour; also an abort inside a report-only check, the
+allocator enforcing a documented precondition), **skip** (a needed function is absent), and
+**info** for the checks marked "(reported)" and the other report-only checks: they describe what
+the allocator does where the clause leaves it a choice, cannot pass, and are not counted as
+passes; their findings are in the behaviour profile.
 Profiles: c17 (C17 + POSIX.1-2024, default), c11, c23 (size-dependent alignment of small
 blocks; realloc(p, 0) undefined), posix2024. Expected verdicts for the installed allocators
 are in `tests/expect/`.
