@@ -150,8 +150,10 @@ CALLOC_CHECK(calloc_zeroed_recycled, "calloc-zeroed-recycled", "C17 7.22.3.2p2",
              "memory dirtied with 0xA5 and freed comes back zeroed", CALLOC_NEEDS | AF_BIT(AF_MALLOC))
 CALLOC_CHECK(calloc_overflow_null, "calloc-overflow-null", "C17 7.22.3.2p2",
              "nmemb*size overflow returns NULL, both argument orders", CALLOC_NEEDS)
-CALLOC_CHECK(calloc_overflow_enomem, "calloc-overflow-enomem", "POSIX.1-2024 calloc [ENOMEM]",
-             "nmemb*size overflow sets errno ENOMEM", CALLOC_NEEDS)
+const check_t check_calloc_overflow_enomem = {
+    "calloc-overflow-enomem", "calloc", "POSIX.1-2024 calloc [ENOMEM]",
+    "nmemb*size overflow sets errno ENOMEM", CALLOC_NEEDS, CHECK_ERRNO,
+    run_calloc_overflow_enomem };
 const check_t check_calloc_zero_args = {
     "calloc-zero-args", "calloc", "C17 7.22.3p1",
     "calloc with a zero argument: NULL or unique pointer (reported)", CALLOC_NEEDS, CHECK_INFO,

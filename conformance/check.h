@@ -22,12 +22,15 @@ typedef enum verdict {
     VERDICT_COUNT
 } verdict_t;
 
-/* Standards profiles (DESIGN §8); a run uses one. */
+/* Standards profiles; a run uses one. The ISO C profiles require nothing of errno (C leaves it
+ * to POSIX); POSIX.1-2024 is C17 plus its own requirements (errno on every failure, EINVAL
+ * rules, free leaving errno alone) and is the default: allocheck loads allocators into
+ * POSIX programs, which rely on those. */
 typedef enum profile {
     PROFILE_C11,
-    PROFILE_C17,        /* C17 + POSIX.1-2024, the default */
+    PROFILE_C17,
     PROFILE_C23,
-    PROFILE_POSIX2024,  /* POSIX.1-2024 strictly (its C base is C17) */
+    PROFILE_POSIX2024,  /* C17 + POSIX.1-2024, the default */
     PROFILE_COUNT
 } profile_t;
 
@@ -46,6 +49,8 @@ enum check_flags {
     CHECK_FORK = 1u << 1,     /* needs a fork-safe allocator */
     CHECK_SLOW = 1u << 2,     /* takes more than ~100 ms: scheduled first */
     CHECK_NOLIMIT = 1u << 3,  /* sets its own resource limits (RLIMIT_AS) */
+    CHECK_ERRNO = 1u << 5,    /* tests errno alone: skipped where errno is not required (an
+                                 ISO C profile, or an allocator declaring NO_ERRNO) */
     CHECK_INFO = 1u << 4,     /* a report of behaviour the clause leaves open: it cannot pass,
                                  so its PASS becomes INFO, and an abort inside the allocator
                                  (a documented precondition) a DIVERGENCE, not a FAIL */

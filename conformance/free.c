@@ -65,8 +65,8 @@ static void free_sweep(check_ctx_t *c, alloc_fn_t f, free_how_t how)
             ck_fill(p, size, 1);
             errno = 4242;
             release(c->a, how, p, 64, size);
-            expect_true(c, errno == 4242, "freeing a %zu-byte %s block changed errno to %d",
-                        size, ck_name(f), errno);
+            ck_expect_errno(c, errno, 4242, "freeing a %zu-byte %s block changed errno to %d",
+                            size, ck_name(f), errno);
         }
     }
     end_sentinel(c, s);
@@ -106,7 +106,7 @@ static void run_free_sized_after_resize(check_ctx_t *c)
         require_true(c, p != NULL, "realloc to %zu failed", free_sizes[i + 1]);
         errno = 4242;
         c->a->free_sized(c->a->ctx, p, free_sizes[i + 1]);
-        expect_true(c, errno == 4242, "free_sized changed errno to %d", errno);
+        ck_expect_errno(c, errno, 4242, "free_sized changed errno to %d", errno);
     }
 }
 
@@ -116,7 +116,7 @@ static void run_free_sized_null(check_ctx_t *c)
     errno = 4242;
     c->a->free_sized(c->a->ctx, NULL, 0);
     c->a->free_sized(c->a->ctx, NULL, 100);
-    expect_true(c, errno == 4242, "free_sized(NULL) changed errno to %d", errno);
+    ck_expect_errno(c, errno, 4242, "free_sized(NULL) changed errno to %d", errno);
 }
 
 static void run_free_aligned_sized_null(check_ctx_t *c)
@@ -124,20 +124,23 @@ static void run_free_aligned_sized_null(check_ctx_t *c)
     errno = 4242;
     c->a->free_aligned_sized(c->a->ctx, NULL, 64, 0);
     c->a->free_aligned_sized(c->a->ctx, NULL, 4096, 100);
-    expect_true(c, errno == 4242, "free_aligned_sized(NULL) changed errno to %d", errno);
+    ck_expect_errno(c, errno, 4242, "free_aligned_sized(NULL) changed errno to %d", errno);
 }
 
 #define FREE_BIT AF_BIT(AF_FREE)
 #define FS_BIT AF_BIT(AF_FREE_SIZED)
 #define FAS_BIT AF_BIT(AF_FREE_ALIGNED_SIZED)
-#define FREE_CHECK(n, fn, id, clause, desc, needs) \
+#define FREE_CHECK_F(n, fn, id, clause, desc, needs, flags) \
     const check_t check_##n = { id, fn, clause, desc, (needs) | FREE_BIT | AF_BIT(AF_MALLOC), \
-                                0, run_##n };
+                                flags, run_##n };
+#define FREE_CHECK(n, fn, id, clause, desc, needs) \
+    FREE_CHECK_F(n, fn, id, clause, desc, needs, 0)
 FREE_CHECK(free_null, "free", "free-null", "C17 7.22.3.3p2", "free(NULL) does nothing", 0)
-FREE_CHECK(free_null_errno, "free", "free-null-errno", "POSIX.1-2024 free",
-           "free(NULL) leaves errno alone", 0)
-FREE_CHECK(free_errno, "free", "free-errno-preserved", "POSIX.1-2024 free",
-           "free of small, large and mmap-sized blocks of every function leaves errno alone", 0)
+FREE_CHECK_F(free_null_errno, "free", "free-null-errno", "POSIX.1-2024 free",
+             "free(NULL) leaves errno alone", 0, CHECK_ERRNO)
+FREE_CHECK_F(free_errno, "free", "free-errno-preserved", "POSIX.1-2024 free",
+             "free of small, large and mmap-sized blocks of every function leaves errno alone", 0,
+             CHECK_ERRNO)
 FREE_CHECK(free_sized_malloc, "free_sized", "free-sized-malloc", "C23 7.24.3.4",
            "free_sized with the requested size releases malloc blocks, errno kept", FS_BIT)
 FREE_CHECK(free_sized_calloc, "free_sized", "free-sized-calloc", "C23 7.24.3.4",

@@ -154,7 +154,9 @@ static void run_realloc_fail_enomem(check_ctx_t *c)
     F(c, q ? q : p);
 }
 
-/* C17 7.22.3.5p3 (DR 400): implementation-defined; C23 7.24.3.7p3 makes it undefined. */
+/* C17 7.22.3.5p3 (DR 400): implementation-defined; C23 7.24.3.7p3 makes it undefined.
+ * POSIX.1-2024 realloc: a null return for size 0 (the block freed) sets errno to EINVAL, so a
+ * program can tell it from a failure. */
 static void run_realloc_zero(check_ctx_t *c)
 {
     void *p = c->a->malloc(c->a->ctx, 64), *q;
@@ -168,6 +170,9 @@ static void run_realloc_zero(check_ctx_t *c)
                     errno);
     if (c->profile == PROFILE_C23)
         check_diverge(c, "realloc(p, 0) is undefined in C23 7.24.3.7p3");
+    if (q == NULL)
+        ck_expect_errno(c, errno, EINVAL, "realloc(p, 0) returned NULL with errno %d, not EINVAL "
+                        "(POSIX.1-2024 realloc)", errno);
     F(c, q);
 }
 
@@ -219,8 +224,9 @@ static void run_realloc_same_size(check_ctx_t *c)
 }
 
 #define REALLOC_NEEDS (AF_BIT(AF_REALLOC) | AF_BIT(AF_MALLOC) | AF_BIT(AF_FREE))
-#define REALLOC_CHECK(n, id, clause, desc) \
-    const check_t check_##n = { id, "realloc", clause, desc, REALLOC_NEEDS, 0, run_##n };
+#define REALLOC_CHECK_F(n, id, clause, desc, flags) \
+    const check_t check_##n = { id, "realloc", clause, desc, REALLOC_NEEDS, flags, run_##n };
+#define REALLOC_CHECK(n, id, clause, desc) REALLOC_CHECK_F(n, id, clause, desc, 0)
 REALLOC_CHECK(realloc_grow_keeps, "realloc-grow-keeps", "C17 7.22.3.5p2",
               "growing across every size class (tiny to mmap) keeps the bytes")
 REALLOC_CHECK(realloc_shrink_keeps, "realloc-shrink-keeps", "C17 7.22.3.5p2",
@@ -233,10 +239,10 @@ REALLOC_CHECK(realloc_null_is_malloc, "realloc-null-is-malloc", "C17 7.22.3.5p3"
               "realloc(NULL, n) behaves like malloc(n)")
 REALLOC_CHECK(realloc_fail_keeps_block, "realloc-fail-keeps-block", "C17 7.22.3.5p3",
               "a failed realloc leaves the old block intact and usable")
-REALLOC_CHECK(realloc_fail_enomem, "realloc-fail-enomem", "POSIX.1-2024 realloc [ENOMEM]",
-              "a failed realloc sets errno ENOMEM")
+REALLOC_CHECK_F(realloc_fail_enomem, "realloc-fail-enomem", "POSIX.1-2024 realloc [ENOMEM]",
+                "a failed realloc sets errno ENOMEM", CHECK_ERRNO)
 const check_t check_realloc_zero = {
-    "realloc-zero", "realloc", "C17 7.22.3.5p3; C23 7.24.3.7p3",
+    "realloc-zero", "realloc", "C17 7.22.3.5p3; C23 7.24.3.7p3; POSIX.1-2024 realloc [EINVAL]",
     "realloc(p, 0) classified (implementation-defined; undefined in C23)", REALLOC_NEEDS,
     CHECK_INFO, run_realloc_zero };
 const check_t check_realloc_null_zero = {

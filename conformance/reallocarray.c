@@ -99,13 +99,14 @@ static void run_reallocarray_null_zero(check_ctx_t *c)
 }
 
 #define RAA_NEEDS (AF_BIT(AF_REALLOCARRAY) | AF_BIT(AF_FREE))
-#define RAA_CHECK(n, id, clause, desc) \
-    const check_t check_##n = { id, "reallocarray", clause, desc, RAA_NEEDS, 0, run_##n };
+#define RAA_CHECK_F(n, id, clause, desc, flags) \
+    const check_t check_##n = { id, "reallocarray", clause, desc, RAA_NEEDS, flags, run_##n };
+#define RAA_CHECK(n, id, clause, desc) RAA_CHECK_F(n, id, clause, desc, 0)
 RAA_CHECK(reallocarray_overflow_null, "reallocarray-overflow-null", "POSIX.1-2024 reallocarray",
           "nmemb*size overflow returns NULL, both argument orders")
-RAA_CHECK(reallocarray_overflow_errno, "reallocarray-overflow-enomem",
-          "POSIX.1-2024 reallocarray [ENOMEM]",
-          "overflow sets errno ENOMEM (EOVERFLOW is a divergence)")
+RAA_CHECK_F(reallocarray_overflow_errno, "reallocarray-overflow-enomem",
+            "POSIX.1-2024 reallocarray [ENOMEM]",
+            "overflow sets errno ENOMEM (EOVERFLOW is a divergence)", CHECK_ERRNO)
 RAA_CHECK(reallocarray_fail_keeps_block, "reallocarray-fail-keeps-block",
           "POSIX.1-2024 reallocarray", "a failed reallocarray leaves the block intact and usable")
 RAA_CHECK(reallocarray_keeps, "reallocarray-keeps-contents", "POSIX.1-2024 reallocarray",

@@ -302,3 +302,44 @@ size_t ck_usable(const alloc_t *a, void *p, size_t size)
     u = a->usable_size(a->ctx, p);
     return u > size ? u : size;
 }
+
+bool ck_errno_required(const check_ctx_t *c)
+{
+    return c->profile == PROFILE_POSIX2024 && !(c->a->flags & ALLOCHECK_PLUGIN_NO_ERRNO);
+}
+
+void ck_expect_errno(check_ctx_t *c, int got, int want, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+
+    if (got == want)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (ck_errno_required(c))
+        check_fail(c, "%s", what);
+    else if (c->a->flags & ALLOCHECK_PLUGIN_NO_ERRNO)
+        check_behaviour(c, "%s (declared no-errno)", what);
+    else
+        check_behaviour(c, "%s (errno is POSIX's, not required by ISO C)", what);
+}
+
+bool ck_align_refused(check_ctx_t *c, alloc_fn_t f, size_t al, size_t size, int err)
+{
+    if (!alloc_may_refuse_align(c->a, al)) {
+        check_fail(c, "%s(align %zu, size %zu) failed (error %d)%s", ck_name(f), al, size, err,
+                   c->a->max_alignment ? ": within the declared max-align" : "");
+        return false;
+    }
+    if (c->a->max_alignment)
+        check_behaviour(c, "%s refuses alignments above its declared max-align %zu",
+                        ck_name(f), c->a->max_alignment);
+    else
+        check_diverge(c, "%s(align %zu, size %zu) fails (error %d): an alignment above %zu KiB "
+                      "is refused (C17 7.22.3.1p2 allows refusing unsupported alignments; "
+                      "declare max-align to say so)", ck_name(f), al, size, err,
+                      ALLOC_ALIGN_SERVED >> 10);
+    return true;
+}

@@ -103,6 +103,20 @@ const char *ck_name(alloc_fn_t f);
  * Returns false when p was not aligned as owed. */
 bool ck_expect_aligned(check_ctx_t *c, alloc_fn_t f, size_t align, size_t size, const void *p);
 
+/* Judges a refused request for a valid power-of-two alignment al (docs/CHECKS.md, "Large
+ * alignments"): above a declared max_alignment it is behaviour; with none declared, above
+ * ALLOC_ALIGN_SERVED a divergence; else a failure. Returns true when the refusal is allowed. */
+bool ck_align_refused(check_ctx_t *c, alloc_fn_t f, size_t al, size_t size, int err);
+
+/* Whether errno is owed under c's profile and the allocator's declarations: POSIX.1-2024
+ * only, and not for an allocator declaring ALLOCHECK_PLUGIN_NO_ERRNO. */
+bool ck_errno_required(const check_ctx_t *c);
+
+/* Records that errno is got where want is owed: a failure where errno is required, else
+ * behaviour ("... (errno is not required: profile c17)"). Nothing when got == want. */
+void ck_expect_errno(check_ctx_t *c, int got, int want, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Usable size of p when the allocator reports one, else size. */
 size_t ck_usable(const alloc_t *a, void *p, size_t size);
 

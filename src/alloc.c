@@ -207,17 +207,42 @@ static int load_system(alloc_t *a)
     return install_std(a, raw);
 }
 
+/* What a SPEC's options declare, applied over what a descriptor declared. */
+typedef struct decl {
+    uint32_t flags;
+    size_t min_alignment, max_alignment, heap_size;
+} decl_t;
+
 typedef struct spec {
     char path[4096];
     char prefix[64];
     int preload;
+    decl_t decl;
 } spec_t;
 
-static int parse_option(spec_t *s, const char *opt, char *err, size_t len)
+static const struct { const char *name; uint32_t flag; } decl_flags[] = {
+    { "no-errno", ALLOCHECK_PLUGIN_NO_ERRNO },
+    { "delayed-reuse", ALLOCHECK_PLUGIN_DELAYED_REUSE },
+    { "not-thread-safe", ALLOCHECK_PLUGIN_NOT_THREAD_SAFE },
+    { "not-fork-safe", ALLOCHECK_PLUGIN_NOT_FORK_SAFE },
+};
+
+/* "4096", "256K", "1M", "2G" into *out. */
+static int parse_bytes(const char *s, size_t *out)
 {
-    if (strncmp(opt, "prefix=", 7) != 0)
-        return fail(err, len, -EINVAL, "unknown option '%s' (expected prefix=P)", opt);
-    const char *p = opt + 7;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    end += shift != 0;
+    if (errno || end == s || *end || *s == '-' || v == 0 || v > (SIZE_MAX >> shift))
+        return -1;
+    *out = (size_t)(v << shift);
+    return 0;
+}
+
+static int parse_prefix(spec_t *s, const char *p, char *err, size_t len)
+{
     if (!*p || strlen(p) >= sizeof s->prefix)
         return fail(err, len, -EINVAL, "prefix must be 1 to %zu characters", sizeof s->prefix - 1);
     for (const char *q = p; *q; q++)
@@ -225,6 +250,65 @@ static int parse_option(spec_t *s, const char *opt, char *err, size_t len)
               (*q >= 'A' && *q <= 'Z')))
             return fail(err, len, -EINVAL, "prefix '%s' is not a C identifier prefix", p);
     snprintf(s->prefix, sizeof s->prefix, "%s", p);
+    return 0;
+}
+
+/* One "name=value" declaration with a byte count. */
+static int parse_amount(spec_t *s, const char *opt, char *err, size_t len)
+{
+    static const char *const names[] = { "min-align=", "max-align=", "heap=" };
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(names[i]), v;
+        if (strncmp(opt, names[i], n) != 0)
+            continue;
+        if (parse_bytes(opt + n, &v) || (i < 2 && (v & (v - 1))))
+            return fail(err, len, -EINVAL, "'%s': expected %s", opt,
+                        i < 2 ? "a power of two (4096, 256K)" : "a size (262144, 256K, 64M)");
+        size_t *field[] = { &s->decl.min_alignment, &s->decl.max_alignment, &s->decl.heap_size };
+        *field[i] = v;
+        if (i == 2)
+            s->decl.flags |= ALLOCHECK_PLUGIN_FIXED_HEAP;
+        return 0;
+    }
+    return 1;
+}
+
+static int parse_option(spec_t *s, const char *opt, char *err, size_t len)
+{
+    if (strncmp(opt, "prefix=", 7) == 0)
+        return parse_prefix(s, opt + 7, err, len);
+    for (size_t i = 0; i < sizeof decl_flags / sizeof decl_flags[0]; i++)
+        if (strcmp(opt, decl_flags[i].name) == 0) {
+            s->decl.flags |= decl_flags[i].flag;
+            return 0;
+        }
+    int rc = parse_amount(s, opt, err, len);
+    if (rc <= 0)
+        return rc;
+    return fail(err, len, -EINVAL, "unknown option '%s' (expected prefix=P, heap=N, min-align=N, "
+                "max-align=N, no-errno, delayed-reuse, not-thread-safe or not-fork-safe)", opt);
+}
+
+/* Whether the text after a SPEC's last ':' is options, not part of the path: it has an '='
+ * (as prefix= always had) or its first option is a known word. */
+static bool looks_like_options(const char *tail)
+{
+    size_t n = strcspn(tail, ",");
+    if (memchr(tail, '=', n))
+        return true;
+    for (size_t i = 0; i < sizeof decl_flags / sizeof decl_flags[0]; i++)
+        if (strlen(decl_flags[i].name) == n && strncmp(tail, decl_flags[i].name, n) == 0)
+            return true;
+    return false;
+}
+
+static int parse_options(spec_t *s, char *opts, char *err, size_t len)
+{
+    for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        int rc = parse_option(s, o, err, len);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
@@ -241,13 +325,13 @@ static int parse_spec(spec_t *s, const char *spec, char *err, size_t len)
         return fail(err, len, -ENAMETOOLONG, "spec too long");
     snprintf(s->path, sizeof s->path, "%s", spec);
     char *colon = strrchr(s->path, ':');
-    if (colon && strchr(colon, '=')) {
+    if (colon && looks_like_options(colon + 1)) {
         *colon = '\0';
-        int rc = parse_option(s, colon + 1, err, len);
+        int rc = parse_options(s, colon + 1, err, len);
         if (rc)
             return rc;
         if (!s->path[0])
-            return fail(err, len, -EINVAL, "no library path before ':%s'", colon + 1);
+            return fail(err, len, -EINVAL, "no library path before the options");
     }
     for (size_t i = 0; i < sizeof known_allocators / sizeof known_allocators[0]; i++)
         if (strcmp(s->path, known_allocators[i].name) == 0)
@@ -386,6 +470,8 @@ static int load_descriptor(alloc_t *a, const struct allocheck_plugin *d, char *e
         a->heap_size = d->heap_size;
         a->flags = d->flags;
     }
+    if (d->struct_size >= offsetof(struct allocheck_plugin, reserved))
+        a->max_alignment = (size_t)d->max_alignment;
     if (d->name)
         snprintf(a->name, sizeof a->name, "%s", d->name);
     return 0;
@@ -414,28 +500,54 @@ static int load_library(alloc_t *a, const spec_t *s, char *err, size_t len)
     return load_named(a, h, s, err, len);
 }
 
+/* A SPEC's declarations win over a descriptor's; flags add up. */
+static void apply_declarations(alloc_t *a, const decl_t *d)
+{
+    a->flags |= d->flags;
+    if (d->min_alignment)
+        a->min_alignment = d->min_alignment;
+    if (d->max_alignment)
+        a->max_alignment = d->max_alignment;
+    if (d->heap_size)
+        a->heap_size = d->heap_size;
+}
+
+/* preload: only records the library; it runs in a child with LD_PRELOAD. */
+static int load_preload_spec(alloc_t *a, const spec_t *s, char *err, size_t errlen)
+{
+    int rc = check_file(s->path, err, errlen);
+    if (rc)
+        return rc;
+    a->kind = ALLOC_PRELOAD;
+    snprintf(a->path, sizeof a->path, "%s", s->path);
+    copy_str(a->name, sizeof a->name, s->path);
+    return 0;
+}
+
+static int load_spec(alloc_t *a, const spec_t *s, char *err, size_t errlen)
+{
+    if (!s->preload && strcmp(s->path, "reference") == 0)
+        return load_reference(a);
+    if (!s->preload && strcmp(s->path, "system") == 0)
+        return load_system(a);
+    if (!s->preload)
+        return load_library(a, s, err, errlen);
+    return load_preload_spec(a, s, err, errlen);
+}
+
 int alloc_load(alloc_t *a, const char *spec, char *err, size_t errlen)
 {
     memset(a, 0, sizeof *a);
     snprintf(a->spec, sizeof a->spec, "%s", spec);
-    if (strcmp(spec, "reference") == 0)
-        return load_reference(a);
-    if (strcmp(spec, "system") == 0)
-        return load_system(a);
     spec_t s;
     int rc = parse_spec(&s, spec, err, errlen);
-    if (rc)
-        return rc;
-    if (!s.preload)
-        return load_library(a, &s, err, errlen);
-    rc = check_file(s.path, err, errlen);
-    if (rc)
-        return rc;
-    a->kind = ALLOC_PRELOAD;
-    snprintf(a->path, sizeof a->path, "%s", s.path);
-    copy_str(a->name, sizeof a->name, s.path);
-    return 0;
+    if (rc == 0)
+        rc = load_spec(a, &s, err, errlen);
+    if (rc == 0)
+        apply_declarations(a, &s.decl);
+    return rc;
 }
+
 
 static const char *signal_name(int sig)
 {
@@ -541,4 +653,27 @@ void alloc_reexec_for_tls(char **argv)
         return;
     execv("/proc/self/exe", argv);
     /* Not fatal: only plugins with initial-exec TLS will fail to load, and say so. */
+}
+
+bool alloc_may_refuse_align(const alloc_t *a, size_t align)
+{
+    return a->max_alignment ? align > a->max_alignment : align > ALLOC_ALIGN_SERVED;
+}
+
+void alloc_declarations(const alloc_t *a, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+#define DECL_PUT(...) \
+    off += (size_t)snprintf(buf + off, off < len ? len - off : 0, __VA_ARGS__)
+    if (a->flags & ALLOCHECK_PLUGIN_FIXED_HEAP)
+        DECL_PUT("%sheap=%zu", off ? "," : "", a->heap_size);
+    if (a->min_alignment)
+        DECL_PUT("%smin-align=%zu", off ? "," : "", a->min_alignment);
+    if (a->max_alignment)
+        DECL_PUT("%smax-align=%zu", off ? "," : "", a->max_alignment);
+    for (size_t i = 0; i < sizeof decl_flags / sizeof decl_flags[0]; i++)
+        if (a->flags & decl_flags[i].flag)
+            DECL_PUT("%s%s", off ? "," : "", decl_flags[i].name);
+#undef DECL_PUT
 }

@@ -66,7 +66,8 @@ typedef struct alloc {
     const char *symbol[AF_COUNT];  /* the symbol each function was found as, or NULL */
     /* usable_size: malloc_usable_size, else malloc_size, else NULL. */
     size_t (*usable_size)(void *ctx, void *ptr);
-    size_t min_alignment;    /* declared by a descriptor plugin; 0 = profile default */
+    size_t min_alignment;    /* declared (descriptor or SPEC); 0 = profile default */
+    size_t max_alignment;    /* declared largest alignment served; 0 = none declared */
     size_t heap_size;
     uint32_t flags;          /* ALLOCHECK_PLUGIN_* */
     /* Private to the loader: raw pointers for the standard-name adapters. */
@@ -91,6 +92,20 @@ int alloc_probe(const char *spec, char *err, size_t errlen);
  * pvalloc for an allocator that lacks one, and its blocks would reach the preloaded free.
  * Returns 0 or a negative errno. */
 int alloc_keep_only_from(alloc_t *a, const char *path);
+
+/* Alignments every general-purpose allocator here serves; above this, an allocator that has
+ * declared no max_alignment may refuse one (C17 7.22.3.1p2: an alignment the implementation
+ * does not support makes the call fail). */
+#define ALLOC_ALIGN_SERVED ((size_t)64 << 10)
+
+/* Whether a may refuse a request for this (valid, power-of-two) alignment: above its declared
+ * max_alignment, or above ALLOC_ALIGN_SERVED when it declared none. The one rule the
+ * conformance checks and the fuzzer's oracles share. */
+bool alloc_may_refuse_align(const alloc_t *a, size_t align);
+
+/* The declarations in force, as a SPEC's options would spell them ("heap=262144,min-align=8,
+ * no-errno"), into buf ("" for none). */
+void alloc_declarations(const alloc_t *a, char *buf, size_t len);
 
 /* Bitmask of AF_BIT() for the functions a provides. */
 uint32_t alloc_present(const alloc_t *a);

@@ -38,9 +38,9 @@ static void print_human(const alloc_t *a)
            kind_names[a->kind], a->path);
     if (a->prefix[0])
         printf("  prefix:    %s\n", a->prefix);
-    if (a->min_alignment || a->flags || a->heap_size)
-        printf("  declares:  min_alignment %zu, heap_size %zu, flags 0x%x\n", a->min_alignment,
-               a->heap_size, a->flags);
+    char decl[512];
+    alloc_declarations(a, decl, sizeof decl);
+    printf("  declares:  %s\n", decl[0] ? decl : "nothing (the standards' defaults)");
     printf("  functions: %d of %d\n", __builtin_popcount(present), AF_COUNT);
     for (int f = 0; f < AF_COUNT; f++)
         printf("    %-20s %s\n", alloc_fn_names[f],
@@ -56,8 +56,13 @@ static void print_json(const alloc_t *a, int last)
     json_string(stdout, a->name);
     printf(", \"kind\": \"%s\", \"path\": ", kind_names[a->kind]);
     json_string(stdout, a->path);
-    printf(", \"min_alignment\": %zu, \"heap_size\": %zu, \"flags\": %u,\n     \"functions\": {",
-           a->min_alignment, a->heap_size, a->flags);
+    char decl[512];
+    alloc_declarations(a, decl, sizeof decl);
+    printf(", \"min_alignment\": %zu, \"max_alignment\": %zu, \"heap_size\": %zu, "
+           "\"flags\": %u, \"declarations\": ", a->min_alignment, a->max_alignment,
+           a->heap_size, a->flags);
+    json_string(stdout, decl);
+    printf(",\n     \"functions\": {");
     for (int f = 0; f < AF_COUNT; f++) {
         printf("%s\"%s\": ", f ? ", " : "", alloc_fn_names[f]);
         if (present & AF_BIT(f))

@@ -130,7 +130,22 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool conform_skip_reason(const alloc_t *a, const check_t *c, char *msg, size_t len)
+/* A check of errno alone, where errno is not owed. */
+static bool errno_skip(const alloc_t *a, const check_t *c, profile_t p, char *msg, size_t len)
+{
+    if (!(c->flags & CHECK_ERRNO))
+        return false;
+    if (a->flags & ALLOCHECK_PLUGIN_NO_ERRNO)
+        snprintf(msg, len, "the allocator declares no-errno");
+    else if (p != PROFILE_POSIX2024)
+        snprintf(msg, len, "errno is POSIX's, not ISO C's (profile %s)", profile_names[p]);
+    else
+        return false;
+    return true;
+}
+
+bool conform_skip_reason(const alloc_t *a, const check_t *c, profile_t p, char *msg,
+                         size_t len)
 {
     uint32_t missing = c->needs & ~alloc_present(a);
     if (missing) {
@@ -149,7 +164,7 @@ bool conform_skip_reason(const alloc_t *a, const check_t *c, char *msg, size_t l
         snprintf(msg, len, "the allocator declares itself not fork-safe");
         return true;
     }
-    return false;
+    return errno_skip(a, c, p, msg, len);
 }
 
 /* Reads "Key:   N kB" from /proc/self/status, in bytes; 0 if absent. */
@@ -385,7 +400,8 @@ static int fill(run_t *r)
         size_t task = r->order[r->next];
         conform_result_t *res = &r->results[task];
         const check_t *c = r->checks[task % r->nchecks];
-        if (conform_skip_reason(&r->allocs[task / r->nchecks], c, res->msg, sizeof res->msg)) {
+        if (conform_skip_reason(&r->allocs[task / r->nchecks], c, r->profile, res->msg,
+                                sizeof res->msg)) {
             res->verdict = VERDICT_SKIP;
             r->next++;
             continue;

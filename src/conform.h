@@ -13,6 +13,7 @@
 #include "src/alloc.h"
 
 #define CONFORM_DEFAULT_TIMEOUT_MS 5000u
+#define CONFORM_DEFAULT_PROFILE PROFILE_POSIX2024
 /* Headroom over the parent's own data segment that a check may write (RLIMIT_DATA). RLIMIT_AS
  * cannot be the bound: scudo reserves ~180 GiB of PROT_NONE address space on its first call,
  * while every allocator measured here (glibc, jemalloc, mimalloc, tcmalloc, scudo) stays near
@@ -42,9 +43,11 @@ typedef struct conform_result {
 int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *checks,
                 size_t nchecks, const conform_opts_t *opts, conform_result_t *results);
 
-/* Why check c is skipped for a without forking (a function it needs is absent, or a thread or
- * fork safety the allocator disclaims), written to msg; false when it must run. */
-bool conform_skip_reason(const alloc_t *a, const check_t *c, char *msg, size_t len);
+/* Why check c is skipped for a under profile p without forking (a function it needs is absent,
+ * a thread or fork safety the allocator disclaims, errno not owed), written to msg; false when
+ * it must run. */
+bool conform_skip_reason(const alloc_t *a, const check_t *c, profile_t p, char *msg,
+                         size_t len);
 
 /* Results live outside any allocator's heap (under preload:, libc malloc is the one under
  * test): an anonymous mapping of n results, or NULL. */

@@ -623,7 +623,7 @@ static void list_json(FILE *f, const check_t *const *checks, size_t n, const all
         bool opened = false;
         for (size_t a = 0; a < nallocs; a++) {
             char why[256];
-            if (!conform_skip_reason(&allocs[a], c, why, sizeof why))
+            if (!conform_skip_reason(&allocs[a], c, CONFORM_DEFAULT_PROFILE, why, sizeof why))
                 continue;
             fputs(opened ? ", " : ", \"skipped\": {", f);
             put_json(f, allocs[a].spec);
@@ -652,7 +652,8 @@ static void list_human(FILE *f, const check_t *const *checks, size_t n, const al
                 w[2], checks[i]->clause, checks[i]->description);
         for (size_t a = 0; a < nallocs; a++) {
             char why[256];
-            if (conform_skip_reason(&allocs[a], checks[i], why, sizeof why))
+            if (conform_skip_reason(&allocs[a], checks[i], CONFORM_DEFAULT_PROFILE, why,
+                                    sizeof why))
                 fprintf(f, "%-*s  skipped for %s: %s\n", w[0], "", allocs[a].spec, why);
         }
     }

@@ -28,8 +28,15 @@ enum {
     ALLOCHECK_PLUGIN_NOT_THREAD_SAFE = 1u << 0,
     /* The allocator is not usable in a child after fork(): fork checks are skipped. */
     ALLOCHECK_PLUGIN_NOT_FORK_SAFE = 1u << 1,
-    /* The heap has a fixed capacity (`heap_size`): running out of it is expected, not a bug. */
+    /* The heap has a fixed capacity (`heap_size`): running out of it is expected, not a bug.
+     * Checks whose working set does not fit skip with the reason. */
     ALLOCHECK_PLUGIN_FIXED_HEAP = 1u << 2,
+    /* The allocator never sets errno (freestanding code has none): errno requirements, which
+     * are POSIX's and not ISO C's, are reported as behaviour, never failed. */
+    ALLOCHECK_PLUGIN_NO_ERRNO = 1u << 3,
+    /* Freed memory comes back only after a delay (a quarantine, as hardened allocators keep):
+     * checks that free and at once expect the memory back report that as behaviour. */
+    ALLOCHECK_PLUGIN_DELAYED_REUSE = 1u << 4,
 };
 
 struct allocheck_plugin {
@@ -63,7 +70,10 @@ struct allocheck_plugin {
     size_t heap_size;       /* capacity in bytes with ALLOCHECK_PLUGIN_FIXED_HEAP */
     uint32_t flags;         /* ALLOCHECK_PLUGIN_* */
     uint32_t reserved0;
-    uint64_t reserved[6];   /* zero; room to grow without a new ABI version */
+    /* The largest alignment the aligned functions serve (a power of two); larger ones are
+     * refused, as C17 7.22.3.1 allows for unsupported alignments. 0 = no declared limit. */
+    uint64_t max_alignment;
+    uint64_t reserved[5];   /* zero; room to grow without a new ABI version */
 };
 
 /* Marks the descriptor for export even when the plugin builds with -fvisibility=hidden. */

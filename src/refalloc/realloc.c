@@ -16,9 +16,10 @@ static void *realloc_named(void *p, size_t n, const char *fn)
     block_t b;
     ref_block_find(p, &b, fn);
     if (n == 0) {
-        int saved = errno;
+        /* POSIX.1-2024: a null return for size 0 says EINVAL, so it is not taken for ENOMEM
+         * (with the block still live) by a program that checks errno. */
         ref_block_free(p, &b);
-        errno = saved;
+        errno = EINVAL;
         return NULL;
     }
     if (n >= REF_MAX_REQ) {

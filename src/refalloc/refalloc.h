@@ -5,10 +5,11 @@
  *
  * Documented choices (where the standards leave room):
  * - malloc(0) returns a unique pointer with 8 usable bytes.
- * - realloc(p, 0) with p != NULL frees p and returns NULL without touching errno, as glibc
- *   does: C17 7.22.3.5 makes it implementation-defined and C23 undefined, and programs run
- *   under LD_PRELOAD were written against glibc, so matching it is what breaks nobody.
- *   reallocarray(p, 0, n) does the same.
+ * - realloc(p, 0) with p != NULL frees p and returns NULL, as glibc does (C17 7.22.3.5 makes
+ *   it implementation-defined and C23 undefined; programs run under LD_PRELOAD were written
+ *   against glibc, so freeing is what breaks nobody), and sets errno to EINVAL as
+ *   POSIX.1-2024 asks, so a program can tell that NULL from a failure with the block still
+ *   live. reallocarray(p, 0, n) does the same.
  * - aligned_alloc accepts any size (C17 DR 460) and any power-of-two alignment; memalign
  *   rejects a non-power-of-two alignment with EINVAL (glibc would round it up).
  * - Requests of 2^47 bytes or more (the x86-64 user address space) fail with ENOMEM, so no

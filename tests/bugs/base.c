@@ -351,8 +351,9 @@ static void *x_realloc(void *p, size_t n)
 {
     if (p == NULL)
         return x_malloc(n);
-    if (n == 0) { /* glibc's choice (C17 7.22.3.5p3 leaves it implementation-defined) */
+    if (n == 0) { /* glibc's choice (C17 7.22.3.5p3), with POSIX.1-2024's EINVAL */
         x_free(p);
+        errno = EINVAL;
         return NULL;
     }
     hdr_t *h = hdr_of(p);

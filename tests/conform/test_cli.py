@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """CLI tests of `allocheck conform` and `allocheck list` (TAP output): usage errors are one
 line with exit 2; list --format json has the documented keys; -o writes a parsable report.
-argv: the allocheck binary, a seeded-bug plugin that fails calloc-overflow-null."""
+argv: the allocheck binary, a seeded-bug plugin that fails calloc-overflow-null, one that never
+sets errno."""
 import json
 import os
 import subprocess
 import sys
 import tempfile
 
-EXE, FAILING = sys.argv[1], sys.argv[2]
+EXE, FAILING, NO_ERRNO = sys.argv[1], sys.argv[2], sys.argv[3]
 count = 0
 failed = 0
 
@@ -99,6 +100,34 @@ def test_matrix(ids):
     ok(t.stdout.startswith("TAP version 13\n1..1\n"), "conform -f tap plans one test")
 
 
+def failed_ids(spec, *opts):
+    p = run("conform", "-a", spec, "-f", "json", "--only", "*enomem*,*errno*,malloc-size-max",
+            *opts)
+    doc = json.loads(p.stdout) if p.returncode in (0, 1) and p.stdout else {"results": []}
+    return p.returncode, {r["id"] for r in doc["results"] if r["verdict"] == "fail"}
+
+
+def test_profiles(no_errno):
+    """errno is POSIX's: the default profile (posix2024) requires it, ISO C's profiles do not,
+    and an allocator declaring no-errno is not failed for it under any."""
+    rc, fails = failed_ids(no_errno)
+    ok(rc == 1 and {"malloc-size-max", "malloc-huge-enomem"} <= fails,
+       "default profile posix2024 fails an allocator that never sets errno (rc %d, %s)"
+       % (rc, sorted(fails)))
+    for prof in ("c11", "c17", "c23"):
+        rc, fails = failed_ids(no_errno, "--profile", prof)
+        ok(rc == 0 and not fails, "--profile %s: errno is not required (rc %d, %s)"
+           % (prof, rc, sorted(fails)))
+    rc, fails = failed_ids(no_errno + ":no-errno")
+    ok(rc == 0 and not fails, "SPEC:no-errno: errno not failed under posix2024 (rc %d, %s)"
+       % (rc, sorted(fails)))
+    p = run("conform", "-a", no_errno + ":no-errno", "--only", "calloc-overflow-enomem",
+            "-f", "json")
+    doc = json.loads(p.stdout) if p.stdout else {"results": [{}]}
+    ok(doc["results"][0].get("verdict") == "skip" and "no-errno" in doc["results"][0]["message"],
+       "an errno-only check skips for no-errno, saying why")
+
+
 print("TAP version 13")
 test_usage()
 ids = test_list()
@@ -106,5 +135,6 @@ if ids:
     test_output(ids)
     test_matrix(ids)
 test_exit_status(FAILING)
+test_profiles(NO_ERRNO)
 print("1..%d" % count)
 sys.exit(1 if failed else 0)

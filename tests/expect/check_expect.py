@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs `allocheck conform -a SPEC --format json` and compares every check's verdict, and for
+"""Runs `allocheck conform -a SPEC --profile PROFILE --format json` and compares every check's verdict, and for
 every result that is not a pass its message, with an expectation file. TAP output: one test per
 check, a diff of the differences; `1..0 # SKIP` when the allocator's .so is not installed.
 
@@ -39,9 +39,9 @@ def expected_line(r):
     return f"{r['id']} {r['verdict']}" + (f" | {message}" if message else "")
 
 
-def update(path, spec, results):
+def update(path, spec, profile, results):
     with open(path, "w") as f:
-        f.write(f"# Expected verdicts of `allocheck conform -a {spec}` (profile c17), one "
+        f.write(f"# Expected verdicts of `allocheck conform -a {spec} --profile {profile}`, one "
                 "`id verdict | normalised message` a line.\n"
                 "# Every fail and divergence carries its clause and what the allocator does.\n")
         for r in results:
@@ -71,12 +71,12 @@ def compare(got, want):
 
 def main():
     args = [a for a in sys.argv[1:] if a != "--update"]
-    tool, spec, expect = args[:3]
+    tool, spec, profile, expect = args[:4]
     lib = spec.split(":", 1)[0]
     if lib.startswith("/") and not os.path.exists(lib):
         print(f"1..0 # SKIP {lib} is not installed")
         return 0
-    run = subprocess.run([tool, "conform", "-a", spec, "--format", "json"],
+    run = subprocess.run([tool, "conform", "-a", spec, "--profile", profile, "--format", "json"],
                          capture_output=True, text=True, timeout=120)
     if run.returncode not in (0, 1):
         print("1..1\nnot ok 1 - allocheck conform exited %d: %s" % (run.returncode,
@@ -84,7 +84,7 @@ def main():
         return 1
     results = json.loads(run.stdout)["results"]
     if "--update" in sys.argv:
-        update(expect, spec, results)
+        update(expect, spec, profile, results)
         return 0
     return compare({r["id"]: r for r in results}, load_expect(expect))
 

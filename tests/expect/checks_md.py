@@ -19,9 +19,29 @@ allocator enforcing a documented precondition), **skip** (a needed function is a
 **info** for the checks marked "(reported)" and the other report-only checks: they describe what
 the allocator does where the clause leaves it a choice, cannot pass, and are not counted as
 passes; their findings are in the behaviour profile.
-Profiles: c17 (C17 + POSIX.1-2024, default), c11, c23 (size-dependent alignment of small
-blocks; realloc(p, 0) undefined), posix2024. Expected verdicts for the installed allocators
-are in `tests/expect/`.
+
+Profiles: **posix2024** (the default: C17 plus POSIX.1-2024's own requirements: errno ENOMEM or
+EINVAL on every failure, free leaving errno alone, `realloc(p, 0)` returning NULL with EINVAL;
+allocheck loads allocators into POSIX programs, which rely on these), and ISO C alone: **c17**,
+**c11** (aligned_alloc sizes must be multiples of the alignment), **c23** (size-dependent
+alignment of small blocks; `realloc(p, 0)` undefined). Under the ISO profiles a check of errno
+alone is skipped and an errno requirement inside another check is reported as behaviour.
+Expected verdicts of every installed allocator under every profile are in
+`tests/expect/<allocator>.<profile>.txt`.
+
+Declarations (descriptor fields and flags, or SPEC options such as
+`PATH.so:heap=256K,min-align=8,max-align=4K,no-errno,delayed-reuse`) make checks adapt:
+`no-errno` treats errno as under an ISO profile; `min-align` lowers the alignment owed to
+malloc-like blocks; `delayed-reuse` (a quarantine) turns "freed memory did not come back at once"
+into behaviour; `heap` (a fixed heap) turns a check's failure to get memory for its own working
+set into a skip that says so.
+
+Large alignments, one rule for these checks and the fuzzer: a request for a valid power-of-two
+alignment that the allocator refuses is a failure when the allocator declared a `max-align` at
+least that large, or, with none declared, when the alignment is at most 64 KiB (every
+general-purpose allocator here serves those). Above a declared `max-align` a refusal is
+behaviour; above 64 KiB with none declared it is a divergence: C17 7.22.3.1p2 lets an
+implementation refuse an alignment it does not support, and declaring `max-align` says so.
 """
 
 

@@ -101,6 +101,17 @@ expect_bad "not a shared object" "not a shared library" allocators -a "$DIR/not_
 expect_bad "library without malloc/free" "not an allocator" allocators -a /usr/lib/x86_64-linux-gnu/libz.so.1
 expect_bad "wrong prefix" "no symbol 'zz_malloc'" allocators -a "$DIR/libtp_prefixed.so:prefix=zz_"
 expect_bad "malformed spec option" "unknown option 'size=3'" allocators -a "$DIR/libtp_names.so:size=3"
+expect_good "SPEC declarations are shown" "declares:  heap=262144,min-align=4,max-align=4096,no-errno,delayed-reuse" \
+    allocators -a "$DIR/libtp_names.so:heap=256K,min-align=4,max-align=4K,no-errno,delayed-reuse"
+expect_good "a descriptor's declarations are shown" "declares:  " allocators -a "$DIR/libtp_descriptor.so"
+expect_good "declarations after a prefix" "declares:  not-thread-safe" \
+    allocators -a "$DIR/libtp_prefixed.so:prefix=tp_,not-thread-safe"
+expect_good "declarations on a shorthand" "declares:  no-errno" allocators -a reference:no-errno
+expect_bad "max-align not a power of two" "'max-align=3000': expected a power of two" \
+    allocators -a "$DIR/libtp_names.so:max-align=3000"
+expect_bad "heap size not a size" "'heap=lots': expected a size" allocators -a "$DIR/libtp_names.so:heap=lots"
+expect_bad "unknown declaration after a known one" "unknown option 'fast'" \
+    allocators -a "$DIR/libtp_names.so:no-errno,fast"
 expect_bad "empty prefix" "prefix must be" allocators -a "$DIR/libtp_names.so:prefix="
 expect_bad "bad prefix characters" "not a C identifier" allocators -a "$DIR/libtp_names.so:prefix=a-b"
 expect_bad "empty spec" "empty allocator spec" allocators -a ""
