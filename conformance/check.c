@@ -17,6 +17,11 @@ void check_fail(check_ctx_t *c, const char *fmt, ...)
 {
     va_list ap;
 
+    if (c->capacity_hit) {
+        check_skip(c, "needs more memory than the declared fixed heap holds: %s",
+                   c->capacity_msg);
+        return;
+    }
     if (c->verdict == VERDICT_FAIL)
         return;
     c->verdict = VERDICT_FAIL;

@@ -8,6 +8,7 @@
 #define ALLOCHECK_CONFORMANCE_CHECK_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,8 @@ typedef struct check_ctx {
     char behaviour[256];      /* what the allocator does in undefined/implementation-defined
                                  territory, e.g. "malloc(0) returns a unique pointer" */
     unsigned timeout_ms;      /* the runner's per-check timeout, for checks that pace themselves */
+    bool capacity_hit;        /* the last allocation failed for a fixed heap's size (capacity.c) */
+    char capacity_msg[160];
 } check_ctx_t;
 
 enum check_flags {
@@ -70,7 +73,12 @@ typedef struct check {
 extern const check_t *const conform_checks[];
 extern const size_t conform_check_count;
 
-/* Reporting. These never allocate from the allocator under test. */
+/* Runs chk with c, behind the capacity shim when the allocator declares a fixed heap
+ * (capacity.c). */
+void check_run(const check_t *chk, check_ctx_t *c);
+
+/* Reporting. These never allocate from the allocator under test. check_fail right after a
+ * capacity failure (see capacity.c) records a skip naming it instead. */
 void check_fail(check_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void check_diverge(check_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void check_skip(check_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,6 +1,7 @@
 /* Genuine out-of-memory: RLIMIT_AS set to the current VmSize plus 256 MiB (an allocator may
  * already have reserved a lot of address space), then 8 MiB requests until one fails. The
- * failure must be NULL with ENOMEM (not a crash), and after freeing, allocation works again. */
+ * failure must be NULL with ENOMEM (not a crash), and after freeing, allocation works again.
+ * A declared fixed heap runs out without a limit: a sixteenth of it at a time. */
 #include <errno.h>
 #include <sys/resource.h>
 
@@ -26,32 +27,66 @@ static void warm_up(const alloc_t *a, alloc_fn_t f)
  * (and glibc's manual's for memalign, valloc, pvalloc, which diverge). */
 static void judge_errno(check_ctx_t *c, alloc_fn_t f, int err)
 {
+    bool glibc_only = f == AF_MEMALIGN || f == AF_VALLOC || f == AF_PVALLOC;
     if (err == ENOMEM)
         return;
     if (f == AF_POSIX_MEMALIGN)
-        check_fail(c, "posix_memalign failed under RLIMIT_AS with return value %d, not ENOMEM",
-                   err);
-    else if (f == AF_MEMALIGN || f == AF_VALLOC || f == AF_PVALLOC)
-        check_diverge(c, "%s failed under RLIMIT_AS with errno %d, not ENOMEM", ck_name(f), err);
+        check_fail(c, "posix_memalign failed when memory ran out with return value %d, not "
+                   "ENOMEM", err);
+    else if (glibc_only && ck_errno_required(c))
+        check_diverge(c, "%s failed when memory ran out with errno %d, not ENOMEM", ck_name(f),
+                      err);
     else
-        ck_expect_errno(c, err, ENOMEM, "%s failed under RLIMIT_AS with errno %d, not ENOMEM",
-                        ck_name(f), err);
+        ck_expect_errno(c, err, ENOMEM, "%s failed when memory ran out with errno %d, not "
+                        "ENOMEM", ck_name(f), err);
 }
 
 /* After everything was freed, memory is usable again; an allocator that declares delayed
  * reuse (a quarantine) may keep freed regions back for a while, and reports that instead. */
-static void judge_reuse(check_ctx_t *c, alloc_fn_t f)
+static void judge_reuse(check_ctx_t *c, alloc_fn_t f, size_t chunk)
 {
     int err;
-    void *q = ck_alloc(c->a, f, 4096, CHUNK, &err);
+    void *q = ck_alloc(c->a, f, 4096, chunk, &err);
 
     if (q != NULL)
         c->a->free(c->a->ctx, q);
     else if (c->a->flags & ALLOCHECK_PLUGIN_DELAYED_REUSE)
-        check_behaviour(c, "%s(8 MiB) still fails right after everything was freed (declared "
-                        "delayed-reuse)", ck_name(f));
+        check_behaviour(c, "%s(%zu) still fails right after everything was freed (declared "
+                        "delayed-reuse)", ck_name(f), chunk);
     else
-        check_fail(c, "%s(8 MiB) still fails after everything was freed", ck_name(f));
+        check_fail(c, "%s(%zu) still fails after everything was freed", ck_name(f), chunk);
+}
+
+/* Fills the heap with chunk-byte blocks until one fails; returns how many succeeded. */
+static size_t fill(check_ctx_t *c, alloc_fn_t f, void **p, size_t chunk, int *err)
+{
+    size_t n = 0;
+    for (; n < MAX_CHUNKS; n++) {
+        p[n] = ck_alloc(c->a, f, 4096, chunk, err);
+        if (p[n] == NULL)
+            break;
+        ((volatile char *)p[n])[0] = 1;
+    }
+    return n;
+}
+
+/* A fixed heap needs no rlimit to run out: chunks of a sixteenth of it until one fails. */
+static void oom_fixed(check_ctx_t *c, alloc_fn_t f, void **p)
+{
+    size_t chunk = c->a->heap_size / 16, n;
+    int err = 0;
+
+    n = fill(c, f, p, chunk, &err);
+    require_true(c, n > 0, "%s(%zu) failed on an empty %zu-byte heap", ck_name(f), chunk,
+                 c->a->heap_size);
+    check_behaviour(c, "%s failed after %zu blocks of %zu bytes in a %zu-byte heap", ck_name(f),
+                    n, chunk, c->a->heap_size);
+    if (n < MAX_CHUNKS)
+        judge_errno(c, f, err);
+    for (size_t i = n; i-- > 0;)
+        c->a->free(c->a->ctx, p[i]);
+    if (n < MAX_CHUNKS)
+        judge_reuse(c, f, chunk);
 }
 
 static void oom(check_ctx_t *c, alloc_fn_t f)
@@ -59,6 +94,12 @@ static void oom(check_ctx_t *c, alloc_fn_t f)
     void **p = ck_map(MAX_CHUNKS * sizeof *p);
     struct rlimit rl;
     size_t vm, n = 0;
+
+    if (p && (c->a->flags & ALLOCHECK_PLUGIN_FIXED_HEAP) && c->a->heap_size >= 16) {
+        oom_fixed(c, f, p);
+        ck_unmap(p, MAX_CHUNKS * sizeof *p);
+        return;
+    }
     int err = 0;
 
     warm_up(c->a, f);
@@ -66,12 +107,7 @@ static void oom(check_ctx_t *c, alloc_fn_t f)
     require_true(c, p != NULL && vm != 0, "harness setup failed");
     rl.rlim_cur = rl.rlim_max = vm + HEADROOM;
     require_true(c, setrlimit(RLIMIT_AS, &rl) == 0, "setrlimit(RLIMIT_AS) failed");
-    for (; n < MAX_CHUNKS; n++) {
-        p[n] = ck_alloc(c->a, f, 4096, CHUNK, &err);
-        if (p[n] == NULL)
-            break;
-        ((volatile char *)p[n])[0] = 1;
-    }
+    n = fill(c, f, p, CHUNK, &err);
     if (n == 0) {
         /* Not one block fitted: a statement about the allocator's reservations (one that maps
          * 256 MiB-aligned spans), not about failing well or reusing memory. */
@@ -93,7 +129,7 @@ static void oom(check_ctx_t *c, alloc_fn_t f)
     while (n-- > 0)
         c->a->free(c->a->ctx, p[n]);
     if (got > 0 && got < MAX_CHUNKS)
-        judge_reuse(c, f);
+        judge_reuse(c, f, CHUNK);
     ck_unmap(p, MAX_CHUNKS * sizeof *p);
 }
 
