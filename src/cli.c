@@ -49,6 +49,11 @@ error_t cli_argp_parse(const struct argp *argp, int argc, char **argv, unsigned 
         stderr = capture;
     error_t e = argp_parse(argp, argc, argv, flags, NULL, input);
     release_capture(0);
+    /* An error argp returns instead of exiting (ENOMEM, say) leaves the options half read:
+     * running on them would ignore some (fuzz without its --out). */
+    if (e)
+        cli_error("%s: cannot read the command line: %s",
+                  strncmp(argv[0], "allocheck ", 10) == 0 ? argv[0] + 10 : argv[0], strerror(e));
     return e;
 }
 

@@ -28,7 +28,9 @@ typedef struct cli_allocs {
     "PATH.so:prefix=P, preload:PATH.so; a .so exporting allocheck_plugin is used through it"
 #define CLI_OPTION_ALLOCATOR { "allocator", 'a', "SPEC", 0, CLI_ALLOCATOR_DOC, 0 }
 
-/* argp_parse with our error contract: a usage error prints exactly one line and exits 2. */
+/* argp_parse with our error contract: a usage error prints exactly one line and exits 2. An
+ * error argp returns (it could not allocate, say) is printed as one line and returned: the
+ * caller must then exit 2, never run on what was parsed. */
 error_t cli_argp_parse(const struct argp *argp, int argc, char **argv, unsigned flags,
                        void *input);
 
