@@ -201,8 +201,8 @@ void conform_worker_check(const alloc_t *a, const worker_part_t *parts, void *co
 }
 
 /* Under preload:, the check runs in an exec'd worker that finds it by its registry index.
- * Returns only if that failed, with the check failed and saying why. */
-static void in_worker(const check_t *c, slot_t *slot)
+ * If that fails, the check fails saying why. Never returns. */
+static _Noreturn void in_worker(const check_t *c, slot_t *slot)
 {
     size_t i = 0;
     while (i < conform_check_count && conform_checks[i] != c)
@@ -212,6 +212,8 @@ static void in_worker(const check_t *c, slot_t *slot)
     int err = i < conform_check_count
                   ? worker_exec(slot->ctx.a, WORKER_CHECK, &part, 1, shared, 1) : -ENOENT;
     check_fail(&slot->ctx, "cannot run the check in a preload worker: %s", strerror(-err));
+    slot->done = 1;
+    _exit(0);
 }
 
 /* In the child: isolate, limit, run, mark done. Never returns. */

@@ -256,9 +256,14 @@ static const job_head_t *open_job(int argc, char **argv, size_t *size)
     void *p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE, (int)fd, 0);
     close((int)fd);
     const job_head_t *h = p;
+    /* What each kind's body reads: parts, then shared areas. */
+    static const uint32_t shape[][2] = {
+        [WORKER_PROBE] = { 0, 1 }, [WORKER_TRACE] = { 2, 1 },
+        [WORKER_FUZZ] = { 2, 2 }, [WORKER_CHECK] = { 1, 1 },
+    };
     if (p == MAP_FAILED || memcmp(h->magic, JOB_MAGIC, sizeof h->magic) != 0 ||
-        h->kind > WORKER_CHECK || h->nparts > WORKER_MAX_PARTS ||
-        h->nshared > WORKER_MAX_SHARED || !memchr(h->path, 0, sizeof h->path) ||
+        h->kind > WORKER_CHECK || h->nparts != shape[h->kind][0] ||
+        h->nshared != shape[h->kind][1] || !memchr(h->path, 0, sizeof h->path) ||
         !memchr(h->spec, 0, sizeof h->spec))
         refuse("not given a job");
     return h;
