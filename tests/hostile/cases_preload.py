@@ -51,6 +51,21 @@ def conform_cases(s):
             r.out[-400:])
 
 
+def other_command_cases(s):
+    so = "preload:" + ref_so(s)
+    r = s.run(["conform", "-a", so, "--only", "*fork*"], timeout=120)
+    s.expect("conform: checks that fork run their grandchildren under the preload", r, 0)
+    s.check("conform: the fork checks ran", "0 failed" in r.out and " 0 passed" not in r.out,
+            r.out[-300:])
+    t = write_trace(s, "clean.trace", ["malloc 0 24", "realloc 0 4000", "free 0"])
+    r = s.run(["replay", "-a", so, "-a", "reference", t], timeout=60)
+    s.expect("replay: preload: beside another -a replays against both", r, 0)
+    s.check("replay: two clean runs", r.out.count("clean, 3 ops") == 2, r.out)
+    r = s.run(["list", "-a", "preload:" + s.plugin("malloc_null")], timeout=60)
+    s.expect("list: -a preload: says which checks it would skip", r, 0)
+    s.check("list: the preloaded library lacks valloc", "no valloc" in r.out, r.out[-300:])
+
+
 def fuzz_cases(s):
     out = s.path("fuzz-null")
     r = s.run(["fuzz", "-a", "preload:" + s.plugin("malloc_null_now"), "--runs", "3",
@@ -184,6 +199,7 @@ def run(s):
     loading_cases(s)
     hidden_mode_cases(s)
     conform_cases(s)
+    other_command_cases(s)
     fuzz_cases(s)
     trace_cases(s)
     supervisor_cases(s)
