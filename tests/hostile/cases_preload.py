@@ -3,6 +3,7 @@ user started. Allocators that break malloc or free from their first call would b
 process at once if it ran on them (the _now variants), so each case here fails if it does."""
 import os
 import signal
+import subprocess
 import time
 
 from harness import tagged_pids
@@ -109,6 +110,17 @@ def trace_cases(s):
     text = open(out).read() if os.path.exists(out) else ""
     s.check("repro: its loader uses LD_PRELOAD of the library",
             "MODE = 3" in text and s.plugin("malloc_null_now") in text, r.err)
+    exe = s.path("repro")
+    built = subprocess.run(["cc", out, "-ldl", "-o", exe], capture_output=True).returncode == 0
+    ran = subprocess.run([exe], capture_output=True) if built else None
+    s.check("repro: the reproducer, built and run, preloads the library and fails (exit 1)",
+            ran is not None and ran.returncode == 1, ran.stdout if ran else "did not build")
+    jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+    if os.path.exists(jemalloc):
+        r = s.run(["repro", "-a", "preload:jemalloc", t, "-o", out], timeout=60)
+        text = open(out).read() if os.path.exists(out) else ""
+        s.check("repro: a preload: shorthand becomes the library's path in the reproducer",
+                r.rc == 0 and f'LIB[] = "{jemalloc}"' in text, r.err)
 
 
 def loading_cases(s):
