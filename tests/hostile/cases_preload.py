@@ -44,6 +44,12 @@ def conform_cases(s):
     s.check("conform: the failed checks name SIGABRT and the allocator's last words",
             "SIGABRT" in r.out and "free refuses" in r.out, r.out[-400:])
 
+    r = s.run(["conform", "-a", "preload:./hostile_malloc_null_now.so", "--only", "malloc-align"],
+              timeout=60, cwd=s.plugins)
+    s.expect("conform: a relative preload: path (the issue's ./libnull.so) fails its check", r, 1)
+    s.check("conform: ... against that library",
+            "preload:./hostile_malloc_null_now.so: 1 failed" in r.out, r.out[-300:])
+
     both = ["conform", "-a", "preload:" + ref_so(s), "-a", "reference", "--only", "malloc-*"]
     r = s.run(both, timeout=120)
     s.expect("conform: preload: beside another -a runs both", r, 0)
@@ -136,6 +142,12 @@ def loading_cases(s):
     s.expect("allocators: preload: of a constructor that prints loads", r, 0)
     s.check("allocators: what the constructor printed is not in the report",
             "hello from the constructor" not in r.out, r.out)
+    spaced = s.path("a b.so")
+    with open(s.plugin("print"), "rb") as src, open(spaced, "wb") as dst:
+        dst.write(src.read())
+    r = s.run(["allocators", "-a", "preload:" + spaced], timeout=30)
+    s.expect("allocators: preload: of a path LD_PRELOAD cannot name", r, 2,
+             needle="colon or a space", stdout_empty=True)
     r = s.run(["allocators", "-a", "preload:" + s.path("missing.so")], timeout=30)
     s.expect("allocators: preload: of a missing file", r, 2, needle="missing.so",
              stdout_empty=True)
