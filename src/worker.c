@@ -369,7 +369,8 @@ static void read_symtab(const object_t *o, symtab_t *t)
     t->n = t->sym && t->str ? count_symbols(hash, gnu) : 0;
 }
 
-/* X's own definition of a function called name (its default version), or NULL. */
+/* X's own definition of a function called name (its default version), or NULL. An IFUNC
+ * is not followed: its resolver would have to run here. */
 static void *defined(const object_t *o, const symtab_t *t, const char *name)
 {
     for (size_t i = 1; i < t->n; i++) {
