@@ -2,7 +2,8 @@
  * plugins are called through small adapters that drop the context pointer; descriptor plugins
  * are called directly. Only functions defined by the plugin itself count: dlsym on a handle
  * also finds libc's malloc through the plugin's dependencies, and testing that would be a lie.
- * Leaves out: preload: specs, which cli.c runs in a re-executed child. */
+ * Leaves out: running preload: specs, which only exec'd workers do (src/worker.c); here they are
+ * only checked and recorded, never dlopen'ed. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -127,6 +128,8 @@ static int install_std(alloc_t *a, void *const raw[AF_COUNT])
 
 uint32_t alloc_present(const alloc_t *a)
 {
+    if (alloc_is_remote(a))
+        return a->remote_fns;
     const void *fns[AF_COUNT] = {
         (void *)a->malloc, (void *)a->calloc, (void *)a->realloc, (void *)a->reallocarray,
         (void *)a->free, (void *)a->aligned_alloc, (void *)a->posix_memalign,
@@ -176,20 +179,10 @@ static struct link_map *owner_of(const void *addr)
     return lm;
 }
 
-int alloc_keep_only_from(alloc_t *a, const char *path)
+int alloc_load_raw(alloc_t *a, void *const raw[AF_COUNT])
 {
-    char want[4096], got[4096];
-    if (!realpath(path, want))
-        return -errno;
-    void *raw[AF_COUNT];
-    memcpy(raw, a->raw, sizeof raw);
-    for (int f = 0; f < AF_COUNT; f++) {
-        struct link_map *lm = raw[f] ? owner_of(raw[f]) : NULL;
-        if (raw[f] && (!lm || !realpath(lm->l_name, got) || strcmp(got, want) != 0)) {
-            raw[f] = NULL;
-            a->symbol[f] = NULL;
-        }
-    }
+    for (int f = 0; f < AF_COUNT; f++)
+        a->symbol[f] = raw[f] ? alloc_fn_names[f] : NULL;
     return install_std(a, raw);
 }
 
@@ -500,6 +493,26 @@ static int load_library(alloc_t *a, const spec_t *s, char *err, size_t len)
     return load_named(a, h, s, err, len);
 }
 
+/* A preload: spec is only recorded: workers name it in LD_PRELOAD, which splits at colons
+ * and spaces and resolves a relative path from wherever a worker runs. */
+static int record_preload(alloc_t *a, const spec_t *s, char *err, size_t len)
+{
+    if (s->prefix[0])
+        return fail(err, len, -EINVAL, "preload: takes no options (the library's own names "
+                    "are what a program calls)");
+    int rc = check_file(s->path, err, len);
+    if (rc)
+        return rc;
+    if (!realpath(s->path, a->path))
+        return fail(err, len, -errno, "%s", strerror(errno));
+    if (strpbrk(a->path, ": \t\n"))
+        return fail(err, len, -EINVAL, "LD_PRELOAD cannot name a path with a colon or a space");
+    a->kind = ALLOC_PRELOAD;
+    const char *base = strrchr(a->path, '/');
+    snprintf(a->name, sizeof a->name, "%.100s (preloaded)", base ? base + 1 : a->path);
+    return 0;
+}
+
 /* A SPEC's declarations win over a descriptor's; flags add up. */
 static void apply_declarations(alloc_t *a, const decl_t *d)
 {
@@ -512,18 +525,6 @@ static void apply_declarations(alloc_t *a, const decl_t *d)
         a->heap_size = d->heap_size;
 }
 
-/* preload: only records the library; it runs in a child with LD_PRELOAD. */
-static int load_preload_spec(alloc_t *a, const spec_t *s, char *err, size_t errlen)
-{
-    int rc = check_file(s->path, err, errlen);
-    if (rc)
-        return rc;
-    a->kind = ALLOC_PRELOAD;
-    snprintf(a->path, sizeof a->path, "%s", s->path);
-    copy_str(a->name, sizeof a->name, s->path);
-    return 0;
-}
-
 static int load_spec(alloc_t *a, const spec_t *s, char *err, size_t errlen)
 {
     if (!s->preload && strcmp(s->path, "reference") == 0)
@@ -532,7 +533,7 @@ static int load_spec(alloc_t *a, const spec_t *s, char *err, size_t errlen)
         return load_system(a);
     if (!s->preload)
         return load_library(a, s, err, errlen);
-    return load_preload_spec(a, s, err, errlen);
+    return record_preload(a, s, err, errlen);
 }
 
 int alloc_load(alloc_t *a, const char *spec, char *err, size_t errlen)

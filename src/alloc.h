@@ -2,7 +2,8 @@
  * taking a context pointer, loaded from a SPEC (DESIGN §3).
  * Terms: "spec" is what the user typed after -a; "function" is one of the 14 entry points
  * (enum alloc_fn); an absent function is a NULL pointer, never a stub.
- * Leaves out: preload specs run in a child process; alloc_load() only records them. */
+ * Leaves out: running preload: specs, which only ever run in exec'd workers (src/worker.h);
+ * alloc_load() only records them. */
 #ifndef ALLOCHECK_SRC_ALLOC_H
 #define ALLOCHECK_SRC_ALLOC_H
 
@@ -38,7 +39,7 @@ typedef enum alloc_kind {
     ALLOC_NAMES,      /* PATH.so with the standard names */
     ALLOC_PREFIX,     /* PATH.so:prefix=P */
     ALLOC_DESCRIPTOR, /* PATH.so exporting allocheck_plugin */
-    ALLOC_PRELOAD,    /* preload:PATH.so, run in a child with LD_PRELOAD */
+    ALLOC_PRELOAD,    /* preload:PATH.so, run in exec'd workers with LD_PRELOAD */
 } alloc_kind_t;
 
 typedef struct alloc {
@@ -70,6 +71,9 @@ typedef struct alloc {
     size_t max_alignment;    /* declared largest alignment served; 0 = none declared */
     size_t heap_size;
     uint32_t flags;          /* ALLOCHECK_PLUGIN_* */
+    /* A preload: spec in the supervisor, whose entry points stay NULL: the AF_BIT() mask of
+     * the functions the library defines, as a probe worker found them. */
+    uint32_t remote_fns;
     /* Private to the loader: raw pointers for the standard-name adapters. */
     void *raw[AF_COUNT];
 } alloc_t;
@@ -87,11 +91,16 @@ int alloc_load(alloc_t *a, const char *spec, char *err, size_t errlen);
  * becomes an error message instead of a dead tool. Returns 0 or a negative errno + err. */
 int alloc_probe(const char *spec, char *err, size_t errlen);
 
-/* Drops the functions of a (loaded as standard names, e.g. "system") that the object at path
- * does not define itself. Under LD_PRELOAD, "system" would otherwise borrow the C library's
- * pvalloc for an allocator that lacks one, and its blocks would reach the preloaded free.
- * Returns 0 or a negative errno. */
-int alloc_keep_only_from(alloc_t *a, const char *path);
+/* Makes a the standard-name allocator whose entry points are raw[] (NULL: absent), as a
+ * preload worker finds them in the preloaded library. Returns 0 or a negative errno. */
+int alloc_load_raw(alloc_t *a, void *const raw[AF_COUNT]);
+
+/* True for a preload: spec as the supervisor holds it: its functions can only be called in a
+ * preload worker (src/worker.h). False for the same spec loaded inside the worker. */
+static inline bool alloc_is_remote(const alloc_t *a)
+{
+    return a->kind == ALLOC_PRELOAD && !a->ctx;
+}
 
 /* Alignments every general-purpose allocator here serves; above this, an allocator that has
  * declared no max_alignment may refuse one (C17 7.22.3.1p2: an alignment the implementation

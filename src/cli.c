@@ -9,10 +9,7 @@
 #include "src/cli.h"
 #include "src/engine.h"
 #include "src/trace.h"
-
-#define PRELOADED_ENV "ALLOCHECK_PRELOADED_AS"
-
-static char **saved_argv;
+#include "src/worker.h"
 
 /* argp follows each error with a "Try --help" line; our contract is one line per error.
  * While argp parses, stderr goes to a memory stream; if argp exits on an error, the exit
@@ -52,12 +49,12 @@ error_t cli_argp_parse(const struct argp *argp, int argc, char **argv, unsigned 
         stderr = capture;
     error_t e = argp_parse(argp, argc, argv, flags, NULL, input);
     release_capture(0);
+    /* An error argp returns instead of exiting (ENOMEM, say) leaves the options half read:
+     * running on them would ignore some (fuzz without its --out). */
+    if (e)
+        cli_error("%s: cannot read the command line: %s",
+                  strncmp(argv[0], "allocheck ", 10) == 0 ? argv[0] + 10 : argv[0], strerror(e));
     return e;
-}
-
-void cli_set_argv(char **argv)
-{
-    saved_argv = argv;
 }
 
 void cli_error(const char *fmt, ...)
@@ -78,29 +75,6 @@ void cli_add_alloc(cli_allocs_t *c, const char *arg, struct argp_state *state)
     c->spec[c->n++] = arg;
 }
 
-/* Runs this command again with LD_PRELOAD, where "system" is the preloaded allocator. */
-static int reexec_preloaded(const char *spec)
-{
-#ifdef ALLOCHECK_SANITIZED
-    /* The sanitizer's interceptors own malloc in this process; a preloaded allocator would
-     * never be the one called (DESIGN §3). */
-    cli_error("%s: preload: cannot work in a sanitized build of allocheck", spec);
-    return EXIT_USAGE;
-#endif
-    const char *lib = spec + strlen("preload:");
-    const char *old = getenv("LD_PRELOAD");
-    char value[8192];
-    snprintf(value, sizeof value, "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
-    if (!saved_argv || setenv("LD_PRELOAD", value, 1) || setenv(PRELOADED_ENV, spec, 1)) {
-        cli_error("%s: cannot re-execute with LD_PRELOAD", spec);
-        return EXIT_USAGE;
-    }
-    fflush(NULL);
-    execv("/proc/self/exe", saved_argv);
-    cli_error("%s: cannot re-execute with LD_PRELOAD: %s", spec, strerror(errno));
-    return EXIT_USAGE;
-}
-
 static int load_one(const char *spec, alloc_t *a)
 {
     char err[1024] = "";
@@ -114,45 +88,37 @@ static int load_one(const char *spec, alloc_t *a)
     return 0;
 }
 
+/* Never dlopen'ed (a library linked -z nodlopen could not be): recorded here, and what it
+ * defines learnt from a probe worker that runs with it preloaded (src/worker.h). */
 static int load_preloaded(const char *spec, alloc_t *a)
 {
-    int rc = load_one("system", a);
-    if (rc)
-        return rc;
-    int err = alloc_keep_only_from(a, spec + strlen("preload:"));
-    if (err) {
-        cli_error("%s: %s", spec, strerror(-err));
+#ifdef ALLOCHECK_SANITIZED
+    /* The sanitizer's interceptors own malloc in every process of this build; a preloaded
+     * allocator would never be the one called. */
+    (void)a;
+    cli_error("%s: preload: cannot work in a sanitized build of allocheck", spec);
+    return EXIT_USAGE;
+#else
+    char err[1024] = "";
+    int rc = alloc_load(a, spec, err, sizeof err);
+    if (!rc)
+        rc = worker_probe(a, err, sizeof err);
+    if (rc) {
+        cli_error("%s: %s", spec, err);
         return EXIT_USAGE;
     }
-    a->kind = ALLOC_PRELOAD;
-    snprintf(a->spec, sizeof a->spec, "%s", spec);
-    snprintf(a->path, sizeof a->path, "%s", spec + strlen("preload:"));
-    const char *base = strrchr(a->path, '/');
-    snprintf(a->name, sizeof a->name, "%s (preloaded)", base ? base + 1 : a->path);
     return 0;
+#endif
 }
 
 int cli_load_allocs(cli_allocs_t *c, alloc_t *out, int *n)
 {
     if (c->n == 0)
         c->spec[c->n++] = "reference";
-    const char *preloaded = getenv(PRELOADED_ENV);
     for (int i = 0; i < c->n; i++) {
-        int is_preload = strncmp(c->spec[i], "preload:", 8) == 0;
-        if (is_preload && preloaded && strcmp(preloaded, c->spec[i]) == 0) {
-            if (load_preloaded(c->spec[i], &out[i]))
-                return EXIT_USAGE;
-            continue;
-        }
-        if (load_one(c->spec[i], &out[i]))
+        int preload = strncmp(c->spec[i], "preload:", 8) == 0;
+        if (preload ? load_preloaded(c->spec[i], &out[i]) : load_one(c->spec[i], &out[i]))
             return EXIT_USAGE;
-        if (!is_preload)
-            continue;
-        if (c->n > 1) {
-            cli_error("%s: a preload: allocator runs in its own process; give it alone", c->spec[i]);
-            return EXIT_USAGE;
-        }
-        return reexec_preloaded(c->spec[i]);
     }
     *n = c->n;
     return 0;

@@ -28,12 +28,11 @@ typedef struct cli_allocs {
     "PATH.so:prefix=P, preload:PATH.so; a .so exporting allocheck_plugin is used through it"
 #define CLI_OPTION_ALLOCATOR { "allocator", 'a', "SPEC", 0, CLI_ALLOCATOR_DOC, 0 }
 
-/* argp_parse with our error contract: a usage error prints exactly one line and exits 2. */
+/* argp_parse with our error contract: a usage error prints exactly one line and exits 2. An
+ * error argp returns (it could not allocate, say) is printed as one line and returned: the
+ * caller must then exit 2, never run on what was parsed. */
 error_t cli_argp_parse(const struct argp *argp, int argc, char **argv, unsigned flags,
                        void *input);
-
-/* Remembers the full command line, for re-executing a command under LD_PRELOAD. */
-void cli_set_argv(char **argv);
 
 /* Prints "allocheck: MESSAGE" and a newline to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -42,9 +41,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_add_alloc(cli_allocs_t *c, const char *arg, struct argp_state *state);
 
 /* Loads every spec in c ("reference" when none was given) into out[0..n-1], probing each in
- * a child first so a crashing plugin is an error, not a dead tool. If a spec is preload:,
- * re-executes the command with LD_PRELOAD and that spec replaced by system (does not return).
- * Returns 0, or prints one line naming the spec and returns EXIT_USAGE. */
+ * a child first so a crashing plugin is an error, not a dead tool. A preload: spec is never
+ * loaded here: a probe worker with it preloaded says what it defines, and runners run it in
+ * workers (src/worker.h). Returns 0, or prints one line naming the spec and returns
+ * EXIT_USAGE. */
 int cli_load_allocs(cli_allocs_t *c, alloc_t *out, int *n);
 
 /* For commands that test one allocator: cli_load_allocs, refusing more than one -a.
@@ -56,7 +56,7 @@ struct trace;
  * naming the file (and line) and returns EXIT_USAGE. */
 int cli_load_trace(struct trace *t, const char *file);
 
-/* The name to show for a: under a preload re-execution, "preload:PATH", else a->spec. */
+/* The name to show for a: the spec as given ("preload:PATH" for a preloaded one). */
 const char *cli_alloc_label(const alloc_t *a);
 
 /* The options of every command that runs traces (fuzz, replay, minimize, repro): --check,

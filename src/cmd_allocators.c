@@ -96,7 +96,8 @@ int cmd_allocators(int argc, char **argv)
     static const struct argp argp = { options, parse_opt, "",
         "Show where each allocator loads from and which of the 14 functions it provides.", 0, 0, 0 };
     args_t args = { .format = FORMAT_HUMAN };
-    cli_argp_parse(&argp, argc, argv, 0, &args);
+    if (cli_argp_parse(&argp, argc, argv, 0, &args))
+        return EXIT_USAGE;
     static alloc_t allocs[CLI_MAX_ALLOCS];
     int n = 0;
     if (cli_load_allocs(&args.allocs, allocs, &n))

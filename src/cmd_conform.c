@@ -140,7 +140,8 @@ int cmd_conform(int argc, char **argv)
     args.format = FORMAT_HUMAN;
     struct argp argp = { options, parse_opt, 0,
         "Run the conformance suite against allocators; exit 1 if any check failed.", 0, 0, 0 };
-    cli_argp_parse(&argp, argc, argv, 0, &args);
+    if (cli_argp_parse(&argp, argc, argv, 0, &args))
+        return EXIT_USAGE;
 
     const check_t *sel[conform_check_count + 1];
     size_t nsel = 0;

@@ -314,7 +314,8 @@ int cmd_fuzz(int argc, char **argv)
     struct argp argp = { options, parse_opt, NULL,
         "Fuzz an allocator with generated operation sequences; every finding is saved, "
         "minimized and turned into a C reproducer.", cli_checking_children, 0, 0 };
-    cli_argp_parse(&argp, argc, argv, 0, &x);
+    if (cli_argp_parse(&argp, argc, argv, 0, &x))
+        return EXIT_USAGE;
     int n = 0;
     if (x.allocs.n > 1) {
         cli_error("fuzz takes one allocator; run it once per -a");

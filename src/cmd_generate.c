@@ -122,7 +122,8 @@ int cmd_generate(int argc, char **argv)
     struct argp argp = { options, parse_opt, NULL,
         "Write a random workload trace (the fuzzer's grammar, all randomness from --seed).",
         0, 0, 0 };
-    cli_argp_parse(&argp, argc, argv, 0, &x);
+    if (cli_argp_parse(&argp, argc, argv, 0, &x))
+        return EXIT_USAGE;
     gen_opts_t o;
     gen_opts_default(&o);
     o.threads = x.threads;

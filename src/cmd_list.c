@@ -38,7 +38,8 @@ int cmd_list(int argc, char **argv)
 {
     args_t args = { .format = FORMAT_HUMAN };
     struct argp argp = { options, parse_opt, 0, "List every conformance check.", 0, 0, 0 };
-    cli_argp_parse(&argp, argc, argv, 0, &args);
+    if (cli_argp_parse(&argp, argc, argv, 0, &args))
+        return EXIT_USAGE;
     static alloc_t allocs[CLI_MAX_ALLOCS];
     int n = 0;
     /* Without -a, list describes the suite alone; loading "reference" would add nothing. */

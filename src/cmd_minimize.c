@@ -55,7 +55,8 @@ int cmd_minimize(int argc, char **argv)
     struct argp argp = { options, cli_parse_trace_job, "FILE",
         "Shrink a failing trace to the fewest ops that fail with the same oracle.",
         cli_checking_children, 0, 0 };
-    cli_argp_parse(&argp, argc, argv, 0, &x);
+    if (cli_argp_parse(&argp, argc, argv, 0, &x))
+        return EXIT_USAGE;
     static alloc_t a;
     int rc = cli_load_single(&x.allocs, &a, "minimize");
     if (rc)

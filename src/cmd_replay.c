@@ -87,7 +87,8 @@ int cmd_replay(int argc, char **argv)
     struct argp argp = { options, parse_opt, "FILE...",
         "Replay traces against an allocator with every promise checked; a crash or hang "
         "inside the allocator is reported as a finding.", cli_checking_children, 0, 0 };
-    cli_argp_parse(&argp, argc, argv, 0, &x);
+    if (cli_argp_parse(&argp, argc, argv, 0, &x))
+        return EXIT_USAGE;
     int n = 0, rc = cli_load_allocs(&x.allocs, allocs, &n);
     if (rc)
         return rc;

@@ -54,7 +54,8 @@ int cmd_repro(int argc, char **argv)
     struct argp argp = { options, cli_parse_trace_job, "FILE",
         "Write a standalone C program that reproduces a trace's failure "
         "(cc OUT.c -ldl; exit 1 while the bug is there).", cli_checking_children, 0, 0 };
-    cli_argp_parse(&argp, argc, argv, 0, &x);
+    if (cli_argp_parse(&argp, argc, argv, 0, &x))
+        return EXIT_USAGE;
     static alloc_t a;
     int rc = cli_load_single(&x.allocs, &a, "repro");
     if (rc)

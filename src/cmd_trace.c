@@ -89,7 +89,8 @@ static int write_trace(const trace_t *t, const trace_args_t *a, const char **wha
 int cmd_trace(int argc, char **argv)
 {
     trace_args_t a = { .to = TO_NONE, .input = NULL, .output = "-" };
-    argp_parse(&trace_argp, argc, argv, 0, NULL, &a);
+    if (cli_argp_parse(&trace_argp, argc, argv, 0, &a))
+        return EXIT_USAGE;
     trace_t t;
     trace_init(&t);
     char err[1024];

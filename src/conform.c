@@ -198,6 +198,39 @@ static void pick_limits(run_t *r, const conform_opts_t *o)
         r->as = (struct rlimit){ as, as };
 }
 
+/* Runs c and marks the slot done; also what a preload worker runs (src/worker.h). */
+static _Noreturn void run_check(const alloc_t *a, const check_t *c, slot_t *slot)
+{
+    slot->ctx.a = a;
+    check_run(c, &slot->ctx);
+    slot->done = 1;
+    _exit(0);
+}
+
+void conform_worker_check(const alloc_t *a, const worker_part_t *parts, void *const *shared)
+{
+    size_t i;
+    memcpy(&i, parts[0].data, sizeof i);
+    if (i < conform_check_count)
+        run_check(a, conform_checks[i], shared[0]);
+}
+
+/* Under preload:, the check runs in an exec'd worker that finds it by its registry index.
+ * If that fails, the check fails saying why. Never returns. */
+static _Noreturn void in_worker(const check_t *c, slot_t *slot)
+{
+    size_t i = 0;
+    while (i < conform_check_count && conform_checks[i] != c)
+        i++;
+    worker_part_t part = { &i, sizeof i };
+    void *shared[] = { slot };
+    int err = i < conform_check_count
+                  ? worker_exec(slot->ctx.a, WORKER_CHECK, &part, 1, shared, 1) : -ENOENT;
+    check_fail(&slot->ctx, "cannot run the check in a preload worker: %s", strerror(-err));
+    slot->done = 1;
+    _exit(0);
+}
+
 /* In the child: isolate, limit, run, mark done. Never returns. */
 static void child_main(const run_t *r, const check_t *c, slot_t *slot, int outw)
 {
@@ -225,9 +258,9 @@ static void child_main(const run_t *r, const check_t *c, slot_t *slot, int outw)
     for (unsigned i = 0; i < r->njobs; i++)  /* other checks' verdicts are out of reach */
         if (r->jobs[i].slot != slot)
             munmap(r->jobs[i].slot, sizeof *slot);
-    check_run(c, &slot->ctx);
-    slot->done = 1;
-    _exit(0);
+    if (alloc_is_remote(slot->ctx.a))
+        in_worker(c, slot);
+    run_check(slot->ctx.a, c, slot);
 }
 
 static void reset_slot(const run_t *r, slot_t *slot, size_t task)
@@ -502,7 +535,7 @@ int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *che
     size_t order_len = (r.ntasks ? r.ntasks : 1) * sizeof(size_t);
     int err = (r.order = map_anon(order_len, MAP_PRIVATE)) ? 0 : -ENOMEM;
     for (unsigned i = 0; i < r.njobs && !err; i++)
-        if (!(r.jobs[i].slot = map_anon(sizeof(slot_t), MAP_SHARED)))
+        if (!(r.jobs[i].slot = worker_shared_new(sizeof(slot_t))))   /* crosses an exec */
             err = -ENOMEM;
     if (err)
         goto out;
@@ -518,7 +551,7 @@ int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *che
 out:
     for (unsigned i = 0; i < r.njobs; i++)
         if (r.jobs[i].slot)
-            munmap(r.jobs[i].slot, sizeof(slot_t));
+            worker_shared_free(r.jobs[i].slot, sizeof(slot_t));
     if (r.order)
         munmap(r.order, order_len);
     return err;

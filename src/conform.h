@@ -11,6 +11,7 @@
 
 #include "conformance/check.h"
 #include "src/alloc.h"
+#include "src/worker.h"
 
 #define CONFORM_DEFAULT_TIMEOUT_MS 5000u
 #define CONFORM_DEFAULT_PROFILE PROFILE_POSIX2024
@@ -48,6 +49,10 @@ int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *che
  * it must run. */
 bool conform_skip_reason(const alloc_t *a, const check_t *c, profile_t p, char *msg,
                          size_t len);
+
+/* In a preload worker (src/worker.h): runs the check whose registry index is parts[0] with its
+ * verdict into the slot shared[0]. Does not return for a valid index. */
+void conform_worker_check(const alloc_t *a, const worker_part_t *parts, void *const *shared);
 
 /* Results live outside any allocator's heap (under preload:, libc malloc is the one under
  * test): an anonymous mapping of n results, or NULL. */

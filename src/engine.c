@@ -54,13 +54,13 @@ static uint64_t now_ms(void)
 
 static int child_setup(child_t *c)
 {
-    c->sh = mmap(NULL, sizeof *c->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (c->sh == MAP_FAILED)
+    c->sh = worker_shared_new(sizeof *c->sh);   /* crosses a preload worker's exec */
+    if (!c->sh)
         return -errno;
     c->errfd = memfd_create("allocheck-child-stderr", MFD_CLOEXEC);
     if (c->errfd < 0) {
         int e = -errno;
-        munmap(c->sh, sizeof *c->sh);
+        worker_shared_free(c->sh, sizeof *c->sh);
         return e;
     }
     c->pid = -1;
@@ -70,7 +70,7 @@ static int child_setup(child_t *c)
 
 static void child_teardown(child_t *c)
 {
-    munmap(c->sh, sizeof *c->sh);
+    worker_shared_free(c->sh, sizeof *c->sh);
     close(c->errfd);
 }
 
@@ -162,6 +162,16 @@ static void death_finding(finding_t *f, int wstatus, bool hung, unsigned hang_ms
 
 /* ---- one trace in a child ---- */
 
+/* Under preload:, a child's body runs in an exec'd worker (src/worker.h), which reaches
+ * engine_worker_body. Returns only if the exec failed, as a harness error. */
+static void in_worker(const alloc_t *a, worker_kind_t kind, const worker_part_t *parts,
+                      size_t nparts, sup_shm_t *sh, void *probes)
+{
+    void *shared[] = { sh, probes };
+    sh->err = worker_exec(a, kind, parts, nparts, shared, probes ? 2 : 1);
+    sh->state = ST_ERROR;
+}
+
 typedef struct one_arg {
     const alloc_t *a;
     const exec_opts_t *eo;
@@ -171,6 +181,12 @@ typedef struct one_arg {
 static void one_body(void *arg, sup_shm_t *sh)
 {
     const one_arg_t *x = arg;
+    if (alloc_is_remote(x->a)) {
+        worker_part_t parts[] = { { x->eo, sizeof *x->eo },
+                                  { x->t->ops, x->t->len * sizeof *x->t->ops } };
+        in_worker(x->a, WORKER_TRACE, parts, 2, sh, NULL);
+        return;
+    }
     exec_t *e = exec_new(x->a, x->eo);
     if (!e) {
         sh->err = -errno;
@@ -301,6 +317,13 @@ static size_t peak_live(const trace_t *t)
 static void fuzz_body(void *arg, sup_shm_t *sh)
 {
     const fuzz_arg_t *x = arg;
+    if (alloc_is_remote(x->a)) {
+        engine_opts_t o = *x->o;
+        o.interrupted = NULL;   /* a pointer: the worker gets only the POD rest */
+        worker_part_t parts[] = { { &o, sizeof o }, { &x->start, sizeof x->start } };
+        in_worker(x->a, WORKER_FUZZ, parts, 2, sh, x->probes);
+        return;
+    }
     exec_t *e = exec_new(x->a, &x->o->exec);
     trace_t t;
     trace_init(&t);
@@ -522,9 +545,8 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
     if (r)
         return r;
     size_t ring_len = PROBE_RING * sizeof(probe_t);
-    probe_t *probes = mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                           -1, 0);
-    if (probes == MAP_FAILED) {
+    probe_t *probes = worker_shared_new(ring_len);
+    if (!probes) {
         r = -errno;
         child_teardown(&c);
         return r;
@@ -554,9 +576,24 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
                                 .duplicates = l.duplicates };
         cb->progress(cb->arg, &p);
     }
-    munmap(probes, ring_len);
+    worker_shared_free(probes, ring_len);
     child_teardown(&c);
     return r < 0 ? r : (int)l.findings;
+}
+
+void engine_worker_body(worker_kind_t kind, const alloc_t *a, const worker_part_t *parts,
+                        void *const *shared)
+{
+    if (kind == WORKER_TRACE) {
+        size_t n = parts[1].len / sizeof(op_t);
+        trace_t t = { (op_t *)parts[1].data, n, n };
+        one_arg_t x = { a, parts[0].data, &t };
+        one_body(&x, shared[0]);
+    } else if (kind == WORKER_FUZZ) {
+        fuzz_arg_t x = { a, parts[0].data, 0, shared[1] };
+        memcpy(&x.start, parts[1].data, sizeof x.start);
+        fuzz_body(&x, shared[0]);
+    }
 }
 
 void engine_finding_signature(const finding_t *f, const trace_t *t, char *buf, size_t len)

@@ -15,6 +15,7 @@
 #include "src/exec.h"
 #include "src/gen.h"
 #include "src/ops.h"
+#include "src/worker.h"
 
 #define ENGINE_LASTWORDS 1024   /* bytes of a dead child's stderr kept for the report */
 
@@ -85,6 +86,11 @@ void engine_exec_defaults(exec_opts_t *eo);
 /* Fuzzes a with sequences 0, 1, ... of o->seed. Returns the number of findings, or a
  * negative errno on a harness failure. */
 int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb);
+
+/* In a preload worker (src/worker.h): the body a supervisor child would have run for kind
+ * WORKER_TRACE or WORKER_FUZZ, with the parts and shared areas that child packed. */
+void engine_worker_body(worker_kind_t kind, const alloc_t *a, const worker_part_t *parts,
+                        void *const *shared);
 
 /* Parses "full", "sampled" or "none". Returns 0 or -EINVAL. */
 int engine_parse_check(const char *s, check_level_t *out);

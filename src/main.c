@@ -10,6 +10,7 @@
 #include "src/alloc.h"
 #include "src/cli.h"
 #include "src/cmds.h"
+#include "src/worker.h"
 
 typedef struct command {
     const char *name;
@@ -72,9 +73,10 @@ static const command_t *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], WORKER_ARG) == 0)
+        return worker_main(argc, argv);   /* a preload worker: see src/worker.h */
     argp_err_exit_status = EXIT_USAGE;
     alloc_reexec_for_tls(argv);
-    cli_set_argv(argv);
 
     const command_t *cmd = argc > 1 ? find_command(argv[1]) : NULL;
     if (!cmd) {
@@ -85,7 +87,7 @@ int main(int argc, char **argv)
     /* argp names the program in its messages: make that "allocheck COMMAND". */
     static char prog[64];
     snprintf(prog, sizeof prog, "allocheck %s", cmd->name);
-    /* A copy, so argv stays whole for a preload re-execution (cli_set_argv). */
+    /* A copy with "allocheck COMMAND" as the program name. */
     static char *sub[4096];
     if (argc > (int)(sizeof sub / sizeof sub[0])) {
         cli_error("too many arguments");

@@ -546,7 +546,7 @@ static int put_loader(FILE *out, const alloc_t *a, const repro_info_t *info)
     const char *lib = a->path;
     if (strncmp(info->label, "preload:", 8) == 0) {
         mode = 3;
-        lib = info->label + 8;
+        lib = a->kind == ALLOC_PRELOAD ? a->path : info->label + 8;   /* resolved, absolute */
     } else if (a->kind == ALLOC_SYSTEM) {
         mode = 0;
         lib = "";

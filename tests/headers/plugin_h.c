@@ -13,7 +13,7 @@ int main(void)
         FROZEN(abi_version, 0), FROZEN(struct_size, 4), FROZEN(name, 8), FROZEN(ctx, 16),
         FROZEN(init, 24), FROZEN(fini, 32), FROZEN(malloc, 40), FROZEN(free, 72),
         FROZEN(free_aligned_sized, 136), FROZEN(min_alignment, 144), FROZEN(heap_size, 152),
-        FROZEN(flags, 160), FROZEN(reserved, 168),
+        FROZEN(flags, 160), FROZEN(max_alignment, 168), FROZEN(reserved, 176),
     };
     size_t n = sizeof layout / sizeof layout[0];
     int bad = 0;

@@ -17,6 +17,18 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+/* The _NOW variants misbehave from the first call, so whatever process runs on them at all
+ * (under preload:, a supervisor would too) is hit; the others wait for the 32nd call. */
+#if HOSTILE_MALLOC_NULL_NOW
+#define HOSTILE_MALLOC_NULL 1
+#elif HOSTILE_FREE_ABORT_NOW
+#define HOSTILE_FREE_ABORT 1
+#endif
+#if HOSTILE_MALLOC_NULL_NOW || HOSTILE_FREE_ABORT_NOW
+#define HOSTILE_FROM 1
+#else
+#define HOSTILE_FROM 32
+#endif
 #ifndef HOSTILE_MALLOC_NULL
 #define HOSTILE_MALLOC_NULL 0
 #endif
@@ -76,7 +88,7 @@ __attribute__((constructor)) static void hostile_init(void)
 #endif
 }
 
-/* The misbehaviour of malloc, from the 32nd call on (after loading and probing). */
+/* The misbehaviour of malloc, from the 32nd call on (after loading and probing), or the first. */
 static void *misbehave(size_t n)
 {
     (void)n;
@@ -123,7 +135,7 @@ static void *misbehave(size_t n)
 
 EXPORT void *malloc(size_t n)
 {
-    if (++calls >= 32) {
+    if (++calls >= HOSTILE_FROM) {
         void *p = misbehave(n);
         if (p || HOSTILE_MALLOC_NULL)
             return p;
@@ -134,7 +146,7 @@ EXPORT void *malloc(size_t n)
 EXPORT void free(void *p)
 {
 #if HOSTILE_FREE_ABORT
-    if (p && calls >= 32) {
+    if (p && calls >= HOSTILE_FROM) {
         say("hostile: free refuses\n");
         abort();
     }
@@ -153,7 +165,7 @@ EXPORT void free(void *p)
 EXPORT void *calloc(size_t m, size_t n)
 {
 #if HOSTILE_MALLOC_NULL
-    if (calls >= 32) {
+    if (calls >= HOSTILE_FROM) {
         errno = ENOMEM;
         return NULL;
     }

@@ -63,6 +63,20 @@ if [ "${SANITIZED:-0}" = 1 ]; then
 else
     expect_good "preload runs under LD_PRELOAD" "(preloaded)" allocators -a "preload:$REFALLOC_SO"
     expect_good "preload of the reference has all 13" "functions: 13 of 14" allocators -a "preload:$REFALLOC_SO"
+    expect_good "preload beside other allocators" "(preloaded)" allocators -a "preload:$REFALLOC_SO" -a system
+    if [ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ]; then
+        expect_good "preload of a shorthand" "libjemalloc.so.2 (preloaded)" allocators -a preload:jemalloc
+    fi
+    expect_bad "preload of a non-allocator" "not an allocator" allocators -a preload:/usr/lib/x86_64-linux-gnu/libz.so.1
+    # A -z nodlopen library cannot be dlopen'ed; preload: must never try.
+    expect_bad "a -z nodlopen plugin cannot be dlopen'ed" "cannot be dlopen()ed" allocators -a "$DIR/libtp_nodlopen.so"
+    expect_good "a -z nodlopen plugin loads under preload:" "functions: " allocators -a "preload:$DIR/libtp_nodlopen.so"
+    expect_good "a -z nodlopen plugin is checked under preload:" "0 failed" \
+        conform -a "preload:$DIR/libtp_nodlopen.so" --only "malloc-*,free-*"
+    "$AC" conform -a "preload:$DIR/libtp_nodlopen.so" --only "malloc-align" --format tap \
+        -o conform.txt >/dev/null 2>&1
+    grep -qx "ok 1 - preload:$DIR/libtp_nodlopen.so: malloc-align" conform.txt
+    ok $? "the -z nodlopen plugin passes a check it ran"
 fi
 expect_good "several allocators" "libtp_names.so" allocators -a reference -a "$DIR/libtp_names.so"
 
@@ -118,8 +132,6 @@ expect_bad "empty spec" "empty allocator spec" allocators -a ""
 expect_bad "unknown bare name" "unknown allocator" allocators -a jemallocc
 expect_bad "constructor crashes" "crashed while loading (SIGSEGV)" allocators -a "$DIR/libtp_crash_ctor.so"
 expect_bad "constructor aborts" "bad_ctor: refusing to start" allocators -a "$DIR/libtp_abort_ctor.so"
-expect_bad "preload of a non-allocator" "not an allocator" allocators -a preload:/usr/lib/x86_64-linux-gnu/libz.so.1
-expect_bad "preload mixed with others" "give it alone" allocators -a "preload:$REFALLOC_SO" -a system
 
 for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/x86_64-linux-gnu/libmimalloc.so.2 \
            /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \

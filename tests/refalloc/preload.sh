@@ -12,6 +12,7 @@ check() { # name, then a command that must exit 0
     else echo "not ok $n - $name"; sed 's/^/# /' "$dir/out.$n"; fail=1; fi
 }
 mkdir -p "$dir"
+rm -f "$dir"/ld.*
 check "python3 under refalloc: dicts, strings, json, threads, sort" \
     env LD_PRELOAD="$so" python3 -c '
 import json, threading, random
@@ -29,15 +30,29 @@ assert s == sorted(s)
 with open("/proc/self/maps") as f:
     assert "allocheck-ref" in f.read(), "not preloaded"
 '
+# The program names the object its malloc comes from: a preload that did not take effect
+# would run it on the C library's.
 cat >"$dir/hello.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-int main(void) { char *s = strdup("refalloc"); printf("%s %zu\n", s, strlen(s)); free(s); return 0; }
+int main(void)
+{
+    Dl_info i;
+    const char *from = dladdr((void *)malloc, &i) && i.dli_fname ? strrchr(i.dli_fname, '/') : 0;
+    char *s = strdup("refalloc");
+    printf("%s %zu %s\n", s, strlen(s), from ? from + 1 : "?");
+    free(s);
+    return 0;
+}
 C
+# The dynamic linker's own account shows refalloc initialised in gcc and the tools it runs.
 check "gcc compiles and links a C file under refalloc" \
-    env LD_PRELOAD="$so" gcc -O2 -Wall -o "$dir/hello" "$dir/hello.c"
-check "the program it built runs under refalloc" \
-    sh -c "LD_PRELOAD='$so' '$dir/hello' | grep -qx 'refalloc 8'"
+    sh -c "LD_PRELOAD='$so' LD_DEBUG=files LD_DEBUG_OUTPUT='$dir/ld' gcc -O2 -Wall -o '$dir/hello' '$dir/hello.c' -ldl &&
+           cat '$dir'/ld.* | grep -q 'calling init: .*liballocheck-ref'"
+check "the program it built runs under refalloc, its malloc from refalloc" \
+    sh -c "LD_PRELOAD='$so' '$dir/hello' | grep -qx 'refalloc 8 liballocheck-ref.so'"
 echo "1..$n"
 exit $fail
