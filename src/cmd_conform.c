@@ -48,16 +48,6 @@ static void add_glob(const char **list, size_t *n, const char *arg, struct argp_
     list[(*n)++] = arg;
 }
 
-static unsigned parse_jobs(const char *arg, struct argp_state *state)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(arg, &end, 10);
-    if (errno || end == arg || *end || arg[0] == '-' || v < 1 || v > 64)
-        argp_failure(state, EXIT_USAGE, 0, "-j: '%s' is not a job count from 1 to 64", arg);
-    return (unsigned)v;
-}
-
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
     args_t *args = state->input;
@@ -75,7 +65,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         args->opts.timeout_ms = (unsigned)ms;
         return 0;
     }
-    case 'j': args->opts.jobs = parse_jobs(arg, state); return 0;
+    case 'j': args->opts.jobs = (unsigned)cli_parse_range("-j", arg, 1, 64, state); return 0;
     case OPT_ONLY: add_glob(args->only, &args->nonly, arg, state); return 0;
     case OPT_SKIP: add_glob(args->skip, &args->nskip, arg, state); return 0;
     case 'f': args->format = cli_parse_format(arg, 0x1f, state); return 0;
@@ -124,7 +114,8 @@ static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
     if (rc < 0)
         cli_error("conform: running the checks: %s", strerror(-rc));
     else if ((rc = emit(args, &rep)) < 0)
-        cli_error("%s: cannot write the report: %s", args->output ? args->output : "stdout",
+        cli_error("%s: cannot write the report: %s",
+                  cli_name(args->output ? args->output : "stdout"),
                   strerror(-rc));
     int status = rc < 0 ? EXIT_USAGE : report_count(&rep, VERDICT_FAIL) ? EXIT_FINDING
                                                                           : EXIT_CLEAN;

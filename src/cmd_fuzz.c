@@ -82,17 +82,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
     case 't': x->eo.time_ms = cli_parse_duration_ms("--time", arg, state); return 0;
     case 'n': x->eo.runs = cli_parse_ull("--runs", arg, state); return 0;
     case 'T':
-        x->eo.gen.threads = (unsigned)cli_parse_ull("--threads", arg, state);
-        if (x->eo.gen.threads < 1 || x->eo.gen.threads > OPS_THREADS)
-            argp_error(state, "--threads: '%s' is not from 1 to %d", arg, OPS_THREADS);
+        x->eo.gen.threads = (unsigned)cli_parse_range("--threads", arg, 1, OPS_THREADS, state);
         x->threads_given = true;
         return 0;
     case 'o': x->out = arg; return 0;
     case OPT_KEEP_GOING: x->eo.keep_going = true; return 0;
     case OPT_MAX_OPS:
-        x->eo.gen.max_ops = cli_parse_ull("--max-ops", arg, state);
-        if (x->eo.gen.max_ops < 1 || x->eo.gen.max_ops > 1000000)
-            argp_error(state, "--max-ops: '%s' is not from 1 to 1000000", arg);
+        x->eo.gen.max_ops = cli_parse_range("--max-ops", arg, 1, 1000000, state);
         if (x->eo.gen.min_ops > x->eo.gen.max_ops)
             x->eo.gen.min_ops = x->eo.gen.max_ops;
         return 0;
@@ -136,7 +132,7 @@ static void save(state_t *st, const char *suffix, const trace_t *t, const char *
     snprintf(st->path, sizeof st->path, "%s/%s%s", st->args->out, st->name, suffix);
     int r = engine_save_trace(st->path, t, comment);
     if (r) {
-        cli_error("%s: %s", st->path, strerror(-r));
+        cli_error("%s: %s", cli_name(st->path), strerror(-r));
         st->error = r;
     }
 }
@@ -248,7 +244,7 @@ static int on_finding(void *arg, const engine_finding_t *f)
         save(st, ".min.trace", &t, comment);
         r = write_repro(st, &t, &min.f);
         if (r)
-            cli_error("%s: %s", st->path, strerror(-r));
+            cli_error("%s: %s", cli_name(st->path), strerror(-r));
     } else {
         cli_error("minimizing %s: %s", st->name, strerror(-r));
     }
@@ -283,7 +279,7 @@ static int run(args_t *x, const alloc_t *a)
     signal(SIGINT, on_sigint);
     int r = make_dir(x->out);
     if (r) {
-        cli_error("%s: %s", x->out, strerror(-r));
+        cli_error("%s: %s", cli_name(x->out), strerror(-r));
         return EXIT_USAGE;
     }
     r = engine_fuzz(a, &x->eo, &cb);

@@ -47,14 +47,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
     switch (key) {
     case 's': x->seed = cli_parse_ull("--seed", arg, state); return 0;
     case 'n':
-        x->ops = cli_parse_ull("--ops", arg, state);
-        if (x->ops > 100000000)
-            argp_error(state, "--ops: '%s' is more than 100000000", arg);
+        /* No more than a trace file may hold, so every workload written replays. */
+        x->ops = cli_parse_range("--ops", arg, 0, TRACE_MAX_OPS, state);
         return 0;
     case 'T':
-        x->threads = (unsigned)cli_parse_ull("--threads", arg, state);
-        if (x->threads < 1 || x->threads > OPS_THREADS)
-            argp_error(state, "--threads: '%s' is not from 1 to %d", arg, OPS_THREADS);
+        x->threads = (unsigned)cli_parse_range("--threads", arg, 1, OPS_THREADS, state);
         return 0;
     case OPT_BINARY: x->binary = true; return 0;
     case OPT_SIZES:
@@ -66,9 +63,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
             argp_error(state, "--sizes: '%s' is not realistic or stress", arg);
         return 0;
     case OPT_MAX_SIZE:
-        x->max_size = cli_parse_ull("--max-size", arg, state);
-        if (x->max_size < 1)
-            argp_error(state, "--max-size: '%s' must be at least 1", arg);
+        x->max_size = cli_parse_range("--max-size", arg, 1, SIZE_MAX, state);
         return 0;
     case 'o': x->out = arg; return 0;
     case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
@@ -142,7 +137,7 @@ int cmd_generate(int argc, char **argv)
         r = write_out(&x, &t);
     trace_release(&t);
     if (r) {
-        cli_error("%s: %s", x.out, strerror(-r));
+        cli_error("%s: %s", cli_name(x.out), strerror(-r));
         return EXIT_USAGE;
     }
     return EXIT_CLEAN;

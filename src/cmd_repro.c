@@ -40,9 +40,10 @@ static int write_program(const cli_trace_job_t *x, const alloc_t *a, const trace
     return EXIT_CLEAN;
 fail:
     if (r == -ENOENT)
-        cli_error("%s: cannot find liballocheck-ref.so (set ALLOCHECK_REF_SO)", x->out);
+        cli_error("%s: cannot find liballocheck-ref.so (set ALLOCHECK_REF_SO)",
+                  cli_name(x->out));
     else
-        cli_error("%s: %s", x->out, strerror(-r));
+        cli_error("%s: %s", cli_name(x->out), strerror(-r));
     return EXIT_USAGE;
 }
 
