@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "src/atomic.h"
 #include "src/cli.h"
 #include "src/cmds.h"
 #include "src/engine.h"
@@ -57,8 +58,13 @@ int cmd_minimize(int argc, char **argv)
         cli_checking_children, 0, 0 };
     cli_argp_parse(&argp, argc, argv, 0, &x);
     static alloc_t a;
-    int rc = cli_load_single(&x.allocs, &a, "minimize");
-    if (rc)
+    /* Checked before the minimizing, which can take a while, finds nowhere to write. */
+    int rc = atomic_check(x.out);
+    if (rc) {
+        cli_error("%s: %s", cli_name(x.out), strerror(-rc));
+        return EXIT_USAGE;
+    }
+    if ((rc = cli_load_single(&x.allocs, &a, "minimize")) != 0)
         return rc;
     trace_t t;
     trace_init(&t);

@@ -1,5 +1,5 @@
 /* Traces: the text form v1 (stable, human-facing: corpus, replay, findings) and the binary
- * form fuzzers mutate (DESIGN §4), and lossless conversion between them.
+ * form fuzzers mutate, and lossless conversion between them.
  * Binary: a versioned header with reserved bytes, then compact records. The decoder is total:
  * every byte string decodes to a valid trace; sizes are drawn with a bias toward the
  * boundaries that break allocators. Encoding what the decoder produced gives bytes that decode

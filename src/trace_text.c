@@ -1,4 +1,4 @@
-/* The text trace form v1 (DESIGN §4, docs/TRACE_FORMAT.md): parser and printer.
+/* The text trace form v1 (docs/TRACE_FORMAT.md): parser and printer.
  * Terms: a "token" is a run of non-blank bytes; an op line is an op name and its arguments;
  * a number is an expression of terms (decimal, 0x hex, SIZE_MAX, PTRDIFF_MAX, PAGE, 2^K)
  * joined by + and -, evaluated exactly and required to land in [0, 2^64).

@@ -93,7 +93,8 @@ one_line "-o DIRECTORY: one line" "Is a directory"
 ls "$dir" | grep -q '\.tmp\.' && nok "no temporary file left" || ok "no temporary file left"
 
 # Output paths are checked first: conform before loading the allocators and running the
-# suite (the bad -o is the error, not the missing library); repro blames the path.
+# suite (the bad -o is the error, not the missing library); repro blames the path; minimize
+# says it before finding that the trace runs clean.
 "$exe" conform -a "$dir/missing.so" -o "$dir/missing/dir/r.json" > /dev/null 2> "$dir/err"
 check "$?" 2 "conform -o missing/dir: exit 2"
 one_line "conform -o missing/dir: named before the allocators load" "$dir/missing/dir/r.json: cannot write the report: No such file or directory"
@@ -102,6 +103,8 @@ check "$?" 2 "repro -o missing/dir: exit 2"
 one_line "repro -o missing/dir: blames the path" "/nonexistent-allocheck-dir/x.c: No such file or directory"
 grep -q liballocheck-ref "$dir/err" && nok "repro does not blame liballocheck-ref.so" \
     || ok "repro does not blame liballocheck-ref.so"
+"$exe" minimize -o /nonexistent-allocheck-dir/x.trace "$dir/t.txt" > /dev/null 2> "$dir/err"
+one_line "minimize -o missing/dir: said before the trace runs" "/nonexistent-allocheck-dir/x.trace: No such file or directory"
 
 # fuzz --out: a regular file, a path under one: one line, exit 2, before any fuzzing.
 touch "$dir/regular"
