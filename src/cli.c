@@ -2,8 +2,8 @@
  * Terms: a "shown name" is a file name or argument as an error line quotes it (cli_name). */
 #include <errno.h>
 #include <limits.h>
-#include <stdint.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
