@@ -124,6 +124,8 @@ int atomic_open(atomic_file_t *af, const char *path)
 {
     memset(af, 0, sizeof *af);
     af->fd = -1;
+    if (!path[0])
+        return -ENOENT;  /* not a name for a temporary file beside it */
     if (strcmp(path, "-") == 0 || strcmp(path, "/dev/stdout") == 0)
         return open_stdout(af);
     struct stat st;

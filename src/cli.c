@@ -136,7 +136,7 @@ const char *cli_name(const char *name)
     static char shown[SLOTS][4 * SHOWN_MAX + 8];
     static unsigned next;
     size_t len = strlen(name);
-    bool quote = false;
+    bool quote = len == 0;  /* an empty name is still something to point at */
     for (size_t i = 0; i < len && !quote; i++)
         quote = is_control((unsigned char)name[i]);
     if (!quote && len <= SHOWN_MAX)

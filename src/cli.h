@@ -41,7 +41,7 @@ void cli_set_argv(char **argv);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A file name or argument as an error line shows it: unchanged when short and printable;
- * quoted with control bytes escaped (\n, \t, \xNN) otherwise, and cut in the middle with
+ * quoted when empty, or with control bytes escaped (\n, \t, \xNN) otherwise, and cut in the middle with
  * "..." past 160 bytes, so the reason after it is never lost. The result lives until four
  * more calls. */
 const char *cli_name(const char *name);

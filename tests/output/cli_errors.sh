@@ -5,6 +5,7 @@
 # Usage: cli_errors.sh ALLOCHECK
 set -u
 exe=$1
+case $exe in /*) ;; *) exe=$(pwd)/$exe ;; esac
 dir=$(mktemp -d /tmp/cli-errors.XXXXXX) || exit 1
 trap 'rm -rf "$dir"' EXIT
 n=0
@@ -48,6 +49,11 @@ has "the newline is escaped and the reason kept" "a\\nb.txt': No such file or di
 run_err "trace: a file name with a newline" trace --to-text "$nl_name"
 run_err "an argument with a newline" generate --sizes "x
 y"
+
+(cd "$dir" && "$exe" generate --ops 1 -o '' > /dev/null 2> "$dir/err")
+line=$(cat "$dir/err")
+has "an empty -o is named, quoted" "allocheck: '': No such file or directory"
+ls "$dir" | grep -q '\.tmp\.' && nok "an empty -o leaves no temporary file" || ok "an empty -o leaves no temporary file"
 
 long="$dir/$(printf '%05000d' 0)"
 run_err "a 5,000-character path" replay "$long"
