@@ -175,6 +175,7 @@ bool op_equal(const op_t *a, const op_t *b)
 #define LINE_MAX_STR "65536"
 _Static_assert(TRACE_TEXT_MAX_LINE == 65536, "LINE_MAX_STR");
 #define BIN_KEEP (TRACE_BIN_HEADER_LEN + TRACE_BIN_MAX_OPS * TRACE_BIN_RECORD_MAX)
+#define BUF_BYTES ((TRACE_TEXT_MAX_LINE > BIN_KEEP ? TRACE_TEXT_MAX_LINE : BIN_KEEP) + CHUNK)
 
 typedef struct input {
     int fd;
@@ -291,8 +292,7 @@ static int load_fd(trace_t *t, input_t *in)
 {
     void *p = NULL;
     in->cap = 0;
-    int rc = trace_mem_reserve(&p, &in->cap, (TRACE_TEXT_MAX_LINE > BIN_KEEP ? TRACE_TEXT_MAX_LINE
-                                                                         : BIN_KEEP) + CHUNK);
+    int rc = trace_mem_reserve(&p, &in->cap, BUF_BYTES);
     in->buf = p;
     if (!rc)
         rc = fill(in, CHUNK);
