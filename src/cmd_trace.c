@@ -1,6 +1,7 @@
 /* allocheck trace: converts a trace between the text form (corpus files, findings) and the
- * binary form fuzzers mutate, in either direction; the input's form is detected. Output is
- * written atomically so a failed conversion never leaves half a file. */
+ * binary form fuzzers mutate, in either direction; the input's form is detected. Output goes
+ * through atomic.h: a failed conversion never leaves half a file, and a device or FIFO is
+ * written in place. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>

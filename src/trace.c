@@ -1,6 +1,7 @@
 /* Traces (trace.h): the op sequence itself — growth in mmap'ed memory, op names, equality —
- * and loading a file in either form. The text form lives in trace_text.c, the binary form in
- * trace_bin.c. */
+ * and loading a file in either form, read as a stream within the limits of trace.h (an endless
+ * input ends in an error, never in the memory limit). The text form lives in trace_text.c,
+ * the binary form in trace_bin.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>

@@ -1,6 +1,7 @@
 /* Unit tests of the trace forms (src/trace.h): every op and number form parses, every kind
  * of error names its line and token, print/parse and binary/text round trips are identities,
- * and the binary decoder is total on random and adversarial bytes.
+ * the binary decoder is total on random and adversarial bytes, and files are read as a
+ * stream (same ops as parsing them whole, the form decided by their start) within limits.
  * Usage: test-trace CASE; prints TAP. Each case is its own Meson test (its own process). */
 #include <errno.h>
 #include <inttypes.h>
