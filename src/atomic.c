@@ -129,16 +129,16 @@ int atomic_open(atomic_file_t *af, const char *path)
     if (strcmp(path, "-") == 0 || strcmp(path, "/dev/stdout") == 0)
         return open_stdout(af);
     struct stat st;
-    if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return -EISDIR;
-        if (!S_ISREG(st.st_mode) || is_special_path(path))
-            return open_in_place(af, path, S_ISREG(st.st_mode));
-    } else if (errno != ENOENT) {
+    bool exists = stat(path, &st) == 0;
+    if (!exists && errno != ENOENT)
         return -errno;
-    }
+    if (exists && S_ISDIR(st.st_mode))
+        return -EISDIR;
+    if (exists && (!S_ISREG(st.st_mode) || is_special_path(path)))
+        return open_in_place(af, path, S_ISREG(st.st_mode));
+    /* A new file is always made atomically, wherever it goes (/dev/shm is a tmpfs). */
     int rc = resolve_links(path, af->path, sizeof af->path);
-    if (!rc && is_special_path(af->path))
+    if (!rc && exists && is_special_path(af->path))
         return open_in_place(af, af->path, true);
     return rc ? rc : open_temp(af);
 }

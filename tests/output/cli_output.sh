@@ -11,7 +11,8 @@ crash=$2
 sanitized=$3
 dir=$(mktemp -d /tmp/cli-output.XXXXXX) || exit 1
 mnt="$dir/mnt"
-cleanup() { umount "$mnt" 2>/dev/null; rm -rf "$dir"; }
+shm=
+cleanup() { umount "$mnt" 2>/dev/null; rm -rf "$dir" ${shm:+"$shm"}; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 n=0
@@ -114,6 +115,14 @@ for out in "$dir/regular" "$dir/regular/sub"; do
     one_line "fuzz --out $(basename "$out"): one line" "Not a directory"
     [ -s "$dir/out" ] && nok "fuzz --out $(basename "$out"): no fuzzing" || ok "fuzz --out $(basename "$out"): no fuzzing"
 done
+# A new path under /dev (here /dev/shm, a tmpfs) is an ordinary new file: the --out check's
+# probe file goes away again.
+if shm=$(mktemp -d /dev/shm/cli-output.XXXXXX 2>/dev/null); then
+    "$exe" fuzz --runs 1 --out "$shm/f" > /dev/null 2>&1
+    check "$(ls -A "$shm/f")" "" "fuzz --out under /dev/shm: no probe file left"
+else
+    skip "fuzz --out under /dev/shm" "no /dev/shm"
+fi
 if mkdir "$mnt" && mount -t tmpfs -o size=64k tmpfs "$mnt" 2>/dev/null; then
     dd if=/dev/zero of="$mnt/fill" bs=4096 count=16 2>/dev/null
     "$exe" fuzz --runs 3 --out "$mnt/f" > "$dir/out" 2> "$dir/err"
