@@ -5,6 +5,7 @@
 #define ALLOCHECK_SRC_CLI_H
 
 #include <argp.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "src/alloc.h"
@@ -34,8 +35,15 @@ typedef struct cli_allocs {
 error_t cli_argp_parse(const struct argp *argp, int argc, char **argv, unsigned flags,
                        void *input);
 
-/* Prints "allocheck: MESSAGE" and a newline to stderr. */
+/* Prints "allocheck: MESSAGE" and a newline to stderr: one line, whatever MESSAGE holds
+ * (control bytes are escaped). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A file name or argument as an error line shows it: unchanged when short and printable;
+ * quoted when empty, or with control bytes escaped (\n, \t, \xNN) otherwise, and cut in the middle with
+ * "..." past 160 bytes, so the reason after it is never lost. The result lives until four
+ * more calls. */
+const char *cli_name(const char *name);
 
 /* Records one -a argument; argp_error()s (exit 2) past CLI_MAX_ALLOCS. */
 void cli_add_alloc(cli_allocs_t *c, const char *arg, struct argp_state *state);
@@ -98,11 +106,19 @@ typedef enum cli_format {
  * 1u << cli_format_t. */
 cli_format_t cli_parse_format(const char *arg, unsigned allowed, struct argp_state *state);
 
-/* Parses a non-negative integer option with an optional unit suffix table; returns 0 or
- * argp_error()s naming the option and the value. */
+/* Parses a non-negative integer option (decimal, 0x hex, 0 octal), refusing signs, blanks
+ * and values past ULLONG_MAX; argp_error()s (exit 2) naming the option and the value. */
 unsigned long long cli_parse_ull(const char *opt, const char *arg, struct argp_state *state);
 
-/* Parses a duration: "30", "30s", "2m", "1h", "500ms" -> milliseconds. */
+/* cli_parse_ull, and the value must be in [min, max]: checked before any caller's cast. */
+unsigned long long cli_parse_range(const char *opt, const char *arg, unsigned long long min,
+                                   unsigned long long max, struct argp_state *state);
+
+/* The longest duration any option takes: 365 days, in milliseconds. */
+#define CLI_DURATION_MAX_MS (365ull * 86400000ull)
+
+/* Parses a duration: "30", "30s", "2m", "1h", "500ms", "1.5m" -> milliseconds, rounded up
+ * (so a nonzero duration is never 0). Plain decimals only; at most CLI_DURATION_MAX_MS. */
 unsigned long long cli_parse_duration_ms(const char *opt, const char *arg, struct argp_state *st);
 
 #endif

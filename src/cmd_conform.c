@@ -48,16 +48,6 @@ static void add_glob(const char **list, size_t *n, const char *arg, struct argp_
     list[(*n)++] = arg;
 }
 
-static unsigned parse_jobs(const char *arg, struct argp_state *state)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(arg, &end, 10);
-    if (errno || end == arg || *end || arg[0] == '-' || v < 1 || v > 64)
-        argp_failure(state, EXIT_USAGE, 0, "-j: '%s' is not a job count from 1 to 64", arg);
-    return (unsigned)v;
-}
-
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
     args_t *args = state->input;
@@ -75,7 +65,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         args->opts.timeout_ms = (unsigned)ms;
         return 0;
     }
-    case 'j': args->opts.jobs = parse_jobs(arg, state); return 0;
+    case 'j': args->opts.jobs = (unsigned)cli_parse_range("-j", arg, 1, 64, state); return 0;
     case OPT_ONLY: add_glob(args->only, &args->nonly, arg, state); return 0;
     case OPT_SKIP: add_glob(args->skip, &args->nskip, arg, state); return 0;
     case 'f': args->format = cli_parse_format(arg, 0x1f, state); return 0;
@@ -87,27 +77,26 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
     }
 }
 
-/* Writes the report to stdout or, atomically, to -o FILE. */
-static int emit(const args_t *args, report_t *rep)
+static bool to_stdout(const args_t *args)
 {
-    if (!args->output || strcmp(args->output, "-") == 0) {
+    return !args->output || strcmp(args->output, "-") == 0;
+}
+
+/* Writes the report to stdout or to -o FILE, opened (af) before the checks ran. */
+static int emit(const args_t *args, report_t *rep, atomic_file_t *af)
+{
+    if (to_stdout(args)) {
         rep->colour = args->format == FORMAT_HUMAN && isatty(STDOUT_FILENO) &&
                       !getenv("NO_COLOR");
         return report_write(stdout, rep, args->format);
     }
-    atomic_file_t af;
-    int rc = atomic_open(&af, args->output);
-    if (!rc)
-        rc = report_write(af.f, rep, args->format);
-    if (!rc)
-        return atomic_commit(&af);
-    atomic_abort(&af);
-    return rc;
+    int rc = report_write(af->f, rep, args->format);
+    return rc ? atomic_fail(af, rc) : atomic_commit(af);
 }
 
 /* Runs the selected checks and reports; returns the exit status. */
 static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
-               const check_t **sel, size_t nsel)
+               const check_t **sel, size_t nsel, atomic_file_t *af)
 {
     const char *labels[CLI_MAX_ALLOCS];
     for (size_t i = 0; i < nallocs; i++)
@@ -115,17 +104,22 @@ static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
     conform_result_t *res = conform_results_new(nallocs * nsel);
     if (!res) {
         cli_error("conform: %s", strerror(ENOMEM));
+        if (!to_stdout(args))
+            atomic_abort(af);
         return EXIT_USAGE;
     }
     int rc = conform_run(allocs, nallocs, sel, nsel, &args->opts, res);
     report_t rep = { .allocs = allocs, .labels = labels, .nallocs = nallocs, .checks = sel,
                      .nchecks = nsel, .results = res, .profile = args->opts.profile,
                      .all = args->all };
-    if (rc < 0)
+    if (rc < 0) {
         cli_error("conform: running the checks: %s", strerror(-rc));
-    else if ((rc = emit(args, &rep)) < 0)
-        cli_error("%s: cannot write the report: %s", args->output ? args->output : "stdout",
-                  strerror(-rc));
+        if (!to_stdout(args))
+            atomic_abort(af);
+    } else if ((rc = emit(args, &rep, af)) < 0) {
+        cli_error("%s: cannot write the report: %s",
+                  cli_name(args->output ? args->output : "stdout"), strerror(-rc));
+    }
     int status = rc < 0 ? EXIT_USAGE : report_count(&rep, VERDICT_FAIL) ? EXIT_FINDING
                                                                           : EXIT_CLEAN;
     conform_results_free(res, nallocs * nsel);
@@ -153,9 +147,18 @@ int cmd_conform(int argc, char **argv)
         cli_error("conform: --only/--skip leave no check to run (see allocheck list)");
         return EXIT_USAGE;
     }
+    /* -o is checked first and opened before the suite runs: a bad path costs a line now,
+     * not the results later. Checked before loading too, which may re-execute. */
+    int rc = to_stdout(&args) ? 0 : atomic_check(args.output);
     int n = 0;
-    int rc = cli_load_allocs(&args.allocs, allocs, &n);
-    if (rc)
+    if (!rc && (rc = cli_load_allocs(&args.allocs, allocs, &n)) != 0)
         return rc;
-    return run(&args, allocs, (size_t)n, sel, nsel);
+    atomic_file_t af;
+    if (!rc && !to_stdout(&args))
+        rc = atomic_open(&af, args.output);
+    if (rc) {
+        cli_error("%s: cannot write the report: %s", cli_name(args.output), strerror(-rc));
+        return EXIT_USAGE;
+    }
+    return run(&args, allocs, (size_t)n, sel, nsel, &af);
 }

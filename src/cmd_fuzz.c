@@ -82,17 +82,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
     case 't': x->eo.time_ms = cli_parse_duration_ms("--time", arg, state); return 0;
     case 'n': x->eo.runs = cli_parse_ull("--runs", arg, state); return 0;
     case 'T':
-        x->eo.gen.threads = (unsigned)cli_parse_ull("--threads", arg, state);
-        if (x->eo.gen.threads < 1 || x->eo.gen.threads > OPS_THREADS)
-            argp_error(state, "--threads: '%s' is not from 1 to %d", arg, OPS_THREADS);
+        x->eo.gen.threads = (unsigned)cli_parse_range("--threads", arg, 1, OPS_THREADS, state);
         x->threads_given = true;
         return 0;
     case 'o': x->out = arg; return 0;
     case OPT_KEEP_GOING: x->eo.keep_going = true; return 0;
     case OPT_MAX_OPS:
-        x->eo.gen.max_ops = cli_parse_ull("--max-ops", arg, state);
-        if (x->eo.gen.max_ops < 1 || x->eo.gen.max_ops > 1000000)
-            argp_error(state, "--max-ops: '%s' is not from 1 to 1000000", arg);
+        x->eo.gen.max_ops = cli_parse_range("--max-ops", arg, 1, 1000000, state);
         if (x->eo.gen.min_ops > x->eo.gen.max_ops)
             x->eo.gen.min_ops = x->eo.gen.max_ops;
         return 0;
@@ -131,14 +127,16 @@ static void finding_comment(const state_t *st, const engine_finding_t *f, const 
              f->reproduced ? "" : "\n# note: did not reproduce from a fresh process");
 }
 
-static void save(state_t *st, const char *suffix, const trace_t *t, const char *comment)
+/* Returns whether the file was written (the summary lists only those). */
+static bool save(state_t *st, const char *suffix, const trace_t *t, const char *comment)
 {
     snprintf(st->path, sizeof st->path, "%s/%s%s", st->args->out, st->name, suffix);
     int r = engine_save_trace(st->path, t, comment);
     if (r) {
-        cli_error("%s: %s", st->path, strerror(-r));
+        cli_error("%s: %s", cli_name(st->path), strerror(-r));
         st->error = r;
     }
+    return r == 0;
 }
 
 /* The distinct finding f repeats, or NULL; a new one is recorded (while there is room). */
@@ -172,7 +170,7 @@ static int on_found(void *arg, const engine_finding_t *f)
         return 1;
     }
     finding_comment(st, f, &f->res.f, "finding", comment, sizeof comment);
-    save(st, ".trace", f->trace, comment);
+    (void)save(st, ".trace", f->trace, comment);
     return 0;
 }
 
@@ -200,15 +198,28 @@ static int write_repro(state_t *st, const trace_t *t, const finding_t *f)
     if (r)
         return r;
     r = repro_write(af.f, st->a, &st->args->eo.exec, t, &info);
-    if (r) {
-        atomic_abort(&af);
-        return r;
+    return r ? atomic_fail(&af, r) : atomic_commit(&af);
+}
+
+/* The files of a finding that were written, in FILE_* bits. */
+enum { FILE_TRACE = 1, FILE_MIN = 2, FILE_C = 4 };
+
+static void list_files(const state_t *st, unsigned written)
+{
+    static const char *const suffix[] = { ".trace", ".min.trace", ".c" };
+    printf("  files:");
+    const char *sep = " ";
+    for (unsigned i = 0; i < 3; i++) {
+        if (!(written & (1u << i)))
+            continue;
+        printf("%s%s/%s%s", sep, st->args->out, st->name, suffix[i]);
+        sep = ", ";
     }
-    return atomic_commit(&af);
+    printf("%s\n", written ? "" : " none written (see the errors above)");
 }
 
 static void summary(const state_t *st, const engine_finding_t *f, const sup_result_t *min,
-                    const minimize_stats_t *ms)
+                    const minimize_stats_t *ms, unsigned written)
 {
     const char *dir = st->args->out, *n = st->name;
     printf("%s%s in %s: %s\n", st->tty ? "\r\033[K" : "", min->f.oracle, cli_alloc_label(st->a),
@@ -222,9 +233,12 @@ static void summary(const state_t *st, const engine_finding_t *f, const sup_resu
     if (min->lastwords[0])
         printf("  the allocator's last words (stderr):\n    %.*s\n",
                (int)strcspn(min->lastwords, "\0"), min->lastwords);
-    printf("  files: %s/%s.trace, %s/%s.min.trace, %s/%s.c\n", dir, n, dir, n, dir, n);
-    printf("  replay: allocheck replay -a %s %s/%s.min.trace\n", cli_alloc_label(st->a), dir, n);
-    printf("  reproduce: cc %s/%s.c -ldl -o repro && ./repro\n", dir, n);
+    list_files(st, written);
+    if (written & FILE_MIN)
+        printf("  replay: allocheck replay -a %s %s/%s.min.trace\n", cli_alloc_label(st->a), dir,
+               n);
+    if (written & FILE_C)
+        printf("  reproduce: cc %s/%s.c -ldl -o repro && ./repro\n", dir, n);
     fflush(stdout);
 }
 
@@ -234,7 +248,8 @@ static int on_finding(void *arg, const engine_finding_t *f)
     char comment[1024];
     st->findings++;
     finding_comment(st, f, &f->res.f, "finding", comment, sizeof comment);
-    save(st, ".trace", f->trace, comment);   /* the trace that replays from a fresh process */
+    /* the trace that replays from a fresh process */
+    unsigned written = save(st, ".trace", f->trace, comment) ? FILE_TRACE : 0;
 
     trace_t t;
     trace_init(&t);
@@ -245,14 +260,15 @@ static int on_finding(void *arg, const engine_finding_t *f)
         r = minimize_finding(st->a, &st->args->eo.exec, st->args->eo.hang_ms, &t, &min, &ms);
     if (!r) {
         finding_comment(st, f, &min.f, "minimized finding", comment, sizeof comment);
-        save(st, ".min.trace", &t, comment);
+        written |= save(st, ".min.trace", &t, comment) ? FILE_MIN : 0;
         r = write_repro(st, &t, &min.f);
         if (r)
-            cli_error("%s: %s", st->path, strerror(-r));
+            cli_error("%s: %s", cli_name(st->path), strerror(-r));
+        written |= r ? 0 : FILE_C;
     } else {
         cli_error("minimizing %s: %s", st->name, strerror(-r));
     }
-    summary(st, f, &min, &ms);
+    summary(st, f, &min, &ms, written);
     trace_release(&t);
     return 0;
 }
@@ -281,9 +297,12 @@ static int run(args_t *x, const alloc_t *a)
     x->eo.gen.present = alloc_present(a);
     x->eo.interrupted = &interrupted;
     signal(SIGINT, on_sigint);
+    /* Checked before any fuzzing: a finding with nowhere to go is lost. */
     int r = make_dir(x->out);
+    if (!r)
+        r = atomic_check_dir(x->out);
     if (r) {
-        cli_error("%s: %s", x->out, strerror(-r));
+        cli_error("%s: %s", cli_name(x->out), strerror(-r));
         return EXIT_USAGE;
     }
     r = engine_fuzz(a, &x->eo, &cb);

@@ -20,14 +20,15 @@ typedef struct args {
     uint64_t seed, ops, max_size;
     unsigned threads;
     int sizes;          /* gen_sizes_t, or -1: realistic unless --max-size is given */
-    bool binary;
+    bool binary, ops_given;
     const char *out;
     cli_allocs_t allocs;
 } args_t;
 
 static const struct argp_option options[] = {
     { "seed", 's', "N", 0, "Seed (default 1)", 0 },
-    { "ops", 'n', "N", 0, "Number of ops (default 10000)", 0 },
+    { "ops", 'n', "N", 0, "Number of ops (default 10000; with --binary 4096, the most the "
+      "binary form holds; at most 4194304, the most a trace file may hold)", 0 },
     { "threads", 'T', "N", 0, "Threads the ops are spread over (1-8, default 1)", 0 },
     { "binary", OPT_BINARY, 0, 0, "Write the binary form (what fuzzers mutate)", 0 },
     { "sizes", OPT_SIZES, "MIX", 0, "Size mix: realistic (default: mostly small, a tail of "
@@ -41,20 +42,31 @@ static const struct argp_option options[] = {
     { 0 },
 };
 
+/* The binary form holds at most TRACE_BIN_MAX_OPS ops (its decoder's bound), so that is
+ * --binary's default, and a longer --ops is refused before any work, saying the limit. */
+static void binary_ops(args_t *x, struct argp_state *state)
+{
+    if (!x->binary)
+        return;
+    if (!x->ops_given)
+        x->ops = TRACE_BIN_MAX_OPS;
+    else if (x->ops > TRACE_BIN_MAX_OPS)
+        argp_error(state, "--ops: %llu is more than the binary form holds (%d ops); leave out "
+                   "--binary for longer traces", (unsigned long long)x->ops, TRACE_BIN_MAX_OPS);
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
     args_t *x = state->input;
     switch (key) {
     case 's': x->seed = cli_parse_ull("--seed", arg, state); return 0;
     case 'n':
-        x->ops = cli_parse_ull("--ops", arg, state);
-        if (x->ops > 100000000)
-            argp_error(state, "--ops: '%s' is more than 100000000", arg);
+        /* No more than a trace file may hold, so every workload written replays. */
+        x->ops = cli_parse_range("--ops", arg, 0, TRACE_MAX_OPS, state);
+        x->ops_given = true;
         return 0;
     case 'T':
-        x->threads = (unsigned)cli_parse_ull("--threads", arg, state);
-        if (x->threads < 1 || x->threads > OPS_THREADS)
-            argp_error(state, "--threads: '%s' is not from 1 to %d", arg, OPS_THREADS);
+        x->threads = (unsigned)cli_parse_range("--threads", arg, 1, OPS_THREADS, state);
         return 0;
     case OPT_BINARY: x->binary = true; return 0;
     case OPT_SIZES:
@@ -66,38 +78,32 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
             argp_error(state, "--sizes: '%s' is not realistic or stress", arg);
         return 0;
     case OPT_MAX_SIZE:
-        x->max_size = cli_parse_ull("--max-size", arg, state);
-        if (x->max_size < 1)
-            argp_error(state, "--max-size: '%s' must be at least 1", arg);
+        x->max_size = cli_parse_range("--max-size", arg, 1, SIZE_MAX, state);
         return 0;
     case 'o': x->out = arg; return 0;
     case 'a': cli_add_alloc(&x->allocs, arg, state); return 0;
     case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); return 0;
+    case ARGP_KEY_END: binary_ops(x, state); return 0;
     default: return ARGP_ERR_UNKNOWN;
     }
 }
 
-static int write_out(const args_t *x, const trace_t *t)
+/* Writes t to af (opened before the work, so a bad -o is said first) and commits it. */
+static int write_out(const args_t *x, const trace_t *t, atomic_file_t *af)
 {
+    int r = 0;
     if (x->binary) {
         uint8_t *buf;
         size_t len;
-        int r = trace_encode_binary(t, &buf, &len);
-        if (r)
-            return r;
-        r = atomic_write(x->out, buf, len);
+        if ((r = trace_encode_binary(t, &buf, &len)) != 0)
+            return atomic_fail(af, r);
+        if (fwrite(buf, 1, len, af->f) != len)
+            r = -EIO;
         trace_buf_release(buf, len);
-        return r;
+    } else if (fflush(af->f) != 0 || (r = trace_write_text(t, af->fd)) != 0) {
+        r = r ? r : -EIO;  /* atomic_fail says the write error fflush met */
     }
-    atomic_file_t af;
-    int r = atomic_open(&af, x->out);
-    if (r)
-        return r;
-    if (fflush(af.f) != 0 || (r = trace_write_text(t, fileno(af.f))) != 0) {
-        atomic_abort(&af);
-        return r ? r : -EIO;
-    }
-    return atomic_commit(&af);
+    return r ? atomic_fail(af, r) : atomic_commit(af);
 }
 
 /* A workload for particular allocators: only the functions all of them provide. */
@@ -136,14 +142,19 @@ int cmd_generate(int argc, char **argv)
         o.max_size = x.max_size;
     if (x.allocs.n && fit_allocators(&x, &o))
         return EXIT_USAGE;
+    atomic_file_t af;
+    int r = atomic_open(&af, x.out);
+    if (r) {
+        cli_error("%s: %s", cli_name(x.out), strerror(-r));
+        return EXIT_USAGE;
+    }
     trace_t t;
     trace_init(&t);
-    int r = gen_workload(&t, x.seed, x.ops, &o);
-    if (!r)
-        r = write_out(&x, &t);
+    r = gen_workload(&t, x.seed, x.ops, &o);
+    r = r ? atomic_fail(&af, r) : write_out(&x, &t, &af);
     trace_release(&t);
     if (r) {
-        cli_error("%s: %s", x.out, strerror(-r));
+        cli_error("%s: %s", cli_name(x.out), strerror(-r));
         return EXIT_USAGE;
     }
     return EXIT_CLEAN;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "src/atomic.h"
 #include "src/cli.h"
 #include "src/cmds.h"
 #include "src/engine.h"
@@ -22,24 +23,24 @@ static int minimize_file(const cli_trace_job_t *x, const alloc_t *a, trace_t *t)
     sup_result_t res;
     int r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
     if (r) {
-        cli_error("%s: %s", x->file, strerror(-r));
+        cli_error("%s: %s", cli_name(x->file), strerror(-r));
         return EXIT_USAGE;
     }
     if (res.status != 1) {
-        cli_error("%s: runs clean against %s; nothing to minimize", x->file,
+        cli_error("%s: runs clean against %s; nothing to minimize", cli_name(x->file),
                   cli_alloc_label(a));
         return EXIT_USAGE;
     }
     minimize_stats_t ms;
     if ((r = minimize_finding(a, &x->exec, x->hang_ms, t, &res, &ms)) != 0) {
-        cli_error("%s: minimizing: %s", x->file, strerror(-r));
+        cli_error("%s: minimizing: %s", cli_name(x->file), strerror(-r));
         return EXIT_USAGE;
     }
     char comment[768];
     snprintf(comment, sizeof comment, "# minimized finding: %s at op %zu\n# allocator: %s\n",
              res.f.oracle, res.f.op_index, cli_alloc_label(a));
     if ((r = engine_save_trace(x->out, t, comment)) != 0) {
-        cli_error("%s: %s", x->out, strerror(-r));
+        cli_error("%s: %s", cli_name(x->out), strerror(-r));
         return EXIT_USAGE;
     }
     fprintf(stderr, "%s: %s at op %zu: %s\nminimized from %zu to %zu ops (%u candidates tried)\n",
@@ -58,8 +59,13 @@ int cmd_minimize(int argc, char **argv)
     if (cli_argp_parse(&argp, argc, argv, 0, &x))
         return EXIT_USAGE;
     static alloc_t a;
-    int rc = cli_load_single(&x.allocs, &a, "minimize");
-    if (rc)
+    /* Checked before the minimizing, which can take a while, finds nowhere to write. */
+    int rc = atomic_check(x.out);
+    if (rc) {
+        cli_error("%s: %s", cli_name(x.out), strerror(-rc));
+        return EXIT_USAGE;
+    }
+    if ((rc = cli_load_single(&x.allocs, &a, "minimize")) != 0)
         return rc;
     trace_t t;
     trace_init(&t);

@@ -67,7 +67,7 @@ static int replay_one(const args_t *x, const alloc_t *a, const char *file, trace
     sup_result_t res;
     r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
     if (r) {
-        cli_error("%s: %s", file, strerror(-r));
+        cli_error("%s: %s", cli_name(file), strerror(-r));
         return EXIT_USAGE;
     }
     if (res.status == 1) {

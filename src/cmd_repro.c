@@ -21,29 +21,33 @@ static const struct argp_option options[] = {
     { 0 },
 };
 
+/* OUT is opened before the trace runs, so a bad path is reported first and for itself. */
 static int write_program(const cli_trace_job_t *x, const alloc_t *a, const trace_t *t)
 {
+    atomic_file_t af;
+    int r = atomic_open(&af, x->out);
+    if (r) {
+        cli_error("%s: %s", cli_name(x->out), strerror(-r));
+        return EXIT_USAGE;
+    }
     sup_result_t res;
-    int r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
+    r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
     char ref[4096];
     repro_info_t info = { cli_alloc_label(a), repro_find_ref_so(ref, sizeof ref),
                           ALLOCHECK_VERSION, !r && res.status == 1 ? &res.f : NULL };
-    atomic_file_t af;
-    if ((r = atomic_open(&af, x->out)) != 0)
-        goto fail;
-    if ((r = repro_write(af.f, a, &x->exec, t, &info)) != 0) {
+    int w = repro_write(af.f, a, &x->exec, t, &info);
+    if (w == -ENOENT && !af.write_err) {
         atomic_abort(&af);
-        goto fail;
+        cli_error("%s: cannot find liballocheck-ref.so (set ALLOCHECK_REF_SO)",
+                  cli_name(x->out));
+        return EXIT_USAGE;
     }
-    if ((r = atomic_commit(&af)) != 0)
-        goto fail;
+    r = w ? atomic_fail(&af, w) : atomic_commit(&af);
+    if (r) {
+        cli_error("%s: %s", cli_name(x->out), strerror(-r));
+        return EXIT_USAGE;
+    }
     return EXIT_CLEAN;
-fail:
-    if (r == -ENOENT)
-        cli_error("%s: cannot find liballocheck-ref.so (set ALLOCHECK_REF_SO)", x->out);
-    else
-        cli_error("%s: %s", x->out, strerror(-r));
-    return EXIT_USAGE;
 }
 
 int cmd_repro(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* allocheck trace: converts a trace between the text form (corpus files, findings) and the
- * binary form fuzzers mutate, in either direction; the input's form is detected. Output is
- * written atomically so a failed conversion never leaves half a file. */
+ * binary form fuzzers mutate, in either direction; the input's form is detected. Output goes
+ * through atomic.h: a failed conversion never leaves half a file, and a device or FIFO is
+ * written in place. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -93,22 +94,23 @@ int cmd_trace(int argc, char **argv)
         return EXIT_USAGE;
     trace_t t;
     trace_init(&t);
-    char err[1024];
-    int rc = trace_load_file(&t, a.input, err, sizeof err);
+    int rc = cli_load_trace(&t, a.input);
     if (rc) {
-        cli_error("%s", err);
         trace_release(&t);
-        return EXIT_USAGE;
+        return rc;
     }
     const char *what = "";
     rc = write_trace(&t, &a, &what);
+    size_t n = t.len;
     trace_release(&t);
     if (rc == -E2BIG) {
-        cli_error("%s: %s as binary: more than %d ops", a.input, what, TRACE_BIN_MAX_OPS);
+        cli_error("%s: %s as binary: %zu ops, the binary form holds at most %d",
+                  cli_name(a.input), what, n, TRACE_BIN_MAX_OPS);
         return EXIT_USAGE;
     }
     if (rc) {
-        cli_error("%s: %s: %s", rc == -ENOMEM ? a.input : a.output, what, strerror(-rc));
+        cli_error("%s: %s: %s", cli_name(rc == -ENOMEM ? a.input : a.output), what,
+                  strerror(-rc));
         return EXIT_USAGE;
     }
     return EXIT_CLEAN;

@@ -658,14 +658,8 @@ int engine_save_trace(const char *path, const trace_t *t, const char *comment)
     int r = atomic_open(&af, path);
     if (r)
         return r;
-    if (fflush(af.f) != 0 || (r = trace_write_text(t, fileno(af.f))) != 0)
-        goto fail;
-    if (comment && fprintf(af.f, "%s", comment) < 0) {
-        r = -EIO;
-        goto fail;
-    }
+    if (fflush(af.f) != 0 || (r = trace_write_text(t, af.fd)) != 0 ||
+        (comment && fprintf(af.f, "%s", comment) < 0))
+        return atomic_fail(&af, r);
     return atomic_commit(&af);
-fail:
-    atomic_abort(&af);
-    return r ? r : -EIO;
 }

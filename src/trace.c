@@ -1,8 +1,10 @@
 /* Traces (trace.h): the op sequence itself — growth in mmap'ed memory, op names, equality —
- * and loading a file in either form. The text form lives in trace_text.c, the binary form in
- * trace_bin.c. */
+ * and loading a file in either form, read as a stream within the limits of trace.h (an endless
+ * input ends in an error, never in the memory limit). The text form lives in trace_text.c,
+ * the binary form in trace_bin.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -168,81 +170,163 @@ bool op_equal(const op_t *a, const op_t *b)
     }
 }
 
-/* Reads all of fd into a mapping (one spare byte so text ends with a NUL the parser never
- * needs but a debugger likes). Returns 0 or -errno. */
-static int read_all(int fd, uint8_t **buf, size_t *cap, size_t *len)
+/* A trace file read in chunks: buf holds at most one partial line (text) or the bytes the
+ * binary decoder can use, plus one chunk. */
+#define CHUNK (64u << 10)
+#define LINE_MAX_STR "65536"
+_Static_assert(TRACE_TEXT_MAX_LINE == 65536, "LINE_MAX_STR");
+#define BIN_KEEP (TRACE_BIN_HEADER_LEN + TRACE_BIN_MAX_OPS * TRACE_BIN_RECORD_MAX)
+#define BUF_BYTES ((TRACE_TEXT_MAX_LINE > BIN_KEEP ? TRACE_TEXT_MAX_LINE : BIN_KEEP) + CHUNK)
+
+typedef struct input {
+    int fd;
+    uint8_t *buf;
+    size_t cap, len;          /* buf's size; bytes in it */
+    unsigned long long total; /* bytes read so far */
+    bool eof;
+    char *why;
+    size_t whylen;
+} input_t;
+
+/* Reads into buf[len..want) until it is full or the input ends. Returns 0 or -errno. */
+static int fill(input_t *in, size_t want)
 {
-    *len = 0;
-    for (;;) {
-        void *p = *buf;
-        int rc = trace_mem_reserve(&p, cap, *len + PAGE_BYTES + 1);
-        *buf = p;
-        if (rc)
-            return rc;
-        ssize_t n = read(fd, *buf + *len, *cap - *len - 1);
+    while (in->len < want && !in->eof) {
+        ssize_t n = read(in->fd, in->buf + in->len, want - in->len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return -errno;
-        if (n == 0)
-            return 0;
-        *len += (size_t)n;
+        in->eof = n == 0;
+        in->len += (size_t)n;
+        in->total += (unsigned long long)n;
     }
+    return 0;
 }
 
-static int load_fail(int rc, const char *path, char *err, size_t errlen)
+static int input_fail(input_t *in, int rc, const char *fmt, unsigned long long limit)
 {
-    snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+    snprintf(in->why, in->whylen, fmt, limit);
     return rc;
 }
 
-/* Text traces are printable ASCII; anything else is what a fuzzer wrote (a libFuzzer or AFL++
- * crash file need not start with the magic) and is read the way the fuzz targets read it. */
-static bool looks_like_text(const uint8_t *data, size_t len)
+static int line_too_long(input_t *in, const text_parser_t *ps)
 {
-    for (size_t i = 0; i < len; i++)
-        if ((data[i] < 0x20 || data[i] > 0x7e) && data[i] != '\n' && data[i] != '\t' &&
-            data[i] != '\r')
-            return false;
-    return true;
+    return input_fail(in, -EFBIG, "line %llu: longer than " LINE_MAX_STR " bytes, the most a "
+                      "line may have", ps->line + 1ull);
 }
 
-static int load_bytes(trace_t *t, const char *path, const uint8_t *data, size_t len,
-                      char *err, size_t errlen)
+/* Parses every complete line in buf, keeps the partial one at the front. */
+static int text_lines(input_t *in, text_parser_t *ps)
 {
-    if (trace_is_binary(data, len) && len < TRACE_BIN_HEADER_LEN) {
+    size_t pos = 0;
+    for (;;) {
+        uint8_t *nl = memchr(in->buf + pos, '\n', in->len - pos);
+        if (!nl && !(in->eof && pos < in->len))
+            break;
+        size_t n = nl ? (size_t)(nl - (in->buf + pos)) : in->len - pos;
+        if (n > TRACE_TEXT_MAX_LINE)
+            return line_too_long(in, ps);
+        int rc = text_parse_line(ps, (const char *)in->buf + pos, n);
+        if (rc)
+            return rc;
+        pos += n + (nl != NULL);
+    }
+    memmove(in->buf, in->buf + pos, in->len - pos);
+    in->len -= pos;
+    return 0;
+}
+
+static int load_text(trace_t *t, input_t *in)
+{
+    text_parser_t ps;
+    text_parser_init(&ps, t, in->why, in->whylen);
+    for (;;) {
+        int rc = text_lines(in, &ps);
+        if (rc || in->eof)
+            return rc;
+        if (in->len > TRACE_TEXT_MAX_LINE)
+            return line_too_long(in, &ps);
+        if ((rc = fill(in, in->len + CHUNK)) != 0)
+            return rc;
+        if (in->total > TRACE_TEXT_MAX_BYTES)
+            return input_fail(in, -EFBIG, "longer than %llu bytes, the most a text trace "
+                              "may have", TRACE_TEXT_MAX_BYTES);
+    }
+}
+
+/* The decoder uses at most BIN_KEEP bytes; the rest is read only to find where it ends. */
+static int load_binary(trace_t *t, input_t *in)
+{
+    int rc = fill(in, BIN_KEEP);
+    size_t keep = in->len;
+    while (!rc && !in->eof && in->total <= TRACE_BIN_MAX_BYTES) {
+        in->len = keep;
+        rc = fill(in, keep + CHUNK);
+    }
+    if (rc)
+        return rc;
+    if (in->total > TRACE_BIN_MAX_BYTES)
+        return input_fail(in, -EFBIG, "longer than %llu bytes, the most a binary trace may "
+                          "have", TRACE_BIN_MAX_BYTES);
+    if (trace_is_binary(in->buf, keep) && keep < TRACE_BIN_HEADER_LEN) {
         /* The decoder would read this as no ops; a file cut inside its header is an input
          * error worth saying, not an empty trace. */
-        snprintf(err, errlen, "%s: truncated binary trace: %zu of the %d header bytes", path,
-                 len, TRACE_BIN_HEADER_LEN);
+        snprintf(in->why, in->whylen, "truncated binary trace: %zu of the %d header bytes",
+                 keep, TRACE_BIN_HEADER_LEN);
         return -EINVAL;
     }
-    if (trace_is_binary(data, len) || !looks_like_text(data, len))
-        return trace_decode_binary(t, data, len) ? load_fail(-ENOMEM, path, err, errlen) : 0;
-    char why[512];
-    int rc = trace_parse_text(t, (const char *)data, len, why, sizeof why);
-    if (rc == -EINVAL)
-        snprintf(err, errlen, "%s: %s", path, why);
-    else if (rc)
-        load_fail(rc, path, err, errlen);
+    return trace_decode_binary(t, in->buf, keep);
+}
+
+/* Which form: see trace_load_file in trace.h. */
+static bool is_text(const input_t *in)
+{
+    if (trace_is_binary(in->buf, in->len))
+        return false;
+    if (trace_text_has_header(in->buf, in->len))
+        return true;
+    return trace_text_bad_byte(in->buf, in->len, !in->eof) == in->len;
+}
+
+static int load_fd(trace_t *t, input_t *in)
+{
+    void *p = NULL;
+    in->cap = 0;
+    int rc = trace_mem_reserve(&p, &in->cap, BUF_BYTES);
+    in->buf = p;
+    if (!rc)
+        rc = fill(in, CHUNK);
+    if (!rc)
+        rc = is_text(in) ? load_text(t, in) : load_binary(t, in);
+    if (rc && !in->why[0])
+        snprintf(in->why, in->whylen, "%s", strerror(-rc));
+    trace_mem_release(in->buf, in->cap);
+    return rc;
+}
+
+int trace_load(trace_t *t, const char *path, char *why, size_t whylen)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    input_t in = { .fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC),
+                   .why = why, .whylen = whylen };
+    why[0] = '\0';
+    if (in.fd < 0) {
+        int err = errno;
+        snprintf(why, whylen, "%s", strerror(err));
+        return -err;
+    }
+    int rc = load_fd(t, &in);
+    if (!is_stdin)
+        close(in.fd);
     return rc;
 }
 
 int trace_load_file(trace_t *t, const char *path, char *err, size_t errlen)
 {
-    bool is_stdin = strcmp(path, "-") == 0;
-    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return load_fail(-errno, path, err, errlen);
-    uint8_t *buf = NULL;
-    size_t cap = 0, len = 0;
-    int rc = read_all(fd, &buf, &cap, &len);
-    if (!is_stdin)
-        close(fd);
+    char why[512];
+    int rc = trace_load(t, path, why, sizeof why);
     if (rc)
-        load_fail(rc, path, err, errlen);
-    else
-        rc = load_bytes(t, path, buf, len, err, errlen);
-    trace_mem_release(buf, cap);
+        snprintf(err, errlen, "%s: %s", path, why);
     return rc;
 }

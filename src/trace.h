@@ -1,5 +1,5 @@
 /* Traces: the text form v1 (stable, human-facing: corpus, replay, findings) and the binary
- * form fuzzers mutate (DESIGN §4), and lossless conversion between them.
+ * form fuzzers mutate, and lossless conversion between them.
  * Binary: a versioned header with reserved bytes, then compact records. The decoder is total:
  * every byte string decodes to a valid trace; sizes are drawn with a bias toward the
  * boundaries that break allocators. Encoding what the decoder produced gives bytes that decode
@@ -15,6 +15,18 @@
 #include "src/ops.h"
 
 #define TRACE_TEXT_MAGIC "# allocheck trace v1"
+/* A file starting with this is text, always: a bad byte in it is an error, not binary. */
+#define TRACE_TEXT_PREFIX "# allocheck trace "
+
+/* Limits of a trace file, so reading one costs bounded memory and an endless input (a pipe,
+ * /dev/zero) ends in an error: the ops a text trace may hold (4 Mi ops, 128 MiB of op_t; the
+ * fuzzer's longest sequences are 1 M ops), the longest text line and the bytes a text file
+ * may have. A binary file may have TRACE_BIN_MAX_BYTES (the largest AFL++ input); its decoder
+ * stops at TRACE_BIN_MAX_OPS anyway. */
+#define TRACE_MAX_OPS 4194304u
+#define TRACE_TEXT_MAX_LINE 65536u
+#define TRACE_TEXT_MAX_BYTES (1ull << 30)
+#define TRACE_BIN_MAX_BYTES (1u << 20)
 
 /* Binary header (docs/TRACE_FORMAT.md): 4 magic bytes, a version byte, a flags byte and two
  * reserved bytes the decoder ignores. */
@@ -25,6 +37,8 @@
 /* The decoder stops after this many ops so each fuzz input's work is bounded; the encoder
  * refuses longer traces (-E2BIG) rather than write bytes that would not decode back. */
 #define TRACE_BIN_MAX_OPS 4096
+/* The longest record: opcode, a two-byte slot, two values of a selector and 8 raw bytes. */
+#define TRACE_BIN_RECORD_MAX (1 + 2 + 2 * 9)
 
 void trace_init(trace_t *t);
 void trace_release(trace_t *t);          /* frees the ops; t is reusable after trace_init */
@@ -65,8 +79,15 @@ int trace_decode_binary(trace_t *t, const uint8_t *data, size_t len);
 int trace_encode_binary(const trace_t *t, uint8_t **out, size_t *outlen);
 void trace_buf_release(uint8_t *buf, size_t len);
 
-/* Reads a file in either form ("-" reads stdin). Appends to t. Errors: -errno with
- * "PATH: reason" or "PATH: line N: ..." in err. */
+/* Reads a file in either form ("-" reads stdin) as a stream: the bytes are never all in
+ * memory, only the ops. Appends to t. Errors: -errno with "PATH: reason" or
+ * "PATH: line N: ..." in err; -EFBIG past a limit above. The form: binary when the file
+ * starts with TRACE_BIN_MAGIC, text when it starts with TRACE_TEXT_PREFIX; otherwise text
+ * when its first 64 KiB are text bytes (printable ASCII, tab, line ends, UTF-8), else binary
+ * (a fuzzer's crash file need not start with the magic). */
 int trace_load_file(trace_t *t, const char *path, char *err, size_t errlen);
+/* trace_load_file with only the reason in why (no "PATH: "), for callers that show the
+ * path their own way. */
+int trace_load(trace_t *t, const char *path, char *why, size_t whylen);
 
 #endif

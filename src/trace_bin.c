@@ -13,7 +13,6 @@
 #define SEL_RAW64 0xff          /* eight little-endian bytes follow */
 #define SLOT_WIDE 0xc0          /* a slot byte at or above this takes a second byte */
 #define SLOT_NARROW 32          /* slots 0..31 fit in one byte: mutations hit the same blocks */
-#define RECORD_MAX (1 + 2 + 2 * 9)
 
 #define P2(k) ((uint64_t)1 << (k))
 #define AROUND(v) (v) - 1, (v), (v) + 1
@@ -208,7 +207,7 @@ int trace_encode_binary(const trace_t *t, uint8_t **out, size_t *outlen)
         return -E2BIG;
     void *p = NULL;
     size_t cap = 0;
-    int rc = trace_mem_reserve(&p, &cap, TRACE_BIN_HEADER_LEN + t->len * RECORD_MAX);
+    int rc = trace_mem_reserve(&p, &cap, TRACE_BIN_HEADER_LEN + t->len * TRACE_BIN_RECORD_MAX);
     if (rc)
         return rc;
     writer_t w = { p, 0 };

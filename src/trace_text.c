@@ -1,4 +1,4 @@
-/* The text trace form v1 (DESIGN §4, docs/TRACE_FORMAT.md): parser and printer.
+/* The text trace form v1 (docs/TRACE_FORMAT.md): parser and printer.
  * Terms: a "token" is a run of non-blank bytes; an op line is an op name and its arguments;
  * a number is an expression of terms (decimal, 0x hex, SIZE_MAX, PTRDIFF_MAX, PAGE, 2^K)
  * joined by + and -, evaluated exactly and required to land in [0, 2^64).
@@ -49,12 +49,7 @@ static const op_shape_t op_shapes[OP_COUNT] = {
     [OP_THREAD] = { 1, { ARG_THREAD } },
 };
 
-typedef struct parser {
-    trace_t *t;
-    uint32_t line;
-    char *err;
-    size_t errlen;
-} parser_t;
+typedef text_parser_t parser_t;
 
 /* Copies a token for an error message: printable bytes only, cut at SHOW_MAX. */
 static const char *show(const token_t *tok, char *buf, size_t len)
@@ -229,6 +224,12 @@ static int parse_op(parser_t *ps, const token_t *tok, size_t ntok)
     if (kind < 0)
         return fail(ps, "unknown op '%s'%s", &tok[0], "");
     const op_shape_t *shape = &op_shapes[kind];
+    if (ps->t->len >= TRACE_MAX_OPS) {
+        char what[96];
+        snprintf(what, sizeof what, "more than %u ops, the most a trace may hold",
+                 TRACE_MAX_OPS);
+        return fail(ps, "%s%s", NULL, what);
+    }
     if (ntok - 1 != shape->nargs) {
         char what[96];
         snprintf(what, sizeof what, "%s takes %u argument%s, got %zu", op_name(kind),
@@ -244,40 +245,101 @@ static int parse_op(parser_t *ps, const token_t *tok, size_t ntok)
     return trace_push(ps->t, &op);
 }
 
+bool trace_text_has_header(const uint8_t *data, size_t len)
+{
+    size_t plen = sizeof TRACE_TEXT_PREFIX - 1;
+    return len >= plen && memcmp(data, TRACE_TEXT_PREFIX, plen) == 0;
+}
+
 /* A header naming another version is refused rather than misread. */
 static int check_header(parser_t *ps, const char *s, size_t n)
 {
-    static const char prefix[] = "# allocheck trace ";
-    size_t plen = sizeof prefix - 1, mlen = sizeof TRACE_TEXT_MAGIC - 1;
-    if (n < plen || memcmp(s, prefix, plen) != 0)
+    size_t plen = sizeof TRACE_TEXT_PREFIX - 1, mlen = sizeof TRACE_TEXT_MAGIC - 1;
+    if (!trace_text_has_header((const uint8_t *)s, n))
         return 0;
-    while (n > 0 && is_blank(s[n - 1]))
+    /* Trailing blanks go, but never into the prefix: the version is what follows it. */
+    while (n > plen && is_blank(s[n - 1]))
         n--;
     if (n == mlen && memcmp(s, TRACE_TEXT_MAGIC, mlen) == 0)
         return 0;
+    if (n == plen)
+        return fail(ps, "%smissing trace version, expected v1%s", NULL, "");
     token_t ver = { s + plen, n - plen };
     return fail(ps, "unsupported trace version '%s'%s", &ver, ", expected v1");
 }
 
+/* Bytes from 0xc2 lead a 2-byte sequence, from 0xe0 a 3-byte one, from 0xf0 up to 0xf4 a
+ * 4-byte one; the second byte's range excludes overlong forms and surrogates. Returns the
+ * sequence's length, 0 when invalid, -1 when n cuts it short. */
+static int utf8_len(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    int len = c < 0x80 ? 1 : c < 0xc2 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 0;
+    uint8_t lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+    uint8_t hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    for (int k = 1; k < len; k++) {
+        if ((size_t)k >= n)
+            return -1;
+        if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xbf))
+            return 0;
+    }
+    return len;
+}
+
+size_t trace_text_bad_byte(const uint8_t *s, size_t n, bool more)
+{
+    for (size_t i = 0; i < n;) {
+        if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || (s[i] >= 0x20 && s[i] < 0x7f)) {
+            i++;
+            continue;
+        }
+        int len = s[i] < 0x80 ? 0 : utf8_len(s + i, n - i);
+        if (len < 0 && more)
+            return n;
+        if (len <= 0)
+            return i;
+        i += (size_t)len;
+    }
+    return n;
+}
+
+void text_parser_init(text_parser_t *ps, trace_t *t, char *err, size_t errlen)
+{
+    *ps = (text_parser_t){ .t = t, .line = 0, .err = err, .errlen = errlen };
+}
+
+int text_parse_line(text_parser_t *ps, const char *s, size_t n)
+{
+    ps->line++;
+    size_t bad = trace_text_bad_byte((const uint8_t *)s, n, false);
+    if (bad < n) {
+        char what[64];
+        snprintf(what, sizeof what, "byte 0x%02x is not text (ASCII, or UTF-8 in comments)",
+                 (uint8_t)s[bad]);
+        return fail(ps, "%s%s", NULL, what);
+    }
+    int rc = ps->line == 1 ? check_header(ps, s, n) : 0;
+    token_t tok[MAX_TOKENS];
+    size_t ntok = rc ? 0 : tokenize(s, n, tok);
+    if (!rc && ntok)
+        rc = parse_op(ps, tok, ntok);
+    if (rc == -ENOMEM)
+        snprintf(ps->err, ps->errlen, "line %" PRIu32 ": out of memory", ps->line);
+    return rc;
+}
+
 int trace_parse_text(trace_t *t, const char *text, size_t len, char *err, size_t errlen)
 {
-    parser_t ps = { .t = t, .line = 0, .err = err, .errlen = errlen };
+    parser_t ps;
+    text_parser_init(&ps, t, err, errlen);
     size_t pos = 0;
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
-        const char *s = text + pos;
-        pos += n + 1;
-        ps.line++;
-        int rc = ps.line == 1 ? check_header(&ps, s, n) : 0;
-        token_t tok[MAX_TOKENS];
-        size_t ntok = rc ? 0 : tokenize(s, n, tok);
-        if (!rc && ntok)
-            rc = parse_op(&ps, tok, ntok);
-        if (rc == -ENOMEM)
-            snprintf(err, errlen, "line %" PRIu32 ": out of memory", ps.line);
+        int rc = text_parse_line(&ps, text + pos, n);
         if (rc)
             return rc;
+        pos += n + 1;
     }
     return 0;
 }

@@ -1,12 +1,15 @@
 /* Unit tests of the trace forms (src/trace.h): every op and number form parses, every kind
  * of error names its line and token, print/parse and binary/text round trips are identities,
- * and the binary decoder is total on random and adversarial bytes.
+ * the binary decoder is total on random and adversarial bytes, and files are read as a
+ * stream (same ops as parsing them whole, the form decided by their start) within limits.
  * Usage: test-trace CASE; prints TAP. Each case is its own Meson test (its own process). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "src/trace.h"
 
@@ -143,6 +146,9 @@ static void case_layout(void)
     CHECK(parse(&t, "malloc 1 2\n", err, sizeof err) == 0 && t.len == 1, "no header: %s", err);
     CHECK(parse(&t, "", err, sizeof err) == 0 && t.len == 0, "empty: %s", err);
     CHECK(parse(&t, "# allocheck trace v1\n", err, sizeof err) == 0 && t.len == 0, "%s", err);
+    /* UTF-8 in comments, with or without the header (TRACE_FORMAT.md). */
+    CHECK(parse(&t, "# allocheck trace v1\n# caf\xc3\xa9\nmalloc 1 2 # \xe2\x9c\x93 "
+                    "\xf0\x9d\x84\x9e\n", err, sizeof err) == 0 && t.len == 1, "utf-8: %s", err);
     trace_release(&t);
 }
 
@@ -178,7 +184,16 @@ static void case_errors(void)
         { "aligned_alloc 1 -PAGE 8\n", "line 1: number '-PAGE' out of range" },
         { "thread 8\n", "line 1: thread 8 out of range 0..7" },
         { "# allocheck trace v2\nmalloc 1 2\n", "line 1: unsupported trace version 'v2'" },
-        { "malloc 1 2\nfree \x01\n", "line 2: bad number '?'" },
+        { "malloc 1 2\nfree \x01\n", "line 2: byte 0x01 is not text" },
+        /* A file with the header is text, always: a bad byte is an error, not binary. */
+        { "# allocheck trace v1\nmalloc 1 2\x01\n", "line 2: byte 0x01 is not text" },
+        { "# allocheck trace v1\n\nfree 1 # caf\xc3\n", "line 3: byte 0xc3 is not text" },
+        { "# allocheck trace v1\nfree 1 # \xed\xa0\x80\n", "line 2: byte 0xed is not text" },
+        { "# allocheck trace v1\nfree 1 # \xc0\xaf\n", "line 2: byte 0xc0 is not text" },
+        { "# allocheck trace v1\ncheck\x7f\n", "line 2: byte 0x7f is not text" },
+        /* The header with a blank and no version: nothing past the line is read. */
+        { "# allocheck trace \n", "line 1: missing trace version, expected v1" },
+        { "# allocheck trace \t ", "line 1: missing trace version, expected v1" },
     };
     trace_t t;
     trace_init(&t);
@@ -515,6 +530,145 @@ static void case_doc_tables(const char *doc)
     trace_release(&t);
 }
 
+/* A scratch directory for the file cases. */
+static void scratch_dir(char *dir)
+{
+    if (!mkdtemp(dir)) {
+        printf("Bail out! mkdtemp\n");
+        exit(1);
+    }
+}
+
+/* Text of n random ops with comments, lines of every length, so lines cross the loader's
+ * 64 KiB chunks at every offset. Returns a mapping of *len bytes. */
+static char *long_text(size_t n, size_t *len)
+{
+    size_t cap = 64 + n * 200;
+    char *s = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    size_t k = (size_t)sprintf(s, "%s\n", TRACE_TEXT_MAGIC);
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        k += (size_t)sprintf(s + k, "malloc %u %u  # %.*s\n", (unsigned)(x % 1024),
+                             (unsigned)(x >> 40), (int)(x % 97), "pad pad pad pad pad pad "
+                             "pad pad pad pad pad pad pad pad pad pad pad pad pad pad pad pad"
+                             " pad pad pad");
+        if (x % 5 == 0)
+            k += (size_t)sprintf(s + k, "\n# caf\xc3\xa9 \xe2\x9c\x93\nfree %u\n",
+                                 (unsigned)(x % 1024));
+    }
+    *len = k;
+    return s;
+}
+
+/* A file is read as a stream: the ops and line numbers are those of parsing it whole. */
+static void case_load_stream(void)
+{
+    char dir[] = "/tmp/test-trace-XXXXXX", path[128], err[512];
+    scratch_dir(dir);
+    snprintf(path, sizeof path, "%s/long.txt", dir);
+    size_t len;
+    char *text = long_text(40000, &len);
+    write_file(path, text, len);
+    trace_t a, b;
+    trace_init(&a);
+    trace_init(&b);
+    CHECK(len > 4 * 65536, "only %zu bytes", len);
+    CHECK(trace_parse_text(&a, text, len, err, sizeof err) == 0, "%s", err);
+    CHECK(trace_load_file(&b, path, err, sizeof err) == 0, "%s", err);
+    bool lines = a.len == b.len;
+    for (size_t i = 0; lines && i < a.len; i++)
+        lines = a.ops[i].line == b.ops[i].line;
+    CHECK(same_ops(&a, &b) && lines, "%zu ops read, %zu parsed", b.len, a.len);
+    /* A NUL far past the first chunk of a file with the header: a line-numbered error. */
+    size_t at = len - 10;
+    while (text[at - 1] != '\n')
+        at--;
+    text[at] = '\0';
+    write_file(path, text, len);
+    uint32_t want_line = 1;
+    for (size_t i = 0; i < at; i++)
+        want_line += text[i] == '\n';
+    char want[256];
+    snprintf(want, sizeof want, "%s: line %u: byte 0x00 is not text", path, want_line);
+    trace_clear(&b);
+    CHECK(trace_load_file(&b, path, err, sizeof err) == -EINVAL &&
+          strncmp(err, want, strlen(want)) == 0, "got '%s', want '%s'", err, want);
+    munmap(text, 64 + 40000 * 200);
+    remove(path);
+    remove(dir);
+    trace_release(&a);
+    trace_release(&b);
+}
+
+/* Without the header, the form is read from the first 64 KiB: a UTF-8 character cut by the
+ * chunk's end is still text. */
+static void case_load_sniff(void)
+{
+    char dir[] = "/tmp/test-trace-XXXXXX", path[128], err[512];
+    scratch_dir(dir);
+    snprintf(path, sizeof path, "%s/utf8.txt", dir);
+    static char text[65536 + 64];
+    memset(text, ' ', sizeof text);
+    for (size_t i = 63; i < 65500; i += 64)
+        text[i] = '\n';
+    memcpy(text, "malloc 1 2 #", 12);
+    text[65534] = '#';
+    memcpy(text + 65535, "\xc3\xa9\nfree 1\n", 10);
+    write_file(path, text, 65535 + 10);
+    trace_t t;
+    trace_init(&t);
+    CHECK(trace_load_file(&t, path, err, sizeof err) == 0 && t.len == 2, "%s (%zu ops)", err,
+          t.len);
+    remove(path);
+    remove(dir);
+    trace_release(&t);
+}
+
+/* Every limit is an error naming it, not memory: a line, a binary file, an endless input,
+ * the ops of a trace. */
+static void case_load_limits(void)
+{
+    char dir[] = "/tmp/test-trace-XXXXXX", path[128], err[512], want[256];
+    scratch_dir(dir);
+    trace_t t;
+    trace_init(&t);
+    static char line[TRACE_TEXT_MAX_LINE + 2];
+    memset(line, '#', sizeof line);
+    snprintf(path, sizeof path, "%s/line.txt", dir);
+    write_file(path, line, sizeof line);
+    snprintf(want, sizeof want, "%s: line 1: longer than 65536 bytes", path);
+    CHECK(trace_load_file(&t, path, err, sizeof err) == -EFBIG &&
+          strncmp(err, want, strlen(want)) == 0, "got '%s'", err);
+    static uint8_t bin[TRACE_BIN_MAX_BYTES + 1];
+    memcpy(bin, TRACE_BIN_MAGIC "\x01\0\0\0", TRACE_BIN_HEADER_LEN);
+    snprintf(path, sizeof path, "%s/max.bin", dir);
+    write_file(path, bin, TRACE_BIN_MAX_BYTES);
+    CHECK(trace_load_file(&t, path, err, sizeof err) == 0 && t.len == TRACE_BIN_MAX_OPS,
+          "%s (%zu ops)", err, t.len);
+    write_file(path, bin, sizeof bin);
+    snprintf(want, sizeof want, "%s: longer than 1048576 bytes", path);
+    CHECK(trace_load_file(&t, path, err, sizeof err) == -EFBIG &&
+          strncmp(err, want, strlen(want)) == 0, "got '%s'", err);
+    CHECK(trace_load_file(&t, "/dev/zero", err, sizeof err) == -EFBIG &&
+          strncmp(err, "/dev/zero: longer than 1048576 bytes", 36) == 0, "got '%s'", err);
+    remove(path);
+    snprintf(path, sizeof path, "%s/line.txt", dir);
+    remove(path);
+    remove(dir);
+    /* One op past the cap, in memory: the parser counts, whatever reads the bytes. */
+    size_t n = (size_t)TRACE_MAX_OPS + 1, len = n * 6;
+    char *text = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (size_t i = 0; i < n; i++)
+        memcpy(text + 6 * i, "check\n", 6);
+    trace_clear(&t);
+    snprintf(want, sizeof want, "line %zu: more than %u ops", n, TRACE_MAX_OPS);
+    CHECK(trace_parse_text(&t, text, len, err, sizeof err) == -EINVAL &&
+          strncmp(err, want, strlen(want)) == 0 && t.len == TRACE_MAX_OPS, "got '%s'", err);
+    munmap(text, len);
+    trace_release(&t);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -529,6 +683,9 @@ static const struct {
     { "binary-limits", case_binary_limits },
     { "load-file", case_load_file },
     { "text-random", case_text_random },
+    { "load-stream", case_load_stream },
+    { "load-sniff", case_load_sniff },
+    { "load-limits", case_load_limits },
 };
 
 int main(int argc, char **argv)
