@@ -7,6 +7,9 @@
       directory: replay exits 1, the reproducer nonzero, and both name the same oracle.
       ORACLE "none": the fuzz run is clean, and a generated trace runs clean in both (the
       reproducer exits 0).
+  agree.py ALLOCHECK SPEC trace 'OP;OP;...' TEXT
+      a trace of those ops is a finding in replay and in the reproducer, and both messages
+      contain TEXT (how a finding reads, e.g. "errno left unchanged").
   agree.py ALLOCHECK SPEC real [SECONDS]
       `allocheck fuzz --seed 1 --keep-going` on an installed allocator: every distinct
       finding agrees as above; an allocator that does not load is skipped.
@@ -105,6 +108,18 @@ class Job:
         self.tap.ok(repro_oracle(out2) == want, f"the reproducer names {want}",
                     f"replay: {out.strip()}\nreproducer: {out2[-2000:]}")
 
+    def says(self, ops, text):
+        """A trace of ops is a finding whose message, from replay and reproducer, has text."""
+        trace = os.path.join(self.tmp, 'ops.trace')
+        with open(trace, 'w') as f:
+            f.write('# allocheck trace v1\n' + '\n'.join(ops.split(';')) + '\n')
+        rc, out, err = run([self.exe, 'replay', '-a', self.spec, *self.opts, trace])
+        self.tap.ok(rc == 1 and text in out, f"replay says '{text}'", f"exit {rc}\n{out}{err}")
+        got = self.reproducer(trace)
+        if got is not None:
+            self.tap.ok(got[0] == 1 and text in got[1], f"the reproducer says '{text}'",
+                        f"exit {got[0]}\n{got[1][-2000:]}")
+
     def clean(self):
         """A generated workload runs clean in replay and in the reproducer."""
         trace = os.path.join(self.tmp, 'clean.trace')
@@ -134,11 +149,12 @@ def loads(exe, spec):
 
 
 def main(argv):
-    if len(argv) < 4 or argv[3] not in ('fuzz', 'real') or (argv[3] == 'fuzz' and len(argv) < 5):
+    if len(argv) < 4 or argv[3] not in ('fuzz', 'real', 'trace') \
+            or (argv[3] == 'fuzz' and len(argv) < 5) or (argv[3] == 'trace' and len(argv) < 6):
         print(__doc__, file=sys.stderr)
         return 2
     exe, spec, mode = argv[1], argv[2], argv[3]
-    rest = argv[4:] if mode == 'real' else argv[5:]
+    rest = argv[{'real': 4, 'fuzz': 5, 'trace': 6}[mode]:]
     opts = [r for r in rest if r.startswith('--')]
     secs = [int(r) for r in rest if not r.startswith('--')]
     tap = Tap()
@@ -150,6 +166,9 @@ def main(argv):
         return 0
     with tempfile.TemporaryDirectory(prefix='allocheck-agree-') as tmp:
         job = Job(tap, os.path.abspath(exe), spec, opts, tmp)
+        if mode == 'trace':
+            job.says(argv[4], argv[5])
+            return tap.done()
         oracle = argv[4] if mode == 'fuzz' else None
         rc, found, summary = job.fuzz(secs[0] if secs else 10, mode == 'real')
         if oracle == 'none':

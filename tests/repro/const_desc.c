@@ -2,9 +2,11 @@
  * context: every call checks it got that context (else it aborts), so a reproducer that
  * writes the context into the read-only descriptor, or passes the descriptor's initial one,
  * fails loudly. Over glibc; -DDIRTY_CALLOC=1 seeds one bug (calloc does not zero, so
- * recycled memory shows: a calloc-zero finding). */
+ * recycled memory shows: a calloc-zero finding), -DWRONG_ERRNO=1 another (a malloc beyond
+ * PTRDIFF_MAX fails with ERANGE, not ENOMEM). */
 #include <errno.h>
 #include <malloc.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "allocheck/plugin.h"
@@ -27,6 +29,12 @@ static int init(void **ctx)
 static void *c_malloc(void *ctx, size_t n)
 {
     own(ctx);
+#if WRONG_ERRNO
+    if (n > PTRDIFF_MAX) {
+        errno = ERANGE;
+        return NULL;
+    }
+#endif
     return malloc(n);
 }
 
