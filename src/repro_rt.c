@@ -179,9 +179,11 @@ static void reexec_for_tls(char **argv)
     execv("/proc/self/exe", argv);
 }
 
-static void load_failed(const char *why)
+/* One line on stderr, exit 2: the allocator (or the program) cannot be set up. */
+static void load_failed(const char *what, const char *why)
 {
-    fprintf(stderr, "%s: %s\n", MODE == MODE_LIBC ? "the C library" : lib_path(), why);
+    fprintf(stderr, "%s: %s\n", what ? what : MODE == MODE_LIBC ? "the C library" : lib_path(),
+            why);
     exit(2);
 }
 
@@ -190,11 +192,11 @@ static void load_descriptor(void *h)
     const struct plugin *p = dlsym(h, "allocheck_plugin");
     if (!p || p->abi_version != 1 || p->struct_size < offsetof(struct plugin, min_alignment)
         || !p->malloc || !p->free)
-        load_failed("no usable allocheck_plugin descriptor");
+        load_failed(NULL, "no usable allocheck_plugin descriptor");
     memcpy(&D, p, p->struct_size < sizeof D ? p->struct_size : sizeof D);
     ctx = D.ctx;
     if (D.init && D.init(&ctx) != 0)
-        load_failed("the plugin's init failed");
+        load_failed(NULL, "the plugin's init failed");
     void *const tab[F_COUNT] = {
         (void *)D.malloc, (void *)D.calloc, (void *)D.realloc, (void *)D.reallocarray,
         (void *)D.free, (void *)D.aligned_alloc, (void *)D.posix_memalign, (void *)D.memalign,
@@ -211,14 +213,14 @@ static void load(char **argv)
         setenv("ALLOCHECK_REPRO_PRELOADED", "1", 1);
         setenv("LD_PRELOAD", lib_path(), 1);
         execv("/proc/self/exe", argv);
-        load_failed("cannot re-execute with LD_PRELOAD");
+        load_failed(NULL, "cannot re-execute with LD_PRELOAD");
     }
     int from_file = MODE == MODE_NAMES || MODE == MODE_DESCRIPTOR;
     if (from_file)
         reexec_for_tls(argv);
     void *h = from_file ? dlopen(lib_path(), RTLD_NOW | RTLD_LOCAL) : RTLD_DEFAULT;
     if (from_file && !h)
-        load_failed(dlerror());
+        load_failed("cannot load the allocator", dlerror());
     if (MODE == MODE_DESCRIPTOR) {
         load_descriptor(h);
         return;
@@ -226,7 +228,7 @@ static void load(char **argv)
     for (int f = 0; f < F_COUNT; f++)
         fn[f] = SYM[f] ? dlsym(h, SYM[f]) : NULL;
     if (!fn[F_MALLOC] || !fn[F_FREE])
-        load_failed("no malloc or free");
+        load_failed(NULL, "no malloc or free");
 }
 
 /* ---- the state: one object, so a block handed out inside it is caught ---- */
@@ -867,7 +869,7 @@ static void run_on(int t, size_t i)
         pthread_t tid;
         sem_init(&go[t], 0, 0);
         if (pthread_create(&tid, NULL, worker_main, (void *)(uintptr_t)t) != 0)
-            load_failed("cannot start a thread");
+            load_failed("reproducer", "cannot start a thread");
         started[t] = 1;
     }
     job[t] = i;

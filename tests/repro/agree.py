@@ -10,6 +10,11 @@
   agree.py ALLOCHECK SPEC trace 'OP;OP;...' TEXT
       a trace of those ops is a finding in replay and in the reproducer, and both messages
       contain TEXT (how a finding reads, e.g. "errno left unchanged").
+  agree.py ALLOCHECK SPEC same 'OP;OP;...' clean|ORACLE [--OPT=V...]
+      a trace of those ops runs clean in both, or is a finding of ORACLE in both.
+  agree.py ALLOCHECK SPEC override 'OP;OP;...' OTHER.so
+      the reproducer of a trace that fails on SPEC runs clean with ALLOCHECK_REPRO_LIB
+      naming OTHER.so (a fixed build of the same allocator).
   agree.py ALLOCHECK SPEC real [SECONDS]
       `allocheck fuzz --seed 1 --keep-going` on an installed allocator: every distinct
       finding agrees as above; an allocator that does not load is skipped.
@@ -47,10 +52,10 @@ class Tap:
         return 1 if self.failed else 0
 
 
-def run(argv, timeout=120, cwd=None):
+def run(argv, timeout=120, cwd=None, env=None):
     try:
         p = subprocess.run(argv, capture_output=True, text=True, errors='replace',
-                           timeout=timeout, cwd=cwd)
+                           timeout=timeout, cwd=cwd, env=env)
         return p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as e:
         return 'timeout', str(e.stdout or ''), str(e.stderr or '')
@@ -71,7 +76,7 @@ class Job:
         self.tap, self.exe, self.spec, self.opts, self.tmp = tap, exe, spec, opts, tmp
         self.cc = shutil.which('cc')
 
-    def reproducer(self, trace):
+    def reproducer(self, trace, env=None):
         """Writes, compiles and runs trace's reproducer from a fresh directory, not the one
         allocheck ran in. (rc, stdout) or None after a reported failure."""
         base = os.path.join(self.tmp, os.path.basename(trace))
@@ -88,7 +93,7 @@ class Job:
         if err.strip():
             self.tap.diag('cc warnings:\n' + err[-2000:])
         elsewhere = tempfile.mkdtemp(dir=self.tmp, prefix='elsewhere-')
-        rc, out, err = run([base + '.exe'], timeout=120, cwd=elsewhere)
+        rc, out, err = run([base + '.exe'], timeout=120, cwd=elsewhere, env=env)
         return rc, out + err
 
     def agree(self, trace, alts):
@@ -108,16 +113,45 @@ class Job:
         self.tap.ok(repro_oracle(out2) == want, f"the reproducer names {want}",
                     f"replay: {out.strip()}\nreproducer: {out2[-2000:]}")
 
-    def says(self, ops, text):
-        """A trace of ops is a finding whose message, from replay and reproducer, has text."""
+    def write_ops(self, ops):
         trace = os.path.join(self.tmp, 'ops.trace')
         with open(trace, 'w') as f:
             f.write('# allocheck trace v1\n' + '\n'.join(ops.split(';')) + '\n')
+        return trace
+
+    def says(self, ops, text):
+        """A trace of ops is a finding whose message, from replay and reproducer, has text."""
+        trace = self.write_ops(ops)
         rc, out, err = run([self.exe, 'replay', '-a', self.spec, *self.opts, trace])
         self.tap.ok(rc == 1 and text in out, f"replay says '{text}'", f"exit {rc}\n{out}{err}")
         got = self.reproducer(trace)
         if got is not None:
             self.tap.ok(got[0] == 1 and text in got[1], f"the reproducer says '{text}'",
+                        f"exit {got[0]}\n{got[1][-2000:]}")
+
+    def same(self, ops, want):
+        """A trace of ops is clean in both (want 'clean') or a finding of want in both."""
+        trace = self.write_ops(ops)
+        rc, out, err = run([self.exe, 'replay', '-a', self.spec, *self.opts, trace])
+        got = replay_oracle(out) if rc == 1 else 'clean' if rc == 0 else None
+        self.tap.ok(got == want, f"replay: {want}", f"exit {rc}\n{out}{err}")
+        r = self.reproducer(trace)
+        if r is not None:
+            mine = 'clean' if r[0] == 0 else repro_oracle(r[1])
+            self.tap.ok(mine == want, f"reproducer: {want}", f"exit {r[0]}\n{r[1][-2000:]}")
+
+    def override(self, ops, other):
+        """ALLOCHECK_REPRO_LIB loads another build of the allocator: the bug is gone."""
+        trace = self.write_ops(ops)
+        got = self.reproducer(trace)
+        if got is not None:
+            self.tap.ok(got[0] == 1, 'the reproducer fails on the allocator it was written for',
+                        got[1][-2000:])
+        env = dict(os.environ, ALLOCHECK_REPRO_LIB=os.path.abspath(other))
+        got = self.reproducer(trace, env)
+        if got is not None:
+            self.tap.ok(got[0] == 0 and 'no failure' in got[1],
+                        f"with ALLOCHECK_REPRO_LIB={os.path.basename(other)} it runs clean",
                         f"exit {got[0]}\n{got[1][-2000:]}")
 
     def clean(self):
@@ -149,12 +183,13 @@ def loads(exe, spec):
 
 
 def main(argv):
-    if len(argv) < 4 or argv[3] not in ('fuzz', 'real', 'trace') \
-            or (argv[3] == 'fuzz' and len(argv) < 5) or (argv[3] == 'trace' and len(argv) < 6):
+    three = ('trace', 'same', 'override')
+    if len(argv) < 4 or argv[3] not in ('fuzz', 'real') + three \
+            or (argv[3] == 'fuzz' and len(argv) < 5) or (argv[3] in three and len(argv) < 6):
         print(__doc__, file=sys.stderr)
         return 2
     exe, spec, mode = argv[1], argv[2], argv[3]
-    rest = argv[{'real': 4, 'fuzz': 5, 'trace': 6}[mode]:]
+    rest = argv[4 if mode == 'real' else 5 if mode == 'fuzz' else 6:]
     opts = [r for r in rest if r.startswith('--')]
     secs = [int(r) for r in rest if not r.startswith('--')]
     tap = Tap()
@@ -166,8 +201,9 @@ def main(argv):
         return 0
     with tempfile.TemporaryDirectory(prefix='allocheck-agree-') as tmp:
         job = Job(tap, os.path.abspath(exe), spec, opts, tmp)
-        if mode == 'trace':
-            job.says(argv[4], argv[5])
+        if mode in three:
+            {'trace': job.says, 'same': job.same, 'override': job.override}[mode](argv[4],
+                                                                                  argv[5])
             return tap.done()
         oracle = argv[4] if mode == 'fuzz' else None
         rc, found, summary = job.fuzz(secs[0] if secs else 10, mode == 'real')
