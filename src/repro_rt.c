@@ -417,7 +417,7 @@ static int overlap(const void *p, size_t len, int except)
 {
     uintptr_t lo = (uintptr_t)p, hi = end_of(lo, len);
     uintptr_t regions[2][2] = {
-        { (uintptr_t)&S, (uintptr_t)(&S + 1) }, { (uintptr_t)OPS, (uintptr_t)(OPS + 1) },
+        { (uintptr_t)&S, (uintptr_t)(&S + 1) }, { (uintptr_t)OPS, (uintptr_t)(&OPS + 1) },
     };
     for (int i = 0; i < 2; i++)
         if (lo < regions[i][1] && regions[i][0] < hi)
