@@ -179,9 +179,13 @@ static void reexec_for_tls(char **argv)
     execv("/proc/self/exe", argv);
 }
 
+/* Set once the program ends on its own terms (on_exit_early tells the other exits). */
+static volatile int finished;
+
 /* One line on stderr, exit 2: the allocator (or the program) cannot be set up. */
 static void load_failed(const char *what, const char *why)
 {
+    finished = 1;   /* no "exited inside the allocator" for this exit */
     fprintf(stderr, "%s: %s\n", what ? what : MODE == MODE_LIBC ? "the C library" : lib_path(),
             why);
     exit(2);
@@ -248,7 +252,6 @@ static struct state {
     size_t reuse_max, reuse_last;
     size_t page;
     volatile size_t op_index;
-    volatile int finished;
 } S;
 
 static const char *op_text(size_t i)
@@ -264,7 +267,7 @@ static void fail(const char *oracle, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    S.finished = 1;
+    finished = 1;
     printf("FAIL %s at op %zu (%s): %s\nthe bug is still there\n", oracle, S.op_index,
            op_text(S.op_index), msg);
     fflush(stdout);
@@ -926,7 +929,7 @@ static void on_signal(int sig)
 
 static void on_exit_early(void)
 {
-    if (S.finished)
+    if (finished)
         return;
     say("FAIL crash");
     say_op();
@@ -970,7 +973,7 @@ int main(int argc, char **argv)
         if (S.slot[s].live)
             release(s, FREE_PLAIN, "at the end of the run");
     check_reuse();
-    S.finished = 1;
+    finished = 1;
     printf("no failure: the ops ran clean (the bug looks fixed)\n");
     return 0;
 }

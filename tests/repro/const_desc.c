@@ -3,7 +3,8 @@
  * writes the context into the read-only descriptor, or passes the descriptor's initial one,
  * fails loudly. Over glibc; -DDIRTY_CALLOC=1 seeds one bug (calloc does not zero, so
  * recycled memory shows: a calloc-zero finding), -DWRONG_ERRNO=1 another (a malloc beyond
- * PTRDIFF_MAX fails with ERANGE, not ENOMEM). */
+ * PTRDIFF_MAX fails with ERANGE, not ENOMEM), -DEXIT_ON=N a third (malloc(N) ends the
+ * process with status 0: a crash finding, though the exit status says all is well). */
 #include <errno.h>
 #include <malloc.h>
 #include <stdint.h>
@@ -29,6 +30,10 @@ static int init(void **ctx)
 static void *c_malloc(void *ctx, size_t n)
 {
     own(ctx);
+#ifdef EXIT_ON
+    if (n == EXIT_ON)
+        exit(0);
+#endif
 #if WRONG_ERRNO
     if (n > PTRDIFF_MAX) {
         errno = ERANGE;
