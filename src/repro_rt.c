@@ -14,7 +14,9 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -211,6 +214,98 @@ static void load_descriptor(void *h)
     use_descriptor = 1;
 }
 
+/* ---- self-binding, as allocheck does it: a plugin's calls to its own allocation functions
+ * by name reach its own definitions. Loaded RTLD_LOCAL without -Bsymbolic, a plugin whose
+ * realloc calls malloc would otherwise call the C library's (first in the global scope). The
+ * GOT entries are rewritten (RELA platforms); RELRO is opened only for the write. ---- */
+
+static const void *dyn_ptr(const struct link_map *lm, ElfW(Addr) v)
+{
+    return (const void *)(v < lm->l_addr ? v + lm->l_addr : v);
+}
+
+struct relro { const struct link_map *lm; uintptr_t start, end; };
+
+static int find_relro(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct relro *r = data;
+    (void)size;
+    if (info->dlpi_addr != r->lm->l_addr || strcmp(info->dlpi_name, r->lm->l_name) != 0)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_GNU_RELRO) {
+            r->start = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+            r->end = r->start + info->dlpi_phdr[i].p_memsz;
+        }
+    return 1;
+}
+
+static void write_slot(const struct relro *r, void **slot, void *value)
+{
+    uintptr_t a = (uintptr_t)slot, page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    if (*slot == value)
+        return;
+    if (a < r->start || a >= r->end) {
+        *slot = value;
+        return;
+    }
+    if (mprotect((void *)(a & ~(page - 1)), page, PROT_READ | PROT_WRITE) != 0)
+        return;
+    *slot = value;
+    mprotect((void *)(a & ~(page - 1)), page, PROT_READ);
+}
+
+static int is_pointer_reloc(unsigned type)
+{
+#if defined(__x86_64__)
+    return type == R_X86_64_GLOB_DAT || type == R_X86_64_JUMP_SLOT || type == R_X86_64_64;
+#elif defined(__aarch64__)
+    return type == R_AARCH64_GLOB_DAT || type == R_AARCH64_JUMP_SLOT || type == R_AARCH64_ABS64;
+#else
+    (void)type;
+    return 0;
+#endif
+}
+
+static void rebind_table(const struct link_map *lm, const struct relro *relro,
+                         const ElfW(Sym) *symtab, const char *strtab, const ElfW(Rela) *r,
+                         size_t bytes)
+{
+    for (size_t k = 0; r && k < bytes / sizeof *r; k++) {
+        unsigned sym = (unsigned)ELF64_R_SYM(r[k].r_info);
+        if (!is_pointer_reloc((unsigned)ELF64_R_TYPE(r[k].r_info)) || !sym || r[k].r_addend)
+            continue;
+        for (int f = 0; f < F_COUNT; f++)
+            if (SYM[f] && fn[f] && strcmp(SYM[f], strtab + symtab[sym].st_name) == 0)
+                write_slot(relro, (void **)(lm->l_addr + r[k].r_offset), fn[f]);
+    }
+}
+
+static void bind_to_itself(void *h)
+{
+    struct link_map *lm = NULL;
+    const ElfW(Sym) *symtab = NULL;
+    const char *strtab = NULL;
+    const ElfW(Rela) *rela = NULL, *jmprel = NULL;
+    size_t relasz = 0, pltrelsz = 0;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) != 0 || !lm)
+        return;
+    for (const ElfW(Dyn) *d = lm->l_ld; d && d->d_tag != DT_NULL; d++) {
+        if (d->d_tag == DT_SYMTAB) symtab = dyn_ptr(lm, d->d_un.d_ptr);
+        if (d->d_tag == DT_STRTAB) strtab = dyn_ptr(lm, d->d_un.d_ptr);
+        if (d->d_tag == DT_RELA) rela = dyn_ptr(lm, d->d_un.d_ptr);
+        if (d->d_tag == DT_RELASZ) relasz = d->d_un.d_val;
+        if (d->d_tag == DT_JMPREL) jmprel = dyn_ptr(lm, d->d_un.d_ptr);
+        if (d->d_tag == DT_PLTRELSZ) pltrelsz = d->d_un.d_val;
+    }
+    if (!symtab || !strtab)
+        return;
+    struct relro relro = { lm, 0, 0 };
+    dl_iterate_phdr(find_relro, &relro);
+    rebind_table(lm, &relro, symtab, strtab, rela, relasz);
+    rebind_table(lm, &relro, symtab, strtab, jmprel, pltrelsz);
+}
+
 static void load(char **argv)
 {
     if (MODE == MODE_PRELOAD && !getenv("ALLOCHECK_REPRO_PRELOADED")) {
@@ -233,6 +328,8 @@ static void load(char **argv)
         fn[f] = SYM[f] ? dlsym(h, SYM[f]) : NULL;
     if (!fn[F_MALLOC] || !fn[F_FREE])
         load_failed(NULL, "no malloc or free");
+    if (MODE == MODE_NAMES)
+        bind_to_itself(h);
 }
 
 /* ---- the state: one object, so a block handed out inside it is caught ---- */
