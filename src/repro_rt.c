@@ -1,10 +1,11 @@
-/* The runtime of an allocheck reproducer: it loads the allocator as allocheck did, runs the
- * ops, and judges every result by allocheck's own rules (src/exec.c, src/shadow.c in
- * allocheck's sources): the same requests must or may fail, errno is set to a sentinel
- * before each call and judged by what the call left in it, the same alignment (C23's
- * size-dependent rule included), budget, overlap, contents, calloc-zero, usable-size and
- * reuse checks, the same fill pattern, the same sampled set. A crash, an exit from inside the
- * allocator and a hang are reported as allocheck's crash and timeout findings.
+/* The runtime of an allocheck reproducer: it loads the allocator as allocheck did (a plugin's
+ * calls to its own functions bound to them, a descriptor copied before init writes its
+ * context), runs the ops, and judges every result by allocheck's own rules (src/exec.c and
+ * src/shadow.c in allocheck's sources): the same requests must or may fail, errno is set to
+ * a sentinel before each call and judged by what the call left in it, the same alignment
+ * (C23's size-dependent rule included), budget, overlap, contents, calloc-zero, usable-size
+ * and reuse checks, the same fill pattern, the same sampled set. A crash, an exit from inside
+ * the allocator and a hang are reported as allocheck's crash and timeout findings.
  * Terms: "slot" and "extent" as in allocheck's traces and shadow model.
  * Exit status: 1 with "FAIL ORACLE at op N (OP): MESSAGE" while the bug is there, 0 once it
  * is fixed, 2 when the allocator cannot be loaded; a crash ends it by the signal.
