@@ -183,9 +183,9 @@ def loads(exe, spec):
 
 
 def main(argv):
-    three = ('trace', 'same', 'override')
-    if len(argv) < 4 or argv[3] not in ('fuzz', 'real') + three \
-            or (argv[3] == 'fuzz' and len(argv) < 5) or (argv[3] in three and len(argv) < 6):
+    fixed = ('trace', 'same', 'override')   # modes that run one fixed trace
+    if len(argv) < 4 or argv[3] not in ('fuzz', 'real') + fixed \
+            or (argv[3] == 'fuzz' and len(argv) < 5) or (argv[3] in fixed and len(argv) < 6):
         print(__doc__, file=sys.stderr)
         return 2
     exe, spec, mode = argv[1], argv[2], argv[3]
@@ -201,9 +201,9 @@ def main(argv):
         return 0
     with tempfile.TemporaryDirectory(prefix='allocheck-agree-') as tmp:
         job = Job(tap, os.path.abspath(exe), spec, opts, tmp)
-        if mode in three:
-            {'trace': job.says, 'same': job.same, 'override': job.override}[mode](argv[4],
-                                                                                  argv[5])
+        if mode in fixed:
+            check = {'trace': job.says, 'same': job.same, 'override': job.override}[mode]
+            check(argv[4], argv[5])
             return tap.done()
         oracle = argv[4] if mode == 'fuzz' else None
         rc, found, summary = job.fuzz(secs[0] if secs else 10, mode == 'real')
