@@ -191,7 +191,7 @@ static int write_repro(state_t *st, const trace_t *t, const finding_t *f)
 {
     char ref[4096];
     repro_info_t info = { cli_alloc_label(st->a), repro_find_ref_so(ref, sizeof ref),
-                          ALLOCHECK_VERSION, f };
+                          ALLOCHECK_VERSION, f, st->args->eo.hang_ms };
     snprintf(st->path, sizeof st->path, "%s/%s.c", st->args->out, st->name);
     atomic_file_t af;
     int r = atomic_open(&af, st->path);

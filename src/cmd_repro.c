@@ -34,7 +34,8 @@ static int write_program(const cli_trace_job_t *x, const alloc_t *a, const trace
     r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
     char ref[4096];
     repro_info_t info = { cli_alloc_label(a), repro_find_ref_so(ref, sizeof ref),
-                          ALLOCHECK_VERSION, !r && res.status == 1 ? &res.f : NULL };
+                          ALLOCHECK_VERSION, !r && res.status == 1 ? &res.f : NULL,
+                          x->hang_ms };
     int w = repro_write(af.f, a, &x->exec, t, &info);
     if (w == -ENOENT && !af.write_err) {
         atomic_abort(&af);

@@ -29,7 +29,9 @@
 #include "src/shadow.h"
 
 #define WORKER_STACK_SIZE (1u << 20)
-#define ERRNO_SENTINEL 0x5eed
+/* errno before each allocating call and each free: odd and far above any E* value, so no
+ * allocator sets it, and a failure that leaves it is told apart from one that sets 0. */
+#define ERRNO_SENTINEL 0x5eed5eed
 #define MEMPTR_SENTINEL ((void *)(uintptr_t)0x5eed0001)
 /* No user-space address on x86_64 (even with 5-level paging) is a multiple of this: a
  * request for this alignment can only fail. */
@@ -302,13 +304,19 @@ static void call_free(exec_t *e, free_how_t how, const shadow_block_t *b)
         a->free(a->ctx, p);
 }
 
+static const char *errno_name(int err)
+{
+    const char *n = strerrorname_np(err);
+    return n ? n : "?";
+}
+
 static int check_free_errno(exec_t *e, int after, const char *fn)
 {
     if (!e->o.check_errno || e->o.check == CHECK_LEVEL_NONE || after == ERRNO_SENTINEL)
         return 0;
     /* POSIX.1-2024 free(): "shall not modify errno" for a valid pointer. */
-    return finding(e, ORACLE_ERRNO, "%s changed errno from %d to %d", fn, ERRNO_SENTINEL,
-                   after);
+    return finding(e, ORACLE_ERRNO, "%s changed errno (set to a sentinel before the call) to "
+                   "%d (%s)", fn, after, errno_name(after));
 }
 
 /* Verifies the block of slot, forgets it and frees it. */
@@ -412,13 +420,14 @@ static bool alloc_present_for(const alloc_t *a, op_kind_t k)
     return fn[k] != NULL;
 }
 
-/* Calls the allocation function of op; *err gets errno (or posix_memalign's result). */
+/* Calls the allocation function of op with errno at the sentinel; *err gets what the call
+ * left in errno (or posix_memalign's result). */
 static void *call_alloc(exec_t *e, const op_t *op, int *err, void **memptr)
 {
     const alloc_t *a = e->a;
     void *c = a->ctx, *p = NULL;
     size_t n = op->size, al = op->align, nm = op->nmemb;
-    errno = 0;
+    errno = ERRNO_SENTINEL;
     switch (op->kind) {
     case OP_MALLOC: p = a->malloc(c, n); break;
     case OP_CALLOC: p = a->calloc(c, nm, n); break;
@@ -445,21 +454,45 @@ static bool errno_promised(op_kind_t k)
     return k != OP_MEMALIGN && k != OP_VALLOC && k != OP_PVALLOC;
 }
 
+/* What a failed call said: "errno left unchanged", "errno 12 (ENOMEM)", "result 22 (EINVAL)". */
+static const char *said(op_kind_t k, int err, char *buf, size_t len)
+{
+    if (k != OP_POSIX_MEMALIGN && err == ERRNO_SENTINEL)
+        return "errno left unchanged";
+    snprintf(buf, len, "%s %d (%s)", k == OP_POSIX_MEMALIGN ? "result" : "errno", err,
+             errno_name(err));
+    return buf;
+}
+
+/* POSIX.1-2024: a failure sets errno to ENOMEM (or EINVAL for an alignment). */
+static int errno_finding(exec_t *e, const op_t *op, int err)
+{
+    const char *fn = kind_names[op->kind];
+    if (op->kind == OP_POSIX_MEMALIGN)
+        return finding(e, ORACLE_ERRNO, "%s failed with result %d (%s), not ENOMEM or EINVAL",
+                       fn, err, errno_name(err));
+    if (err == ERRNO_SENTINEL)
+        return finding(e, ORACLE_ERRNO, "%s failed with errno left unchanged, not ENOMEM or "
+                       "EINVAL", fn);
+    return finding(e, ORACLE_ERRNO, "%s failed and set errno to %d (%s), not ENOMEM or EINVAL",
+                   fn, err, errno_name(err));
+}
+
 /* A NULL result (C17 7.22.3p1: a null pointer when space cannot be allocated). */
 static int on_null(exec_t *e, const op_t *op, const req_t *r, int err)
 {
-    const char *fn = kind_names[op->kind];
+    char buf[64];
     if (e->o.check == CHECK_LEVEL_NONE)
         return 0;
     if (!r->must_fail && !r->may_fail)
         return finding(e, ORACLE_FAILURE_PATH,
-                       "%s failed (NULL, errno %d) for %zu bytes within the live budget "
-                       "(%zu of %zu bytes live)", fn, err, r->size, e->sh.live_bytes,
+                       "%s failed (NULL, %s) for %zu bytes within the live budget "
+                       "(%zu of %zu bytes live)", kind_names[op->kind],
+                       said(op->kind, err, buf, sizeof buf), r->size, e->sh.live_bytes,
                        e->o.max_live);
     if (e->o.check_errno && errno_promised(op->kind) && (r->must_fail || r->size)
         && err != ENOMEM && err != EINVAL)
-        return finding(e, ORACLE_ERRNO, "%s failed with %s %d, not ENOMEM or EINVAL", fn,
-                       op->kind == OP_POSIX_MEMALIGN ? "result" : "errno", err);
+        return errno_finding(e, op, err);
     return 0;
 }
 
@@ -482,8 +515,8 @@ static int posix_memalign_result(exec_t *e, const op_t *op, const req_t *r, int 
         return finding(e, ORACLE_FAILURE_PATH, "posix_memalign(alignment %zu, %zu bytes) "
                        "returned 0; it must fail", (size_t)op->align, r->size);
     if (err && e->o.check_errno && !is_pow2(op->align) && err != EINVAL)
-        return finding(e, ORACLE_ERRNO, "posix_memalign(alignment %zu) returned %d, not "
-                       "EINVAL", (size_t)op->align, err);
+        return finding(e, ORACLE_ERRNO, "posix_memalign(alignment %zu) returned %d (%s), not "
+                       "EINVAL", (size_t)op->align, err, errno_name(err));
     return 0;
 }
 
@@ -649,7 +682,7 @@ static int op_realloc(exec_t *e, const op_t *op, unsigned slot, unsigned self)
         return 1;
     shadow_block_t old = *b;
     void *q;
-    errno = 0;
+    errno = ERRNO_SENTINEL;
     if (op->kind == OP_REALLOC)
         q = a->realloc(a->ctx, b->live ? (void *)b->ptr : NULL, op->size);
     else

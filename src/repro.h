@@ -1,9 +1,10 @@
-/* The C reproducer writer: turns a failing trace into one standalone C file that compiles
- * with `cc OUT.c -ldl` (no allocheck headers), loads the same allocator the same way, runs
- * the ops with allocheck's checks inline, prints what broke and exits 1 while the bug is
- * there (0 once fixed; a crash or hang also ends it non-zero).
- * Leaves out: exact parity with every exec.c oracle detail; it checks the promises of
- * DESIGN §5 the same way, conservatively. */
+/* The C reproducer writer: turns a trace into one standalone C file that compiles with
+ * `cc OUT.c -ldl` (no allocheck headers), loads the same allocator the same way (from an
+ * absolute path, or $ALLOCHECK_REPRO_LIB), runs the ops and judges them by exactly the
+ * executor's oracles (src/repro_rt.c), prints "FAIL ORACLE at op N ..." and exits 1 while
+ * the bug is there (0 once fixed; a crash or a hang is reported as allocheck's crash or
+ * timeout finding).
+ * Leaves out: the supervisor's progress-based hang detection (an alarm per op stands in). */
 #ifndef ALLOCHECK_SRC_REPRO_H
 #define ALLOCHECK_SRC_REPRO_H
 
@@ -19,6 +20,7 @@ typedef struct repro_info {
     const char *ref_so;       /* liballocheck-ref.so, for the reference allocator */
     const char *version;      /* allocheck version */
     const finding_t *f;       /* the finding it reproduces, or NULL */
+    unsigned hang_ms;         /* --hang: an op that takes longer is a timeout; 0: 3 s */
 } repro_info_t;
 
 /* Writes the program to out. Returns 0, or -ENOENT when the reference allocator's shared

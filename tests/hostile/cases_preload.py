@@ -115,7 +115,7 @@ def trace_cases(s):
     s.expect("repro: under preload: the reproducer is written", r, 0)
     text = open(out).read() if os.path.exists(out) else ""
     s.check("repro: its loader uses LD_PRELOAD of the library",
-            "MODE = 3" in text and s.plugin("malloc_null_now") in text, r.err)
+            "MODE = MODE_PRELOAD" in text and s.plugin("malloc_null_now") in text, r.err)
     exe = s.path("repro")
     built = subprocess.run(["cc", out, "-ldl", "-o", exe], capture_output=True).returncode == 0
     ran = subprocess.run([exe], capture_output=True) if built else None
