@@ -78,13 +78,13 @@ def is_link(path):
     return os.path.islink(path)
 
 
-def to_stdout(s, name, cmd, norm):
+def to_stdout(s, name, cmd):
     r = s.run(cmd + ["-"], timeout=120)
     expect(s, f"{name} -o - writes stdout", r, 0, also=[(r.out, "nothing on stdout")])
     return r.out
 
 
-def to_device(s, name, cmd, want, norm, path, dev, what):
+def to_device(s, name, cmd, path, dev, what):
     r = s.run(cmd + [path], timeout=120)
     rc, needle = (2, "No space left on device") if dev == FULL_DEV else (0, None)
     ok = expect(s, f"{name} -o {what}", r, rc, needle=needle,
@@ -93,12 +93,12 @@ def to_device(s, name, cmd, want, norm, path, dev, what):
     return ok and is_chr(path, dev)
 
 
-def devices(s, name, cmd, want, norm):
+def devices(s, name, cmd):
     for dev, real, tag in ((NULL_DEV, "/dev/null", "null"), (FULL_DEV, "/dev/full", "full")):
         private = s.path(f"{name}-{tag}.dev")
         os.mknod(private, stat.S_IFCHR | 0o666, dev)
-        if to_device(s, name, cmd, want, norm, private, dev, f"a private {real} device node"):
-            to_device(s, name, cmd, want, norm, real, dev, real)
+        if to_device(s, name, cmd, private, dev, f"a private {real} device node"):
+            to_device(s, name, cmd, real, dev, real)
         else:
             s.check(f"{name} -o {real} (not run: a private device node was replaced)", False)
 
@@ -182,8 +182,8 @@ def replace(s, name, cmd, want, norm):
 def file_outputs(s):
     failing, binary = fixtures(s)
     for name, cmd, norm in commands(s, failing, binary):
-        want = to_stdout(s, name, cmd, norm)
-        devices(s, name, cmd, want, norm)
+        want = to_stdout(s, name, cmd)
+        devices(s, name, cmd)
         std_out(s, name, cmd, want, norm)
         fifo(s, name, cmd, want, norm)
         symlinks(s, name, cmd, want, norm)
