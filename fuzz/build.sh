@@ -1,7 +1,7 @@
 #!/bin/bash -eu
 # OSS-Fuzz / ClusterFuzzLite build: honours $CC, $CFLAGS, $LIB_FUZZING_ENGINE and $OUT.
-# Writes $OUT/fuzz_ops and $OUT/fuzz_ops_st (single-threaded ops), their .dict and .options,
-# and the seed corpus zips ($OUT/fuzz_ops_seed_corpus.zip, ...).
+# Writes $OUT/fuzz_ops and $OUT/fuzz_ops_st (single-threaded ops), $OUT/fuzz_trace (the trace
+# parsers), their .dict and .options, and the seed corpus zips ($OUT/fuzz_ops_seed_corpus.zip, ...).
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${WORK:-/tmp}/allocheck-oss-fuzz
 # Sanitizer runtimes refuse RTLD_DEEPBIND (DESIGN §3): tell the loader, and link with the
@@ -21,7 +21,7 @@ export LDFLAGS="${LDFLAGS:-} ${CFLAGS:-}"
 rm -rf "$BUILD"
 meson setup "$BUILD" "$SRC_DIR" -Dfuzzing_engine=oss-fuzz -Dtests=false \
     -Dbuildtype=plain -Db_ndebug=false
-ninja -C "$BUILD" fuzz/fuzz_ops fuzz/fuzz_ops_st
+ninja -C "$BUILD" fuzz/fuzz_ops fuzz/fuzz_ops_st fuzz/fuzz_trace
 for t in fuzz_ops fuzz_ops_st; do
     cp "$BUILD/fuzz/$t" "$OUT/$t"
     cp "$SRC_DIR/fuzz/fuzz_ops.dict" "$OUT/$t.dict"
@@ -29,3 +29,7 @@ for t in fuzz_ops fuzz_ops_st; do
     rm -f "$OUT/${t}_seed_corpus.zip"
     zip -q -j "$OUT/${t}_seed_corpus.zip" "$SRC_DIR"/corpus/*.trace "$SRC_DIR"/corpus/*.bin
 done
+cp "$BUILD/fuzz/fuzz_trace" "$SRC_DIR/fuzz/fuzz_trace.dict" "$SRC_DIR/fuzz/fuzz_trace.options" "$OUT/"
+rm -f "$OUT/fuzz_trace_seed_corpus.zip"
+zip -q -j "$OUT/fuzz_trace_seed_corpus.zip" "$SRC_DIR"/corpus/*.trace "$SRC_DIR"/corpus/*.bin \
+    "$SRC_DIR"/corpus/trace/*

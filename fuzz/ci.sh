@@ -1,6 +1,8 @@
 #!/bin/sh
 # Builds fuzz_ops for libFuzzer (clang) and for AFL++ (afl-clang-fast), each in its own build
-# directory, and runs each briefly over the seed corpus. Fails if either fails to build or run.
+# directory, and runs each briefly over the seed corpus; then fuzz_trace, the trace parsers'
+# target, under libFuzzer with ASan+UBSan for FUZZ_TRACE_SECONDS (default 25). Fails if any
+# fails to build, run, or finds a crash.
 # usage: fuzz/ci.sh [WORKDIR]   (the lead's .ci/run calls it)
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,4 +43,18 @@ crashes=$(sed -n 's/^saved_crashes *: *//p' "$stats" 2>/dev/null || echo 0)
 echo "afl-fuzz: $execs execs, $crashes crashes"
 [ "${execs:-0}" -gt 0 ] || { echo "afl-fuzz ran no inputs"; tail -40 "$WORK/afl-run.log"; exit 1; }
 [ "${crashes:-0}" -eq 0 ] || { echo "afl-fuzz found crashes in $WORK/afl-out"; exit 1; }
+
+# fuzz_trace: the parsers under ASan+UBSan (a UBSan report stops the run as a crash would).
+# Its seeds are both corpora; its coverage is the trace files' (fuzz/meson.build).
+mkdir -p "$WORK/trace-corpus"
+cp "$SRC"/corpus/*.trace "$SRC"/corpus/*.bin "$SRC"/corpus/trace/* "$WORK/trace-corpus/"
+CC=clang meson setup $( [ -d "$WORK/trace/meson-private" ] && echo --wipe ) "$WORK/trace" "$SRC" \
+    -Dfuzzing_engine=libfuzzer -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false \
+    >"$WORK/trace-setup.log" 2>&1 || { cat "$WORK/trace-setup.log"; exit 1; }
+ninja -C "$WORK/trace" fuzz/fuzz_trace
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$WORK/trace/fuzz/fuzz_trace" \
+    -max_total_time="${FUZZ_TRACE_SECONDS:-25}" -max_len=4096 -seed=1 \
+    -dict="$SRC/fuzz/fuzz_trace.dict" "$WORK/trace-corpus" 2>"$WORK/trace-run.log" ||
+    { tail -40 "$WORK/trace-run.log"; exit 1; }
+grep -E "^(#[0-9]+ *DONE|Done)" "$WORK/trace-run.log" | tail -1
 echo "fuzz/ci.sh: ok"
