@@ -315,7 +315,8 @@ static int parse_spec(spec_t *s, const char *spec, char *err, size_t len)
     if (!*spec)
         return fail(err, len, -EINVAL, "empty allocator spec");
     if (strlen(spec) >= sizeof s->path)
-        return fail(err, len, -ENAMETOOLONG, "spec too long (at most %zu bytes)", sizeof s->path - 1);
+        return fail(err, len, -ENAMETOOLONG, "spec too long (at most %zu bytes)",
+                    sizeof s->path - 1);
     snprintf(s->path, sizeof s->path, "%s", spec);
     char *colon = strrchr(s->path, ':');
     if (colon && looks_like_options(colon + 1)) {
