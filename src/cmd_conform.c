@@ -15,7 +15,7 @@
 
 #define MAX_GLOBS 64
 
-enum { OPT_ONLY = 0x100, OPT_SKIP, OPT_ALL };
+enum { OPT_ONLY = 0x100, OPT_SKIP, OPT_ALL, OPT_REPEAT };
 
 typedef struct args {
     cli_allocs_t allocs;
@@ -25,6 +25,7 @@ typedef struct args {
     const char *only[MAX_GLOBS], *skip[MAX_GLOBS];
     size_t nonly, nskip;
     bool all;
+    unsigned repeat;
 } args_t;
 
 static const struct argp_option options[] = {
@@ -38,6 +39,8 @@ static const struct argp_option options[] = {
     { "format", 'f', "FMT", 0, "human (default), tap, junit, json, markdown", 0 },
     { "output", 'o', "FILE", 0, "Write the report to FILE (atomically) instead of stdout", 0 },
     { "all", OPT_ALL, 0, 0, "Human output: list passes and every matrix row", 0 },
+    { "repeat", OPT_REPEAT, "N", 0, "Run each failing or diverging check N more times and "
+      "mark the ones whose verdict changes 'unstable (k of N+1 runs ...)'", 0 },
     { 0 },
 };
 
@@ -71,6 +74,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
     case 'f': args->format = cli_parse_format(arg, 0x1f, state); return 0;
     case 'o': args->output = arg; return 0;
     case OPT_ALL: args->all = true; return 0;
+    case OPT_REPEAT:
+        args->repeat = (unsigned)cli_parse_range("--repeat", arg, 1, 100, state);
+        return 0;
     case ARGP_KEY_ARG: argp_failure(state, EXIT_USAGE, 0, "unexpected argument '%s'", arg);
         return 0;
     default: return ARGP_ERR_UNKNOWN;
@@ -109,6 +115,8 @@ static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
         return EXIT_USAGE;
     }
     int rc = conform_run(allocs, nallocs, sel, nsel, &args->opts, res);
+    if (rc >= 0 && args->repeat)
+        rc = conform_repeat(allocs, nallocs, sel, nsel, &args->opts, res, args->repeat);
     report_t rep = { .allocs = allocs, .labels = labels, .nallocs = nallocs, .checks = sel,
                      .nchecks = nsel, .results = res, .profile = args->opts.profile,
                      .all = args->all };

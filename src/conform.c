@@ -556,3 +556,58 @@ out:
         munmap(r.order, order_len);
     return err;
 }
+
+static bool repeatable(verdict_t v)
+{
+    return v == VERDICT_FAIL || v == VERDICT_DIVERGENCE;
+}
+
+static void mark_unstable(conform_result_t *r)
+{
+    char msg[sizeof r->msg];
+    snprintf(msg, sizeof msg, "%s", r->msg);
+    snprintf(r->msg, sizeof r->msg, "unstable (%u of %u runs gave %s): %.900s", r->same + 1,
+             r->repeats + 1, conform_verdict_name(r->verdict), msg);
+}
+
+/* The repeats of one allocator's failing and diverging checks. */
+static int repeat_one(const alloc_t *a, const check_t *const *checks, size_t nchecks,
+                      const conform_opts_t *opts, conform_result_t *res, unsigned n)
+{
+    const check_t *sub[nchecks ? nchecks : 1];
+    size_t idx[nchecks ? nchecks : 1], nsub = 0;
+    for (size_t ci = 0; ci < nchecks; ci++)
+        if (repeatable(res[ci].verdict)) {
+            idx[nsub] = ci;
+            sub[nsub++] = checks[ci];
+        }
+    conform_result_t *tmp = nsub ? conform_results_new(nsub) : NULL;
+    if (nsub && !tmp)
+        return -ENOMEM;
+    int rc = 0;
+    for (unsigned rep = 0; rep < n && nsub && !rc; rep++) {
+        rc = conform_run(a, 1, sub, nsub, opts, tmp);
+        for (size_t k = 0; k < nsub && !rc; k++) {
+            res[idx[k]].repeats++;
+            res[idx[k]].same += tmp[k].verdict == res[idx[k]].verdict;
+        }
+    }
+    for (size_t k = 0; k < nsub && !rc; k++)
+        if (res[idx[k]].same < res[idx[k]].repeats)
+            mark_unstable(&res[idx[k]]);
+    if (tmp)
+        conform_results_free(tmp, nsub);
+    return rc;
+}
+
+int conform_repeat(const alloc_t *allocs, size_t nallocs, const check_t *const *checks,
+                   size_t nchecks, const conform_opts_t *opts, conform_result_t *results,
+                   unsigned n)
+{
+    for (size_t ai = 0; ai < nallocs; ai++) {
+        int rc = repeat_one(&allocs[ai], checks, nchecks, opts, results + ai * nchecks, n);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

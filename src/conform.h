@@ -32,6 +32,7 @@ typedef struct conform_opts {
 typedef struct conform_result {
     verdict_t verdict;
     unsigned ms;              /* wall time of the child; 0 when skipped before forking */
+    unsigned repeats, same;   /* conform_repeat: runs again, and how many gave this verdict */
     char msg[1024];           /* the check's message, or how the child died + last words */
     char behaviour[256];
 } conform_result_t;
@@ -43,6 +44,15 @@ typedef struct conform_result {
  * pre: the allocators are loaded; the caller is single-threaded. */
 int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *checks,
                 size_t nchecks, const conform_opts_t *opts, conform_result_t *results);
+
+/* Runs every failing or diverging result of an earlier conform_run n more times, in fresh
+ * children as before, and records in each how many of them gave the same verdict; a result
+ * they disagree on gets "unstable (k of n+1 runs gave VERDICT): " before its message.
+ * Randomised or racy allocators change verdicts between identical runs.
+ * Returns 0 or a negative errno as conform_run. */
+int conform_repeat(const alloc_t *allocs, size_t nallocs, const check_t *const *checks,
+                   size_t nchecks, const conform_opts_t *opts, conform_result_t *results,
+                   unsigned n);
 
 /* Why check c is skipped for a under profile p without forking (a function it needs is absent,
  * a thread or fork safety the allocator disclaims, errno not owed), written to msg; false when

@@ -480,6 +480,8 @@ static void json_result(FILE *f, const report_t *r, size_t ai, size_t ci, bool l
         fprintf(f, "%s\"%s\": ", k ? ", " : "", keys[k]);
         put_json(f, vals[k]);
     }
+    if (res->repeats)
+        fprintf(f, ", \"runs\": %u, \"same\": %u", res->repeats + 1, res->same + 1);
     fprintf(f, "}%s\n", last ? "" : ",");
 }
 

@@ -2,14 +2,14 @@
 """CLI tests of `allocheck conform` and `allocheck list` (TAP output): usage errors are one
 line with exit 2; list --format json has the documented keys; -o writes a parsable report.
 argv: the allocheck binary, a seeded-bug plugin that fails calloc-overflow-null, one that never
-sets errno."""
+sets errno, and a flaky one (flaky.c)."""
 import json
 import os
 import subprocess
 import sys
 import tempfile
 
-EXE, FAILING, NO_ERRNO = sys.argv[1], sys.argv[2], sys.argv[3]
+EXE, FAILING, NO_ERRNO, FLAKY = sys.argv[1:5]
 count = 0
 failed = 0
 
@@ -128,6 +128,27 @@ def test_profiles(no_errno):
        "an errno-only check skips for no-errno, saying why")
 
 
+def test_repeat(flaky):
+    """--repeat N marks a verdict that changes between identical runs, and only such a one."""
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, FLAKY_COUNTER=os.path.join(d, "count"))
+        p = subprocess.run([EXE, "conform", "-a", flaky, "--only", "usable-size-malloc",
+                            "--repeat", "3", "-f", "json"], capture_output=True, text=True,
+                           env=env, timeout=120)
+        res = json.loads(p.stdout)["results"][0] if p.stdout else {}
+        ok(res.get("runs") == 4 and res.get("same") == 2 and
+           res.get("message", "").startswith("unstable (2 of 4 runs gave fail)"),
+           "--repeat 3: a check failing every other run is unstable (2 of 4) (%r)"
+           % res.get("message", p.stderr)[:120])
+    p = run("conform", "-a", FAILING, "--only", "calloc-overflow-null", "--repeat", "2",
+            "-f", "json")
+    res = json.loads(p.stdout)["results"][0] if p.stdout else {}
+    ok(res.get("runs") == 3 and res.get("same") == 3 and
+       not res.get("message", "").startswith("unstable"),
+       "--repeat 2: a steady failure stays a plain failure, 3 of 3")
+    usage_error(["conform", "--repeat", "0"], "--repeat")
+
+
 print("TAP version 13")
 test_usage()
 ids = test_list()
@@ -136,5 +157,6 @@ if ids:
     test_matrix(ids)
 test_exit_status(FAILING)
 test_profiles(NO_ERRNO)
+test_repeat(FLAKY)
 print("1..%d" % count)
 sys.exit(1 if failed else 0)
