@@ -91,8 +91,8 @@ static void run_calloc_overflow_enomem(check_ctx_t *c)
             errno = 0;
             p = CA(c, n, s);
             require_true(c, p == NULL, "calloc(%#zx, %#zx) returned %p", n, s, p);
-            expect_true(c, errno == ENOMEM, "calloc(%#zx, %#zx) set errno %d, not ENOMEM",
-                        n, s, errno);
+            expect_true(c, errno == ENOMEM, "calloc(%#zx, %#zx) failed with errno %d, not "
+                        "ENOMEM", n, s, errno);
         }
     }
 }

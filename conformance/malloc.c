@@ -65,7 +65,8 @@ static void run_malloc_size_max(check_ctx_t *c)
     errno = 0;
     p = M(c, SIZE_MAX);
     require_true(c, p == NULL, "malloc(SIZE_MAX) returned %p", p);
-    ck_expect_errno(c, errno, ENOMEM, "malloc(SIZE_MAX) set errno %d, not ENOMEM", errno);
+    ck_expect_errno(c, errno, ENOMEM, "malloc(SIZE_MAX) failed with errno %d, not ENOMEM",
+                    errno);
 }
 
 #define SMALL_MAX 2048

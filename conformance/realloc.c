@@ -149,8 +149,8 @@ static void run_realloc_fail_enomem(check_ctx_t *c)
     errno = 0;
     q = RA(c, p, SIZE_MAX - 4095);
     expect_true(c, q == NULL, "realloc(p, SIZE_MAX-4095) returned %p", q);
-    expect_true(c, q != NULL || errno == ENOMEM, "failed realloc set errno %d, not ENOMEM",
-                errno);
+    expect_true(c, q != NULL || errno == ENOMEM, "realloc(p, SIZE_MAX-4095) failed with errno %d, "
+                "not ENOMEM", errno);
     F(c, q ? q : p);
 }
 

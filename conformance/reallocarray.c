@@ -39,8 +39,8 @@ static void run_reallocarray_overflow_errno(check_ctx_t *c)
         if (errno == EOVERFLOW)
             eoverflow++;
         else
-            expect_true(c, errno == ENOMEM, "reallocarray(NULL, %#zx, %#zx) set errno %d, not "
-                        "ENOMEM", pairs[i][0], pairs[i][1], errno);
+            expect_true(c, errno == ENOMEM, "reallocarray(NULL, %#zx, %#zx) failed with errno "
+                        "%d, not ENOMEM", pairs[i][0], pairs[i][1], errno);
     }
     if (eoverflow)
         check_diverge(c, "reallocarray overflow sets EOVERFLOW, POSIX.1-2024 lists ENOMEM");

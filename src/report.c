@@ -4,6 +4,7 @@
  * Leaves out: where the output goes (the command opens the stream). */
 #include "src/report.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 
@@ -148,6 +149,79 @@ static size_t count_alloc(const report_t *r, size_t ai, verdict_t v)
     return n;
 }
 
+/* ---- one problem per root cause ---- */
+
+static bool is_fn_name(const char *s, size_t n)
+{
+    for (int f = 0; f < AF_COUNT; f++)
+        if (strlen(alloc_fn_names[f]) == n && strncmp(alloc_fn_names[f], s, n) == 0)
+            return true;
+    return false;
+}
+
+/* A failure's shape: its message with every number and address as '#' and every call as
+ * "FN(...)", so "malloc(0xffffffffffffffc0) failed with errno 2" and "calloc(SIZE_MAX, 2)
+ * failed with errno 0" share one: the same cause seen through several checks. */
+static void shape_of(const char *msg, char *out, size_t len)
+{
+    size_t o = 0;
+    for (const char *p = msg; *p && o + 3 < len;) {
+        size_t n = 0;
+        if (*p >= '0' && *p <= '9') {
+            n = p[0] == '0' && (p[1] == 'x' || p[1] == 'X') ? 2 : 0;
+            while (isxdigit((unsigned char)p[n]) || (n == 0 && isdigit((unsigned char)p[n])))
+                n++;
+            out[o++] = '#';
+        } else if (isalpha((unsigned char)*p) || *p == '_') {
+            while (isalnum((unsigned char)p[n]) || p[n] == '_')
+                n++;
+            bool fn = is_fn_name(p, n);
+            if (fn && p[n] == '(') {   /* the arguments say how, not what went wrong */
+                const char *close = strchr(p + n, ')');
+                n = close ? (size_t)(close - p) + 1 : n;
+            }
+            const char *put = fn ? (p[n - 1] == ')' ? "FN(...)" : "FN") : p;
+            size_t k = fn ? strlen(put) : n;
+            k = k < len - o - 1 ? k : len - o - 1;
+            memcpy(out + o, put, k);
+            o += k;
+        } else {
+            out[o++] = *p;
+            n = 1;
+        }
+        p += n ? n : 1;
+    }
+    out[o] = '\0';
+}
+
+static bool same_problem(const conform_result_t *a, const conform_result_t *b)
+{
+    char x[sizeof a->msg], y[sizeof b->msg];
+    if (a->verdict != VERDICT_FAIL || b->verdict != VERDICT_FAIL)
+        return false;
+    shape_of(a->msg, x, sizeof x);
+    shape_of(b->msg, y, sizeof y);
+    return strcmp(x, y) == 0;
+}
+
+/* The first failing check of allocator ai with ci's problem (ci itself when it is first). */
+static size_t problem_head(const report_t *r, size_t ai, size_t ci)
+{
+    for (size_t k = 0; k < ci; k++)
+        if (same_problem(cell(r, ai, k), cell(r, ai, ci)))
+            return k;
+    return ci;
+}
+
+/* Distinct problems among allocator ai's failures. */
+static size_t count_problems(const report_t *r, size_t ai)
+{
+    size_t n = 0;
+    for (size_t ci = 0; ci < r->nchecks; ci++)
+        n += cell(r, ai, ci)->verdict == VERDICT_FAIL && problem_head(r, ai, ci) == ci;
+    return n;
+}
+
 static const char *label(const report_t *r, size_t ai)
 {
     return r->labels && r->labels[ai] ? r->labels[ai] : r->allocs[ai].spec;
@@ -197,11 +271,24 @@ static void human_functions(FILE *f, const report_t *r)
     }
 }
 
-/* One result with its message, indented under the tag. */
+/* The other checks with ci's problem, on one line under it. */
+static void human_same(FILE *f, const report_t *r, size_t ai, size_t ci)
+{
+    size_t n = 0;
+    for (size_t k = ci + 1; k < r->nchecks; k++)
+        if (same_problem(cell(r, ai, ci), cell(r, ai, k)))
+            fprintf(f, "%s%s", n++ ? ", " : "         the same failure in: ", r->checks[k]->id);
+    if (n)
+        fputc('\n', f);
+}
+
+/* One result with its message, indented under the tag; a failure stands for its problem. */
 static void human_result(FILE *f, const report_t *r, size_t ai, size_t ci, bool with_alloc)
 {
     const check_t *c = r->checks[ci];
     const conform_result_t *res = cell(r, ai, ci);
+    if (res->verdict == VERDICT_FAIL && problem_head(r, ai, ci) != ci)
+        return;
     fputs("  ", f);
     put_tag(f, r, res->verdict, 5);
     fprintf(f, "%s%s%s  (%s, %s)\n", with_alloc ? label(r, ai) : "", with_alloc ? ": " : "",
@@ -211,6 +298,8 @@ static void human_result(FILE *f, const report_t *r, size_t ai, size_t ci, bool 
         put_escaped(f, res->msg, emit_text, "         ");
         fputc('\n', f);
     }
+    if (res->verdict == VERDICT_FAIL)
+        human_same(f, r, ai, ci);
 }
 
 /* Failures, then divergences, then (with --all) passes and skips of one allocator. */
@@ -229,8 +318,10 @@ static void human_results(FILE *f, const report_t *r, size_t ai, bool with_alloc
 
 static void human_counts(FILE *f, const report_t *r, size_t ai)
 {
-    fprintf(f, "  %s: %zu failed, %zu diverged, %zu passed, %zu skipped, %zu reported\n",
-            label(r, ai), count_alloc(r, ai, VERDICT_FAIL), count_alloc(r, ai, VERDICT_DIVERGENCE),
+    fprintf(f, "  %s: %zu problem%s in %zu failed checks, %zu diverged, %zu passed, %zu skipped, "
+            "%zu reported\n", label(r, ai), count_problems(r, ai),
+            count_problems(r, ai) == 1 ? "" : "s", count_alloc(r, ai, VERDICT_FAIL),
+            count_alloc(r, ai, VERDICT_DIVERGENCE),
             count_alloc(r, ai, VERDICT_PASS), count_alloc(r, ai, VERDICT_SKIP),
             count_alloc(r, ai, VERDICT_INFO));
 }
@@ -482,6 +573,10 @@ static void json_result(FILE *f, const report_t *r, size_t ai, size_t ci, bool l
     }
     if (res->repeats)
         fprintf(f, ", \"runs\": %u, \"same\": %u", res->repeats + 1, res->same + 1);
+    if (res->verdict == VERDICT_FAIL) {
+        fputs(", \"problem\": ", f);
+        put_json(f, r->checks[problem_head(r, ai, ci)]->id);
+    }
     fprintf(f, "}%s\n", last ? "" : ",");
 }
 

@@ -149,6 +149,20 @@ def test_repeat(flaky):
     usage_error(["conform", "--repeat", "0"], "--repeat")
 
 
+def test_problems(no_errno):
+    """One cause seen through several checks is one problem: the checks of errno on a failure
+    share it, the summary counts problems and checks."""
+    p = run("conform", "-a", no_errno, "-f", "json", "--only", "*-huge-enomem,*-overflow-enomem")
+    fails = [r for r in json.loads(p.stdout)["results"] if r["verdict"] == "fail"]
+    heads = {r["problem"] for r in fails}
+    ok(len(fails) >= 5 and len(heads) == 1,
+       "%d errno failures of one allocator are one problem (%s)" % (len(fails), sorted(heads)))
+    h = run("conform", "-a", no_errno, "--only", "*-huge-enomem,*-overflow-enomem,calloc-zero*")
+    ok("1 problem in %d failed checks" % len(fails) in h.stdout and
+       h.stdout.count("FAIL ") == 1 and "the same failure in: " in h.stdout,
+       "human output: one FAIL line for the problem, its other checks under it")
+
+
 print("TAP version 13")
 test_usage()
 ids = test_list()
@@ -158,5 +172,6 @@ if ids:
 test_exit_status(FAILING)
 test_profiles(NO_ERRNO)
 test_repeat(FLAKY)
+test_problems(NO_ERRNO)
 print("1..%d" % count)
 sys.exit(1 if failed else 0)
