@@ -7,7 +7,8 @@
  * that fails while the bytes held plus the request exceed half the declared heap is a capacity
  * failure; the half leaves room for the allocator's headers, alignment padding and
  * fragmentation. A check that then fails records a skip saying so (check_fail, check.c).
- * Terms: "held" is the sum of the sizes requested of live blocks, counted by this shim.
+ * Terms: "held" is the sum of the sizes requested of live blocks, with an aligned block's
+ * alignment added as the padding it may cost, counted by this shim.
  * Leaves out: allocators without the declaration, which run unwrapped. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -88,12 +89,12 @@ static void held_remove(cap_t *k, void *p)
 static void *outcome(cap_t *k, const char *fn, size_t n, size_t pad, void *p)
 {
     check_ctx_t *c = k->c;
+    size_t want = n + pad < n ? n : n + pad;   /* an aligned block may cost its padding */
     if (p) {
-        held_add(k, p, n);
+        held_add(k, p, want);
         c->capacity_hit = false;
         return p;
     }
-    size_t want = n + pad < n ? n : n + pad;
     if (n < HUGE_REQUEST && k->held + want > k->real->heap_size / 2) {
         c->capacity_hit = true;
         snprintf(c->capacity_msg, sizeof c->capacity_msg,

@@ -100,6 +100,11 @@ size_t ck_sweep_size(alloc_fn_t f, size_t align, size_t size)
 
 size_t ck_owed_align(const check_ctx_t *c, alloc_fn_t f, size_t align, size_t size)
 {
+    /* C17 7.22.3p1 covers aligned_alloc too: a small requested alignment (1, 2, 4, 8) still
+     * owes the fundamental one (C23: for what fits in size). posix_memalign and memalign
+     * promise only the alignment asked for. */
+    if (f == AF_ALIGNED_ALLOC && align && align < expected_align(c, size))
+        return expected_align(c, size);
     if (ck_takes_align(f))
         return align ? align : CK_MAX_ALIGN;
     if (f == AF_VALLOC || f == AF_PVALLOC)
@@ -274,15 +279,21 @@ static size_t c23_align(size_t size)
 bool ck_expect_aligned(check_ctx_t *c, alloc_fn_t f, size_t align, size_t size, const void *p)
 {
     size_t owed = ck_owed_align(c, f, align, size);
-    bool malloc_like = !ck_takes_align(f) && f != AF_VALLOC && f != AF_PVALLOC;
+    bool malloc_like = (!ck_takes_align(f) && f != AF_VALLOC && f != AF_PVALLOC) ||
+                       (f == AF_ALIGNED_ALLOC && align < owed);
 
     if (ck_aligned(p, owed))
         return true;
     if (malloc_like && size < CK_MAX_ALIGN && c->a->min_alignment == 0 &&
         ck_aligned(p, c23_align(size))) {
-        check_diverge(c, "%s(%zu) = %p is aligned to %zu only: C23 7.24.3p1's size-dependent "
-                      "rule allows that, C17 7.22.3p1 owes alignof(max_align_t) = %zu",
-                      ck_name(f), size, p, (size_t)((uintptr_t)p & -(uintptr_t)p), owed);
+        char call[64];
+        if (ck_takes_align(f))
+            snprintf(call, sizeof call, "%s(align %zu, size %zu)", ck_name(f), align, size);
+        else
+            snprintf(call, sizeof call, "%s(%zu)", ck_name(f), size);
+        check_diverge(c, "%s = %p is aligned to %zu only: C23 7.24.3p1's size-dependent rule "
+                      "allows that, C17 7.22.3p1 owes alignof(max_align_t) = %zu", call, p,
+                      (size_t)((uintptr_t)p & -(uintptr_t)p), owed);
         return true;
     }
     if (ck_takes_align(f))
