@@ -119,14 +119,19 @@ static void run_calloc_zero_args(check_ctx_t *c)
 static void run_calloc_array(check_ctx_t *c)
 {
     static const size_t args[][2] = { { 3, 1000 }, { 1000, 3 }, { 7, 4099 }, { 4096, 64 },
-                                      { 100000, 8 } };
+                                      { 100000, 8 }, { 2, 8 }, { 3, 5 } };
 
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
         size_t n = args[i][0] * args[i][1];
         unsigned char *p = CA(c, args[i][0], args[i][1]);
         ptrdiff_t off;
 
         require_true(c, p != NULL, "calloc(%zu, %zu) failed", args[i][0], args[i][1]);
+        /* The object is the whole array: aligned and usable for the product, not for size. */
+        ck_expect_aligned(c, AF_CALLOC, 0, n, p);
+        expect_true(c, ck_usable(c->a, p, n) >= n, "calloc(%zu, %zu): usable size %zu is less "
+                    "than the %zu bytes asked for", args[i][0], args[i][1],
+                    ck_usable(c->a, p, n), n);
         off = ck_find_not(p, n, 0);
         expect_true(c, off < 0, "calloc(%zu, %zu): byte %td not zero", args[i][0], args[i][1],
                     off);
@@ -159,4 +164,5 @@ const check_t check_calloc_zero_args = {
     "calloc with a zero argument: NULL or unique pointer (reported)", CALLOC_NEEDS, CHECK_INFO,
     run_calloc_zero_args };
 CALLOC_CHECK(calloc_array, "calloc-array", "C17 7.22.3.2p2",
-             "nmemb > 1: all nmemb*size bytes exist and are zero", CALLOC_NEEDS)
+             "nmemb > 1: all nmemb*size bytes exist, are zero, aligned and usable as one object",
+             CALLOC_NEEDS)

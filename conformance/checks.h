@@ -100,6 +100,7 @@
     CHECK(reallocarray_fail_keeps_block) \
     CHECK(reallocarray_keeps) \
     CHECK(reallocarray_null_zero) \
+    CHECK(reallocarray_zero) \
     CHECK(free_null) \
     CHECK(free_null_errno) \
     CHECK(free_errno) \
@@ -120,6 +121,7 @@
     CHECK(aligned_alloc_nonpow2_einval) \
     CHECK(aligned_alloc_size_not_multiple) \
     CHECK(posix_memalign_einval) \
+    CHECK(posix_memalign_stores) \
     CHECK(posix_memalign_memptr_on_failure) \
     CHECK(posix_memalign_errno) \
     CHECK(memalign_nonpow2) \
