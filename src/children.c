@@ -229,31 +229,32 @@ void children_reaped(pid_t pid)
 }
 
 /* Kills and reaps the unregistered children one thread's children file lists; returns
- * how many it found. */
+ * how many it found. All are killed before any is waited for, so they die in parallel. */
 static unsigned sweep_file(const char *path)
 {
+    static pid_t strays[4096];
     FILE *f = fopen(path, "re");
     unsigned n = 0;
     long pid;
-    while (f && fscanf(f, "%ld", &pid) == 1) {
+    while (f && n < sizeof strays / sizeof strays[0] && fscanf(f, "%ld", &pid) == 1) {
         if (pid <= 0 || is_registered((pid_t)pid))
             continue;
+        strays[n++] = (pid_t)pid;
+        kill((pid_t)-pid, SIGKILL);   /* an escapee leads its own group: its children too */
         kill((pid_t)pid, SIGKILL);
-        if (getpgid((pid_t)pid) == (pid_t)pid)
-            kill((pid_t)-pid, SIGKILL);
-        while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        n++;
     }
     if (f)
         fclose(f);
+    for (unsigned i = 0; i < n; i++)
+        while (waitpid(strays[i], NULL, 0) < 0 && errno == EINTR)
+            ;
     return n;
 }
 
 void children_sweep(void)
 {
     /* A stray's own children become ours when it dies: look again until none is left. */
-    for (unsigned round = 0; round < 16; round++) {
+    for (unsigned round = 0; round < 64; round++) {
         DIR *d = opendir("/proc/self/task");
         unsigned found = 0;
         struct dirent *e;
