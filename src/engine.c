@@ -6,7 +6,9 @@
  * the parent waits on a pidfd with a watchdog that fires when neither moves for hang_ms.
  * Everything the parent needs to rebuild the failing input is (seed, sequence index, op
  * index): sequences are regenerated, never shipped, so the child's heap can be garbage.
- * The child's stderr goes to a memfd whose tail becomes the finding's "last words". */
+ * The child (src/children.h: own process group, limits, killed with its group on every exit
+ * path) writes stdout and stderr to a memfd whose tail becomes the finding's "last words".
+ * A stop signal kills the child at the watchdog's next look and unwinds with -EINTR. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

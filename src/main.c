@@ -51,7 +51,8 @@ static const char doc[] =
     "  list        list every conformance check\n"
     "  allocators  show where allocators load from and what they provide\n"
     "\nRun 'allocheck COMMAND --help' for a command's options. Exit status: 0 clean, "
-    "1 a failure or finding, 2 a usage, input or load error."
+    "1 a failure or finding, 2 a usage, input or load error, 128+N when signal N (SIGINT, "
+    "SIGTERM, SIGHUP) stopped a run that had found nothing."
     "\vAllocator SPECs: reference, system, PATH.so, PATH.so:prefix=P, preload:PATH.so.";
 
 static error_t parse_top(int key, char *arg, struct argp_state *state)
