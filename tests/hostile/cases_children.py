@@ -1,0 +1,95 @@
+"""Allocators that misbehave while the harness runs them, under conform, fuzz and replay:
+the exit status is the verdict (1 for a finding or a failed check, 0 for a clean run), the
+allocator's output never reaches stdout, no process of the run survives (not even one that
+left the process group with setsid), and every finding file is whole.
+
+ALLOCHECK_DATA_LIMIT keeps eat_memory's children to 256 MiB above what allocheck maps."""
+import glob
+import json
+import os
+
+ENV = {"ALLOCHECK_DATA_LIMIT": "256M"}
+
+# variant -> (replay status, conform status) on the cases' trace and checks
+OUTCOMES = {
+    "malloc_null": (1, 1), "malloc_same": (1, 1), "malloc_stack": (1, 1),
+    "malloc_one": (1, 1), "free_abort": (1, 1), "free_close_fds": (0, 0),
+    "segv_loop": (1, 1), "bg_thread": (0, 0), "kill_group": (1, 1), "setsid": (0, 0),
+    "sigstop": (1, 1), "print": (0, 0), "eat_memory": (0, 0),
+}
+
+
+def trace(s):
+    path = s.path("children.trace")
+    if not os.path.exists(path):
+        r = s.run(["generate", "--seed", "1", "--ops", "200", "-o", path])
+        s.check("generate a trace for the children cases", r.rc == 0, r.err)
+    return path
+
+
+def parses(text):
+    try:
+        json.loads(text)
+        return True
+    except ValueError:
+        return False
+
+
+def findings_whole(d):
+    """Every finding has its three files, none half-written, no temporary left over."""
+    problems = []
+    traces = [f for f in glob.glob(os.path.join(d, "*.trace")) if not f.endswith(".min.trace")]
+    if not traces:
+        problems.append("no finding saved")
+    for t in traces:
+        base = t[:-len(".trace")]
+        for part in (t, base + ".min.trace", base + ".c"):
+            if not os.path.exists(part):
+                problems.append(f"{os.path.basename(part)} missing")
+                continue
+            with open(part) as f:
+                text = f.read()
+            if not text.endswith("\n") or (part.endswith(".trace") and "# " not in text):
+                problems.append(f"{os.path.basename(part)} is not whole")
+    if glob.glob(os.path.join(d, "*.tmp.*")):
+        problems.append("a temporary file was left behind")
+    return "; ".join(problems)
+
+
+def replay(s, variant, status):
+    r = s.run(["replay", "--hang", "1", "-a", s.plugin(variant), trace(s)], timeout=60,
+              env=ENV)
+    s.expect(f"replay: {variant} gives status {status}", r, status)
+    s.check(f"replay: {variant}'s output is not on stdout", "hostile: malloc(" not in r.out, r.out[:300])
+    return r
+
+
+def fuzz(s, variant):
+    d = s.path(f"findings-{variant}")
+    r = s.run(["fuzz", "--runs", "3", "--hang", "0.5", "-o", d, "-a", s.plugin(variant)],
+              timeout=120, env=ENV)
+    s.expect(f"fuzz: {variant} is a finding", r, 1)
+    problems = findings_whole(d)
+    s.check(f"fuzz: {variant}'s findings are whole", not problems, problems)
+    s.check(f"fuzz: {variant}'s output is not on stdout", "hostile: malloc(" not in r.out, r.out[:300])
+    return r
+
+
+def conform(s, variant, status):
+    r = s.run(["conform", "--only", "malloc-align,malloc-writable,free-null", "--timeout", "1",
+               "--format", "json", "-a", s.plugin(variant)], timeout=120, env=ENV)
+    s.expect(f"conform: {variant} gives status {status}", r, status)
+    s.check(f"conform: {variant}'s report on stdout is JSON", parses(r.out), r.out[:300])
+    return r
+
+
+def run(s):
+    for variant, (replay_status, conform_status) in OUTCOMES.items():
+        rr = replay(s, variant, replay_status)
+        fr = fuzz(s, variant)
+        cr = conform(s, variant, conform_status)
+        if variant == "kill_group":
+            # kill(0, SIGTERM) reaches only the child's own group: a finding, not our death.
+            for cmd, r in (("replay", rr), ("fuzz", fr), ("conform", cr)):
+                s.check(f"{cmd}: kill(0, SIGTERM) is reported as SIGTERM", "SIGTERM" in r.out,
+                        r.out[:300])
