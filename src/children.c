@@ -21,26 +21,15 @@
 
 static volatile int stop_sig;
 static pid_t owner;                    /* the process that called children_init */
-static volatile pid_t registered[MAX_CHILDREN];
+static pid_t registered[MAX_CHILDREN];
+/* Children this process had before it ran allocheck (a shell's `cmd & exec allocheck`):
+ * not ours to sweep. */
+static pid_t inherited[64];
 
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
-static void kill_registered(void)
-{
-    for (unsigned i = 0; i < MAX_CHILDREN; i++)
-        if (registered[i] > 0)
-            kill(-registered[i], SIGKILL);
-}
-
-/* The first signal asks for an orderly stop; a second one means now. */
 static void on_stop(int sig)
 {
-    if (stop_sig && getpid() == owner) {
-        kill_registered();
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
-    }
     stop_sig = sig;
 }
 
@@ -49,11 +38,25 @@ static void end_at_exit(void)
     children_end();
 }
 
+static void note_inherited(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    FILE *f = fopen(path, "re");
+    long pid;
+    for (unsigned n = 0; f && n < sizeof inherited / sizeof inherited[0] &&
+                         fscanf(f, "%ld", &pid) == 1; n++)
+        inherited[n] = (pid_t)pid;
+    if (f)
+        fclose(f);
+}
+
 void children_init(void)
 {
     if (owner == getpid())
         return;
     owner = getpid();
+    note_inherited();
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     struct sigaction sa = { .sa_handler = on_stop, .sa_flags = SA_RESTART };
     sigemptyset(&sa.sa_mask);
@@ -175,8 +178,8 @@ void children_enter(pid_t parent, int out_fd, const children_limits_t *lim)
     if (getppid() != parent)            /* it died before prctl: nobody will read us */
         _exit(127);
     owner = 0;                          /* the exit-time sweep is the parent's alone */
-    for (unsigned i = 0; i < MAX_CHILDREN; i++)
-        registered[i] = 0;
+    memset(registered, 0, sizeof registered);
+    memset(inherited, 0, sizeof inherited);
     for (unsigned i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
         signal(stop_signals[i], SIG_DFL);
     struct rlimit none = { 0, 0 };
@@ -220,6 +223,14 @@ static bool is_registered(pid_t pid)
     return false;
 }
 
+static bool is_inherited(pid_t pid)
+{
+    for (unsigned i = 0; i < sizeof inherited / sizeof inherited[0]; i++)
+        if (inherited[i] == pid)
+            return true;
+    return false;
+}
+
 void children_reaped(pid_t pid)
 {
     for (unsigned i = 0; i < MAX_CHILDREN; i++)
@@ -237,7 +248,7 @@ static unsigned sweep_file(const char *path)
     unsigned n = 0;
     long pid;
     while (f && n < sizeof strays / sizeof strays[0] && fscanf(f, "%ld", &pid) == 1) {
-        if (pid <= 0 || is_registered((pid_t)pid))
+        if (pid <= 0 || is_registered((pid_t)pid) || is_inherited((pid_t)pid))
             continue;
         strays[n++] = (pid_t)pid;
         kill((pid_t)-pid, SIGKILL);   /* an escapee leads its own group: its children too */

@@ -7,7 +7,8 @@
  * SIGINT, SIGTERM and SIGHUP only set a flag here; every wait loop polls it (children_stop)
  * at least every 100 ms, so a run stops within a second in every state.
  * Terms: "registered" children are the ones a runner is waiting for; any other child of
- * ours is a stray (an escaped grandchild, or one a constructor forked in our process).
+ * ours is a stray (an escaped grandchild, or one a constructor forked in our process),
+ * except those the process already had when allocheck started (`cmd & exec allocheck`).
  * Leaves out: what children run, and how a runner judges their deaths. */
 #ifndef ALLOCHECK_SRC_CHILDREN_H
 #define ALLOCHECK_SRC_CHILDREN_H

@@ -7,6 +7,8 @@ ALLOCHECK_DATA_LIMIT keeps eat_memory's children to 256 MiB above what allocheck
 import glob
 import json
 import os
+import signal
+import subprocess
 
 ENV = {"ALLOCHECK_DATA_LIMIT": "256M"}
 
@@ -91,6 +93,28 @@ def conform(s, variant, status):
     return r
 
 
+def inherited(s):
+    """A child the process had before it became allocheck is not a stray: the sweep after
+    loading a constructor that forks must leave it alone."""
+    p = subprocess.Popen(["sh", "-c", 'sleep 30 & echo $!; exec "$0" "$@"', s.exe,
+                          "allocators", "-a", s.plugin("ctor_fork")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+    first = out.split("\n", 1)[0]
+    pid = int(first) if first.isdigit() else 0
+    alive = pid > 0 and os.path.exists(f"/proc/{pid}")
+    if pid > 0 and alive:
+        os.kill(pid, signal.SIGKILL)
+    s.check("a child the process had before allocheck started survives the sweep",
+            p.returncode == 0 and alive, f"status {p.returncode}, sleep {first} alive: {alive}"
+            f"\n{err[-300:]}")
+
+
 def run(s):
     for variant, (replay_status, fuzz_status, conform_status) in OUTCOMES.items():
         rr = replay(s, variant, replay_status)
@@ -101,3 +125,4 @@ def run(s):
             for cmd, r in (("replay", rr), ("fuzz", fr), ("conform", cr)):
                 s.check(f"{cmd}: kill(0, SIGTERM) is reported as SIGTERM", "SIGTERM" in r.out,
                         r.out[:300])
+    inherited(s)
