@@ -93,6 +93,22 @@ def fuzz(s, sig):
     saved = glob.glob(os.path.join(d, "timeout-*.trace"))
     good = len(saved) == 1 and all(whole_or_absent(p) for p in glob.glob(os.path.join(d, "*")))
     s.check(f"fuzz: the hang saved before {name(sig)} is whole", good, str(saved))
+    # The same with --hang 6, 6.5 s after the finding was saved: reproduced by then (one
+    # hang), and half a second into minimizing (whose candidates that hang take 3 s each).
+    d = s.path(f"fuzz-min-{name(sig)}")
+    seen = []
+
+    def minimizing(elapsed, proc):
+        if not seen and glob.glob(os.path.join(d, "timeout-*.trace")):
+            seen.append(elapsed)
+        return bool(seen) and elapsed >= seen[0] + 6.5
+
+    r = s.interrupt(["fuzz", "--hang", "6", "-o", d, "-a", s.plugin("segv_loop")], sig,
+                    minimizing, timeout=60)
+    prompt(s, "fuzz while minimizing a hang", r, sig, 1)
+    files = glob.glob(os.path.join(d, "*"))
+    s.check(f"fuzz: the files written before {name(sig)} while minimizing are whole",
+            files and all(whole_or_absent(p) for p in files), str(files))
 
 
 def replay(s, sig):
