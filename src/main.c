@@ -1,6 +1,8 @@
 /* allocheck: tells whether a memory allocator keeps its promises.
  * The entry point only re-executes for plugin loading (src/alloc.h), picks the subcommand,
- * and hands it the rest of the command line. */
+ * and hands it the rest of the command line. For the commands that run allocator code it
+ * also owns the children's lifetime (src/children.h): it sets up the stop flag first, and
+ * afterwards kills what is left and gives an interrupted run its exit status. */
 #include <argp.h>
 #include <stdbool.h>
 #include <stdio.h>
