@@ -481,9 +481,10 @@ typedef struct probe_msg {
 } probe_msg_t;
 
 /* The child half of alloc_probe: load, report through fd, never return. */
-static void probe_child(pid_t parent, const char *spec, int result_fd, int words_fd)
+static void probe_child(pid_t parent, const char *spec, int result_fd, int words_fd,
+                        const children_limits_t *lim)
 {
-    children_enter(parent, words_fd, children_default_limits());
+    children_enter(parent, words_fd, lim);
     /* A preload: library must at least be an allocator that loads; its constructor runs here. */
     const char *load = strncmp(spec, "preload:", 8) == 0 ? spec + 8 : spec;
     static alloc_t a;
@@ -610,12 +611,13 @@ int alloc_probe(const char *spec, char *err, size_t errlen)
     static probe_t p;
     p = (probe_t){ .res = res[0], .words = words[0], .pidfd = -1 };
     unsigned timeout_ms = children_load_timeout_ms();
+    const children_limits_t *lim = children_default_limits();
     pid_t parent = getpid();
     fflush(NULL);
     p.pid = fork();
     if (p.pid == 0) {
         fcntl(res[1], F_SETFL, 0);
-        probe_child(parent, spec, res[1], words[1]);
+        probe_child(parent, spec, res[1], words[1], lim);
     }
     int fork_err = errno;
     close(res[1]);
