@@ -115,6 +115,22 @@ def inherited(s):
             f"\n{err[-300:]}")
 
 
+def limits(s):
+    """Every child runs under the same limits, in a group of its own (show_limits says so
+    in its last words, then aborts)."""
+    plugin = s.plugin("show_limits")
+    runs = {
+        "replay": ["replay", "-a", plugin, trace(s)],
+        "fuzz": ["fuzz", "--runs", "1", "-o", s.path("findings-limits"), "-a", plugin],
+        "conform": ["conform", "--only", "malloc-align", "-a", plugin],
+    }
+    for cmd, args in runs.items():
+        r = s.run(args, timeout=60, env=ENV)
+        s.expect(f"{cmd}: show_limits is a finding", r, 1)
+        s.check(f"{cmd}: the child runs limited, in its own process group",
+                "limits: data limited, own group yes" in r.out, r.out[-400:])
+
+
 def run(s):
     for variant, (replay_status, fuzz_status, conform_status) in OUTCOMES.items():
         rr = replay(s, variant, replay_status)
@@ -126,3 +142,4 @@ def run(s):
                 s.check(f"{cmd}: kill(0, SIGTERM) is reported as SIGTERM", "SIGTERM" in r.out,
                         r.out[:300])
     inherited(s)
+    limits(s)

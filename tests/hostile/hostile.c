@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -110,6 +111,16 @@ static void *misbehave(size_t n)
 #elif HOSTILE_PRINT
     printf("hostile: malloc(%zu)\n", n);
     fflush(stdout);
+#elif HOSTILE_SHOW_LIMITS
+    /* Tells the harness what it runs under, through the last words, then dies. */
+    struct rlimit data;
+    getrlimit(RLIMIT_DATA, &data);
+    char line[160];
+    snprintf(line, sizeof line, "limits: data %s, own group %s\n",
+             data.rlim_cur == RLIM_INFINITY ? "unlimited" : "limited",
+             getpgrp() == getpid() ? "yes" : "no");
+    say(line);
+    abort();
 #elif HOSTILE_EAT_MEMORY
     for (;;) {
         char *p = __libc_malloc(64 << 20);
