@@ -9,17 +9,23 @@
 #include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <link.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "src/alloc.h"
+#include "src/children.h"
 #include "src/elfbind.h"
 #define REFALLOC_PREFIXED 1
 #include "src/refalloc/refalloc.h"
@@ -471,13 +477,35 @@ static int load_descriptor(alloc_t *a, const struct allocheck_plugin *d, char *e
     return 0;
 }
 
+/* dlopen runs the plugin's constructors in this process: what they print must not reach
+ * our stdout (a JSON report), and a process they fork must not outlive the call. The probe
+ * already ran them in a child, so one that blocks or crashes never gets here. */
+static void *dlopen_quietly(const char *path)
+{
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && null >= 0)
+        dup2(null, STDOUT_FILENO);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    __fpurge(stdout);   /* what a constructor printf()ed without flushing */
+    if (saved >= 0 && null >= 0)
+        dup2(saved, STDOUT_FILENO);
+    if (saved >= 0)
+        close(saved);
+    if (null >= 0)
+        close(null);
+    children_sweep();
+    return h;
+}
+
 static int load_library(alloc_t *a, const spec_t *s, char *err, size_t len)
 {
     int rc = check_file(s->path, err, len);
     if (rc)
         return rc;
     startup_objects();
-    void *h = dlopen(s->path, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen_quietly(s->path);
     if (!h) {
         const char *why = dlerror();
         return fail(err, len, -ENOEXEC, "cannot load: %s", why ? why : "unknown dlopen error");
@@ -559,37 +587,99 @@ static const char *signal_name(int sig)
     return buf;
 }
 
+/* What the probe reports, in one write (smaller than PIPE_BUF, so it arrives whole): the
+ * parent stops waiting when it has it, whatever the constructor left running. */
+typedef struct probe_msg {
+    int rc;
+    char err[512];
+} probe_msg_t;
+
 /* The child half of alloc_probe: load, report through fd, never return. */
-static void probe_child(const char *spec, int result_fd, int words_fd)
+static void probe_child(pid_t parent, const char *spec, int result_fd, int words_fd,
+                        const children_limits_t *lim)
 {
-    struct rlimit no_core = { 0, 0 };
-    setrlimit(RLIMIT_CORE, &no_core);
-    dup2(words_fd, STDERR_FILENO);
-    dup2(words_fd, STDOUT_FILENO);
+    children_enter(parent, words_fd, lim);
     /* A preload: library must at least be an allocator that loads; its constructor runs here. */
     const char *load = strncmp(spec, "preload:", 8) == 0 ? spec + 8 : spec;
     static alloc_t a;
-    char err[512] = "";
-    int rc = alloc_load(&a, load, err, sizeof err);
-    if (write(result_fd, &rc, sizeof rc) < 0 || write(result_fd, err, strlen(err)) < 0)
-        _exit(3);
-    _exit(0);
+    static probe_msg_t m;
+    m.rc = alloc_load(&a, load, m.err, sizeof m.err);
+    _exit(write(result_fd, &m, sizeof m) == (ssize_t)sizeof m ? 0 : 3);
 }
 
-/* Keeps the end of what the child printed, flattened to one line. */
-static void last_words(int fd, char *out, size_t len)
+/* The probe's state while the parent waits for it. */
+typedef struct probe {
+    pid_t pid;
+    int pidfd, res, words;    /* read ends; -1 when closed */
+    probe_msg_t msg;
+    size_t got;               /* bytes of msg so far */
+    char text[4096];          /* the start of what the child printed */
+    size_t printed;           /* all it printed, kept or not */
+    bool exited;
+    int status;
+} probe_t;
+
+static void probe_read(probe_t *p)
 {
+    ssize_t n;
+    while (p->got < sizeof p->msg &&
+           (n = read(p->res, (char *)&p->msg + p->got, sizeof p->msg - p->got)) > 0)
+        p->got += (size_t)n;
     char buf[4096];
-    size_t n = 0;
-    ssize_t got;
-    while ((got = read(fd, buf + n % sizeof buf, sizeof buf - n % sizeof buf)) > 0)
-        n += (size_t)got;
-    size_t keep = n < 200 ? n : 200, start = n < sizeof buf ? n - keep : 0;
-    if (n >= sizeof buf)
+    while ((n = read(p->words, buf, sizeof buf)) > 0) {
+        size_t room = sizeof p->text - (p->printed < sizeof p->text ? p->printed : sizeof p->text);
+        memcpy(p->text + sizeof p->text - room, buf, (size_t)n < room ? (size_t)n : room);
+        p->printed += (size_t)n;
+    }
+}
+
+/* Waits until the result is in, the child is gone, the timeout passes or a stop signal
+ * comes: never for EOF, which a process the constructor forked can hold off forever. */
+static void probe_wait(probe_t *p, unsigned timeout_ms)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        probe_read(p);
+        siginfo_t si = { 0 };
+        if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            si.si_pid == p->pid) {
+            probe_read(p);
+            p->exited = true;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long ms = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (p->got == sizeof p->msg || p->exited || ms >= timeout_ms || children_stop())
+            return;
+        struct pollfd pf[3] = { { .fd = p->res, .events = POLLIN },
+                                { .fd = p->words, .events = POLLIN },
+                                { .fd = p->pidfd, .events = POLLIN } };
+        poll(pf, 3, CHILDREN_POLL_MS);
+    }
+}
+
+/* Kills the probe's whole group (whatever its constructor forked), reaps it, closes up. */
+static void probe_end(probe_t *p)
+{
+    children_kill(p->pid);
+    while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
+        ;
+    children_reaped(p->pid);
+    close(p->res);
+    close(p->words);
+    if (p->pidfd >= 0)
+        close(p->pidfd);
+}
+
+/* The end of what the child printed, flattened to one line. */
+static void last_words(const probe_t *p, char *out, size_t len)
+{
+    size_t n = p->printed, keep = n < 200 ? n : 200, start = n - keep;
+    if (n > sizeof p->text)
         keep = 0;  /* a flood: not worth quoting */
     size_t o = 0;
     for (size_t i = 0; i < keep && o + 1 < len; i++) {
-        char c = buf[start + i];
+        char c = p->text[start + i];
         out[o++] = (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
     }
     while (o && out[o - 1] == ' ')
@@ -597,49 +687,65 @@ static void last_words(int fd, char *out, size_t len)
     out[o] = '\0';
 }
 
+static int probe_verdict(const probe_t *p, unsigned timeout_ms, char *err, size_t errlen)
+{
+    char words[256] = "";
+    last_words(p, words, sizeof words);
+    const char *sep = words[0] ? ": " : "";
+    if (p->got == sizeof p->msg) {
+        if (p->msg.rc)
+            snprintf(err, errlen, "%.*s", (int)sizeof p->msg.err, p->msg.err);
+        return p->msg.rc;
+    }
+    if (!p->exited && children_stop())
+        return fail(err, errlen, -EINTR, "interrupted while loading");
+    if (!p->exited)
+        return fail(err, errlen, -ETIMEDOUT, "plugin did not finish loading in %.3g s (a "
+                    "constructor that blocks?); ALLOCHECK_LOAD_TIMEOUT sets the limit%s%s",
+                    timeout_ms / 1000.0, sep, words);
+    if (WIFSIGNALED(p->status))
+        return fail(err, errlen, -ECHILD, "plugin crashed while loading (%s)%s%s",
+                    signal_name(WTERMSIG(p->status)), sep, words);
+    return fail(err, errlen, -ECHILD, "plugin exited while loading (status %d)%s%s",
+                WEXITSTATUS(p->status), sep, words);
+}
+
 int alloc_probe(const char *spec, char *err, size_t errlen)
 {
     if (strcmp(spec, "reference") == 0 || strcmp(spec, "system") == 0)
         return 0;
     int res[2], words[2];
-    if (pipe2(res, O_CLOEXEC) != 0)
+    if (pipe2(res, O_CLOEXEC | O_NONBLOCK) != 0)
         return fail(err, errlen, -errno, "pipe: %s", strerror(errno));
-    if (pipe2(words, O_CLOEXEC) != 0) {
+    if (pipe2(words, O_CLOEXEC | O_NONBLOCK) != 0) {
         close(res[0]);
         close(res[1]);
         return fail(err, errlen, -errno, "pipe: %s", strerror(errno));
     }
+    static probe_t p;
+    p = (probe_t){ .res = res[0], .words = words[0], .pidfd = -1 };
+    unsigned timeout_ms = children_load_timeout_ms();
+    const children_limits_t *lim = children_default_limits();
+    pid_t parent = getpid();
     fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0)
-        probe_child(spec, res[1], words[1]);
+    p.pid = fork();
+    if (p.pid == 0) {
+        fcntl(res[1], F_SETFL, 0);
+        probe_child(parent, spec, res[1], words[1], lim);
+    }
+    int fork_err = errno;
     close(res[1]);
     close(words[1]);
-    int rc = -EIO;
-    char msg[512] = "";
-    ssize_t got = pid > 0 ? read(res[0], &rc, sizeof rc) : -1;
-    if (got == (ssize_t)sizeof rc) {
-        ssize_t m = read(res[0], msg, sizeof msg - 1);
-        msg[m > 0 ? m : 0] = '\0';
+    if (p.pid < 0) {
+        close(res[0]);
+        close(words[0]);
+        return fail(err, errlen, -fork_err, "fork: %s", strerror(fork_err));
     }
-    char words_text[256] = "";
-    last_words(words[0], words_text, sizeof words_text);
-    close(res[0]);
-    close(words[0]);
-    int status = 0;
-    if (pid > 0)
-        waitpid(pid, &status, 0);
-    if (pid < 0)
-        return fail(err, errlen, -errno, "fork: %s", strerror(errno));
-    if (WIFSIGNALED(status))
-        return fail(err, errlen, -ECHILD, "plugin crashed while loading (%s)%s%s",
-                    signal_name(WTERMSIG(status)), words_text[0] ? ": " : "", words_text);
-    if (got != (ssize_t)sizeof rc)
-        return fail(err, errlen, -ECHILD, "plugin exited while loading (status %d)%s%s",
-                    WEXITSTATUS(status), words_text[0] ? ": " : "", words_text);
-    if (rc)
-        snprintf(err, errlen, "%s", msg);
-    return rc;
+    children_add(p.pid);
+    p.pidfd = (int)syscall(SYS_pidfd_open, p.pid, 0);
+    probe_wait(&p, timeout_ms);
+    probe_end(&p);
+    return probe_verdict(&p, timeout_ms, err, errlen);
 }
 
 void alloc_reexec_for_tls(char **argv)

@@ -83,12 +83,16 @@ extern const char *const alloc_fn_names[AF_COUNT];
 
 /* Loads SPEC into *a. Returns 0, or a negative errno with a one-line reason (without the
  * spec) in err. Never dlcloses; a constructor that crashes takes the process with it, so
- * callers that must survive that call alloc_probe() first.
+ * callers that must survive that call alloc_probe() first. What a constructor prints on
+ * stdout is discarded, and a process it forks is killed (children_sweep).
  * pre: a is zeroed or reusable. */
 int alloc_load(alloc_t *a, const char *spec, char *err, size_t errlen);
 
-/* Loads SPEC in a forked child first, so a plugin that crashes or aborts while loading
- * becomes an error message instead of a dead tool. Returns 0 or a negative errno + err. */
+/* Loads SPEC in a forked child first (src/children.h), so a plugin that crashes, aborts,
+ * exits or blocks while loading becomes an error message instead of a dead or hung tool:
+ * the child has ALLOCHECK_LOAD_TIMEOUT (default 10 s) to send its verdict, and its whole
+ * process group is killed afterwards, whatever its constructor forked. Returns 0 or a
+ * negative errno + err (-ETIMEDOUT for a timeout, -EINTR after a stop signal). */
 int alloc_probe(const char *spec, char *err, size_t errlen);
 
 /* Makes a the standard-name allocator whose entry points are raw[] (NULL: absent), as a

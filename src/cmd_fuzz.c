@@ -12,6 +12,7 @@
 
 #include "allocheck_config.h"
 #include "src/atomic.h"
+#include "src/children.h"
 #include "src/cli.h"
 #include "src/cmds.h"
 #include "src/engine.h"
@@ -53,8 +54,6 @@ typedef struct state {
     unsigned ndistinct;
 } state_t;
 
-static volatile int interrupted;
-
 static const struct argp_option options[] = {
     CLI_OPTION_ALLOCATOR,
     { "seed", 's', "N", 0, "Seed of every random choice (default 1)", 0 },
@@ -95,12 +94,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
     case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); return 0;
     default: return ARGP_ERR_UNKNOWN;
     }
-}
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
 }
 
 static void show_progress(void *arg, const engine_progress_t *p)
@@ -295,8 +288,7 @@ static int run(args_t *x, const alloc_t *a)
     if (!x->threads_given)
         x->eo.gen.threads = (a->flags & ALLOCHECK_PLUGIN_NOT_THREAD_SAFE) ? 1 : 2;
     x->eo.gen.present = alloc_present(a);
-    x->eo.interrupted = &interrupted;
-    signal(SIGINT, on_sigint);
+    x->eo.interrupted = children_stop_flag();   /* SIGINT, SIGTERM, SIGHUP (see main.c) */
     /* Checked before any fuzzing: a finding with nowhere to go is lost. */
     int r = make_dir(x->out);
     if (!r)

@@ -1,10 +1,13 @@
 /* allocheck replay: runs trace files (text or binary) against an allocator under the
  * supervisor, every promise checked. A violation, a crash or a hang is a finding: it prints
  * the oracle, op index, trace line and message and exits 1. Exit 0 when all run clean,
- * 2 on a usage, input or load error. */
+ * 2 on a usage, input or load error; a stop signal ends the run after the files already
+ * reported (see main.c for the status). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "src/children.h"
 #include "src/cli.h"
 #include "src/cmds.h"
 #include "src/engine.h"
@@ -66,6 +69,8 @@ static int replay_one(const args_t *x, const alloc_t *a, const char *file, trace
         return r;
     sup_result_t res;
     r = sup_run_trace(a, &x->exec, t, x->hang_ms, &res);
+    if (r == -EINTR)
+        return EXIT_CLEAN;   /* stopped by a signal: main gives the status */
     if (r) {
         cli_error("%s: %s", cli_name(file), strerror(-r));
         return EXIT_USAGE;
@@ -95,8 +100,8 @@ int cmd_replay(int argc, char **argv)
     trace_t t;
     trace_init(&t);
     int worst = EXIT_CLEAN;
-    for (int k = 0; k < n; k++)
-        for (int i = 0; i < x.nfiles; i++) {
+    for (int k = 0; k < n && !children_stop(); k++)
+        for (int i = 0; i < x.nfiles && !children_stop(); i++) {
             rc = replay_one(&x, &allocs[k], x.files[i], &t);
             worst = rc > worst ? rc : worst;
         }

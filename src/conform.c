@@ -4,6 +4,7 @@
  * SIGKILLs a group whose deadline passed. Harness memory is mmap'ed: under preload: specs libc
  * malloc is the allocator under test. */
 #include "src/conform.h"
+#include "src/children.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,7 +48,7 @@ typedef struct run {
     profile_t profile;
     unsigned timeout_ms, njobs, running;
     size_t *order;            /* tasks in start order, CHECK_SLOW first */
-    struct rlimit data, as;
+    children_limits_t lim;
     job_t jobs[MAX_JOBS];
 } run_t;
 
@@ -167,37 +166,6 @@ bool conform_skip_reason(const alloc_t *a, const check_t *c, profile_t p, char *
     return errno_skip(a, c, p, msg, len);
 }
 
-/* Reads "Key:   N kB" from /proc/self/status, in bytes; 0 if absent. */
-static unsigned long long status_kb(const char *key)
-{
-    FILE *f = fopen("/proc/self/status", "re");
-    char line[256];
-    unsigned long long v = 0;
-    size_t klen = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, klen) == 0)
-            v = strtoull(line + klen, NULL, 10) * 1024;
-    if (f)
-        fclose(f);
-    return v;
-}
-
-/* Limits relative to what the parent already maps, so a sanitizer's shadow or a loaded
- * plugin does not eat the headroom; RLIMIT_AS only stops runaway reservations. */
-static void pick_limits(run_t *r, const conform_opts_t *o)
-{
-    unsigned long long data = o->data_limit ? o->data_limit : CONFORM_DEFAULT_DATA_LIMIT;
-    data += status_kb("VmData:");
-    unsigned long long as = status_kb("VmSize:") + (1ull << 40);
-    getrlimit(RLIMIT_DATA, &r->data);
-    getrlimit(RLIMIT_AS, &r->as);
-    /* Never above the current hard limit: raising it would fail with EPERM. */
-    if (r->data.rlim_max == RLIM_INFINITY || data < r->data.rlim_max)
-        r->data = (struct rlimit){ data, data };
-    if (r->as.rlim_max == RLIM_INFINITY || as < r->as.rlim_max)
-        r->as = (struct rlimit){ as, as };
-}
-
 /* Runs c and marks the slot done; also what a preload worker runs (src/worker.h). */
 static _Noreturn void run_check(const alloc_t *a, const check_t *c, slot_t *slot)
 {
@@ -232,21 +200,9 @@ static _Noreturn void in_worker(const check_t *c, slot_t *slot)
 }
 
 /* In the child: isolate, limit, run, mark done. Never returns. */
-static void child_main(const run_t *r, const check_t *c, slot_t *slot, int outw)
+static void child_main(const run_t *r, const check_t *c, slot_t *slot, int outw, pid_t parent)
 {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  /* a dying tool takes its checks with it */
-    int null = open("/dev/null", O_RDONLY);
-    if (null >= 0)
-        dup2(null, STDIN_FILENO);
-    dup2(outw, STDOUT_FILENO);
-    dup2(outw, STDERR_FILENO);
-    struct rlimit none = { 0, 0 };
-    setrlimit(RLIMIT_CORE, &none);
-    if (!(c->flags & CHECK_NOLIMIT)) {
-        setrlimit(RLIMIT_DATA, &r->data);
-        setrlimit(RLIMIT_AS, &r->as);
-    }
+    children_enter(parent, outw, c->flags & CHECK_NOLIMIT ? NULL : &r->lim);
     /* A crash must be a signal in every build: a sanitizer's handler would turn it into
      * exit(1) and hide which signal it was. */
     static const int crash[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE };
@@ -279,6 +235,7 @@ static int start_job(run_t *r, job_t *j, size_t task)
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -errno;
     reset_slot(r, j->slot, task);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int err = -errno;
@@ -287,8 +244,8 @@ static int start_job(run_t *r, job_t *j, size_t task)
         return err;
     }
     if (pid == 0)
-        child_main(r, r->checks[task % r->nchecks], j->slot, fds[1]);
-    setpgid(pid, pid);  /* also here, so a kill(-pid) right away cannot miss */
+        child_main(r, r->checks[task % r->nchecks], j->slot, fds[1], parent);
+    children_add(pid);
     close(fds[1]);
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
     j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -296,6 +253,7 @@ static int start_job(run_t *r, job_t *j, size_t task)
         int err = -errno;
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        children_reaped(pid);
         close(fds[0]);
         return err;
     }
@@ -422,6 +380,7 @@ static void finish(run_t *r, job_t *j)
     if (j->out >= 0)
         close(j->out);
     close(j->pidfd);
+    children_reaped(j->pid);
     j->pid = 0;
     r->running--;
 }
@@ -458,7 +417,9 @@ static void wait_some(run_t *r)
     struct pollfd pfd[2 * MAX_JOBS];
     job_t *owner[2 * MAX_JOBS];
     nfds_t n = 0;
-    long long now = now_ms(), next = now + 60000;
+    /* Never longer than CHILDREN_POLL_MS: a stop signal between a look at the flag and
+     * poll() would otherwise wait for the next deadline. */
+    long long now = now_ms(), next = now + CHILDREN_POLL_MS;
     for (unsigned i = 0; i < r->njobs; i++) {
         job_t *j = &r->jobs[i];
         if (j->pid == 0)
@@ -501,6 +462,34 @@ static void plan(run_t *r)
                     r->order[k++] = ai * r->nchecks + ci;
 }
 
+/* After a stop signal: a check that was cut short has no verdict; it and every check not
+ * started are skips saying so, never failures. */
+static void abandon(run_t *r)
+{
+    for (unsigned i = 0; i < r->njobs; i++) {
+        job_t *j = &r->jobs[i];
+        if (j->pid == 0)
+            continue;
+        kill(-j->pid, SIGKILL);
+        while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        if (j->out >= 0)
+            close(j->out);
+        close(j->pidfd);
+        children_reaped(j->pid);
+        j->pid = 0;
+        r->running--;
+        r->results[j->task] = (conform_result_t){ .verdict = VERDICT_SKIP };
+        snprintf(r->results[j->task].msg, sizeof r->results[j->task].msg,
+                 "not finished: allocheck was interrupted");
+    }
+    for (; r->next < r->ntasks; r->next++) {
+        conform_result_t *res = &r->results[r->order[r->next]];
+        res->verdict = VERDICT_SKIP;
+        snprintf(res->msg, sizeof res->msg, "not run: allocheck was interrupted");
+    }
+}
+
 static void kill_all(run_t *r)
 {
     for (unsigned i = 0; i < r->njobs; i++) {
@@ -531,7 +520,8 @@ int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *che
                  .ntasks = nallocs * nchecks, .results = results, .profile = opts->profile };
     r.timeout_ms = opts->timeout_ms ? opts->timeout_ms : CONFORM_DEFAULT_TIMEOUT_MS;
     r.njobs = pick_jobs(opts, r.ntasks);
-    pick_limits(&r, opts);
+    children_pick_limits(&r.lim, opts->data_limit ? opts->data_limit
+                                  : children_data_headroom(CONFORM_DEFAULT_DATA_LIMIT));
     size_t order_len = (r.ntasks ? r.ntasks : 1) * sizeof(size_t);
     int err = (r.order = map_anon(order_len, MAP_PRIVATE)) ? 0 : -ENOMEM;
     for (unsigned i = 0; i < r.njobs && !err; i++)
@@ -542,11 +532,13 @@ int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *che
     memset(results, 0, r.ntasks * sizeof *results);
     plan(&r);
     fflush(NULL);  /* or children would inherit and repeat buffered output */
-    while (!err && (r.next < r.ntasks || r.running > 0)) {
+    while (!err && !children_stop() && (r.next < r.ntasks || r.running > 0)) {
         err = fill(&r);
         if (!err && r.running > 0)
             wait_some(&r);
     }
+    if (children_stop())
+        abandon(&r);
     kill_all(&r);
 out:
     for (unsigned i = 0; i < r.njobs; i++)

@@ -40,6 +40,8 @@ typedef struct conform_result {
 /* Runs checks[0..nchecks) against allocs[0..nallocs) and fills
  * results[ai * nchecks + ci]. Checks needing a function an allocator lacks, or a thread/fork
  * safety it disclaims, are skipped without forking. CHECK_SLOW checks start first.
+ * After a stop signal (children_stop) it returns within CHILDREN_POLL_MS: the checks cut
+ * short or never started are skips saying so, the verdicts already in stay.
  * Returns 0, or a negative errno when the runner itself failed (mmap, fork, pipe).
  * pre: the allocators are loaded; the caller is single-threaded. */
 int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *checks,

@@ -6,7 +6,9 @@
  * the parent waits on a pidfd with a watchdog that fires when neither moves for hang_ms.
  * Everything the parent needs to rebuild the failing input is (seed, sequence index, op
  * index): sequences are regenerated, never shipped, so the child's heap can be garbage.
- * The child's stderr goes to a memfd whose tail becomes the finding's "last words". */
+ * The child (src/children.h: own process group, limits, killed with its group on every exit
+ * path) writes stdout and stderr to a memfd whose tail becomes the finding's "last words".
+ * A stop signal kills the child at the watchdog's next look and unwinds with -EINTR. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "src/atomic.h"
+#include "src/children.h"
 #include "src/engine.h"
 #include "src/trace.h"
 
@@ -41,7 +44,8 @@ typedef struct sup_shm {
 typedef struct child {
     pid_t pid;
     int pidfd;
-    int errfd;                    /* memfd holding the child's stderr */
+    int errfd;                    /* memfd holding the child's stdout and stderr */
+    bool stopped;                 /* watch killed it for a stop signal */
     sup_shm_t *sh;
 } child_t;
 
@@ -80,50 +84,58 @@ static int child_spawn(child_t *c, void (*body)(void *arg, sup_shm_t *sh), void 
     memset((void *)c->sh, 0, sizeof *c->sh);
     if (ftruncate(c->errfd, 0) < 0 || lseek(c->errfd, 0, SEEK_SET) < 0)
         return -errno;
+    const children_limits_t *lim = children_default_limits();
+    pid_t parent = getpid();
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
         return -errno;
     if (pid == 0) {
-        struct rlimit no_core = { 0, 0 };
-        setrlimit(RLIMIT_CORE, &no_core);   /* a crash is a finding, not a core file */
-        signal(SIGINT, SIG_IGN);             /* ^C reaches the parent, which stops us */
-        dup2(c->errfd, STDERR_FILENO);
+        /* stdout too: a plugin that prints must not reach our reports. */
+        children_enter(parent, c->errfd, lim);
         body(arg, c->sh);
         _exit(0);
     }
+    children_add(pid);
     c->pid = pid;
     c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     return 0;
 }
 
+/* The child is dead or dying: kill what it left in its group, reap it, sweep. */
+static void child_reap(child_t *c, int *wstatus)
+{
+    children_kill(c->pid);
+    while (waitpid(c->pid, wstatus, 0) < 0 && errno == EINTR)
+        ;
+    if (c->pidfd >= 0)
+        close(c->pidfd);
+    children_reaped(c->pid);
+    c->pid = -1;
+}
+
 /* Waits up to ms for the child to exit. Returns 1 with *wstatus if it did, else 0. */
 static int child_wait(child_t *c, int ms, int *wstatus)
 {
+    siginfo_t si = { 0 };
     if (c->pidfd >= 0) {
         struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
-        if (poll(&p, 1, ms) <= 0)   /* a timeout, or EINTR (^C): look again later */
+        if (poll(&p, 1, ms) <= 0)   /* a timeout, or EINTR (a stop signal): look again */
             return 0;
     } else {
         struct timespec ts = { 0, 5000000 };
         nanosleep(&ts, NULL);
     }
-    pid_t r = waitpid(c->pid, wstatus, c->pidfd >= 0 ? 0 : WNOHANG);
-    if (r != c->pid)
+    /* WNOWAIT: the zombie keeps its group alive for child_reap's kill. */
+    if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != c->pid)
         return 0;
-    if (c->pidfd >= 0)
-        close(c->pidfd);
-    c->pid = -1;
+    child_reap(c, wstatus);
     return 1;
 }
 
 static void child_kill(child_t *c, int *wstatus)
 {
-    kill(c->pid, SIGKILL);
-    waitpid(c->pid, wstatus, 0);
-    if (c->pidfd >= 0)
-        close(c->pidfd);
-    c->pid = -1;
+    child_reap(c, wstatus);
 }
 
 static void read_lastwords(const child_t *c, char *buf, size_t len)
@@ -202,7 +214,8 @@ static void one_body(void *arg, sup_shm_t *sh)
 }
 
 /* Waits for c, firing the watchdog when (seq, progress) stays still for hang_ms.
- * tick(arg) runs about every 250 ms when given. */
+ * tick(arg) runs about every 250 ms when given. A stop signal kills the child at once: its
+ * state is of no use any more (the caller looks at children_stop()). */
 static int watch(child_t *c, unsigned hang_ms, bool *hung,
                  void (*tick)(void *arg, sup_shm_t *sh), void *arg)
 {
@@ -210,8 +223,14 @@ static int watch(child_t *c, unsigned hang_ms, bool *hung,
     uint64_t last = now_ms(), seq = c->sh->seq;
     size_t prog = c->sh->progress;
     *hung = false;
-    while (!child_wait(c, 50, &wstatus)) {
+    c->stopped = false;
+    while (!child_wait(c, CHILDREN_POLL_MS, &wstatus)) {
         uint64_t t = now_ms();
+        if (children_stop()) {
+            child_kill(c, &wstatus);
+            c->stopped = true;
+            break;
+        }
         if (c->sh->seq != seq || c->sh->progress != prog) {
             seq = c->sh->seq;
             prog = c->sh->progress;
@@ -243,6 +262,10 @@ int sup_run_trace(const alloc_t *a, const exec_opts_t *eo, const trace_t *t,
     }
     bool hung;
     int wstatus = watch(&c, hang_ms, &hung, NULL, NULL);
+    if (c.stopped) {
+        child_teardown(&c);
+        return -EINTR;
+    }
     read_lastwords(&c, res->lastwords, sizeof res->lastwords);
     if (!hung && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 && c.sh->state != ST_RUNNING) {
         r = c.sh->state == ST_ERROR ? c.sh->err : 0;
@@ -521,6 +544,8 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
     r = reproduce(a, o, l->probes, start, seq,
                   clean_exit ? sh->finding.op_index : sh->progress, oracle,
                   &t, &ef);
+    if (r == -EINTR)
+        l->findings++;   /* stopped while reproducing: found() saved it, so it counts */
     if (r)
         goto out;
     if (!ef.reproduced) {
@@ -555,7 +580,7 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
     uint64_t next = 0;
     for (;;) {
         if ((o->runs && next >= o->runs) || (o->time_ms && now_ms() - l.t0 >= o->time_ms) ||
-            (o->interrupted && *o->interrupted))
+            (o->interrupted && *o->interrupted) || children_stop())
             break;
         fuzz_arg_t x = { a, o, next, probes };
         uint64_t start = next;
@@ -565,6 +590,8 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
         int wstatus = watch(&c, o->hang_ms, &hung, fuzz_tick, &l);
         l.base_seqs += c.sh->sequences;
         l.base_ops += c.sh->ops;
+        if (c.stopped)
+            break;   /* killed for a stop signal: nothing it did is a finding */
         r = handle_end(&l, a, &c, start, wstatus, hung, &next);
         if (r)
             break;
@@ -578,6 +605,8 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
     }
     worker_shared_free(probes, ring_len);
     child_teardown(&c);
+    if (r == -EINTR)
+        r = 0;
     return r < 0 ? r : (int)l.findings;
 }
 

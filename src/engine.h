@@ -30,7 +30,8 @@ typedef struct sup_result {
 /* Runs t against a in a forked child under a watchdog of hang_ms without progress.
  * A child killed by a signal gives oracle "crash" (message names the signal); no progress
  * for hang_ms gives "timeout"; the op index is the op that was running.
- * Returns 0 with *res filled, or a negative errno on a harness failure. */
+ * Returns 0 with *res filled, -EINTR after a stop signal (children_stop), or another
+ * negative errno on a harness failure. */
 int sup_run_trace(const alloc_t *a, const exec_opts_t *eo, const trace_t *t,
                   unsigned hang_ms, sup_result_t *res);
 

@@ -1,13 +1,17 @@
 /* allocheck: tells whether a memory allocator keeps its promises.
  * The entry point only re-executes for plugin loading (src/alloc.h), picks the subcommand,
- * and hands it the rest of the command line. */
+ * and hands it the rest of the command line. For the commands that run allocator code it
+ * also owns the children's lifetime (src/children.h): it sets up the stop flag first, and
+ * afterwards kills what is left and gives an interrupted run its exit status. */
 #include <argp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "allocheck_config.h"
 #include "src/alloc.h"
+#include "src/children.h"
 #include "src/cli.h"
 #include "src/cmds.h"
 #include "src/worker.h"
@@ -16,18 +20,19 @@ typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *doc;
+    bool supervises;          /* runs allocator code in children (see children.h) */
 } command_t;
 
 static const command_t commands[] = {
-    { "conform", cmd_conform, "run the conformance suite against allocators" },
-    { "fuzz", cmd_fuzz, "fuzz an allocator with random operation sequences" },
-    { "replay", cmd_replay, "replay traces against an allocator, checking every promise" },
-    { "minimize", cmd_minimize, "shrink a failing trace to the fewest operations" },
-    { "repro", cmd_repro, "write a standalone C reproducer for a failing trace" },
-    { "generate", cmd_generate, "write a random workload trace" },
-    { "trace", cmd_trace, "convert traces between text and binary" },
-    { "list", cmd_list, "list every conformance check" },
-    { "allocators", cmd_allocators, "show where allocators load from and what they provide" },
+    { "conform", cmd_conform, "run the conformance suite against allocators", true },
+    { "fuzz", cmd_fuzz, "fuzz an allocator with random operation sequences", true },
+    { "replay", cmd_replay, "replay traces against an allocator, checking every promise", true },
+    { "minimize", cmd_minimize, "shrink a failing trace to the fewest operations", true },
+    { "repro", cmd_repro, "write a standalone C reproducer for a failing trace", true },
+    { "generate", cmd_generate, "write a random workload trace", false },
+    { "trace", cmd_trace, "convert traces between text and binary", false },
+    { "list", cmd_list, "list every conformance check", true },
+    { "allocators", cmd_allocators, "show where allocators load from and what they provide", true },
 };
 
 /* Read by glibc's argp, so they must be visible despite -fvisibility=hidden. */
@@ -49,7 +54,8 @@ static const char doc[] =
     "  list        list every conformance check\n"
     "  allocators  show where allocators load from and what they provide\n"
     "\nRun 'allocheck COMMAND --help' for a command's options. Exit status: 0 clean, "
-    "1 a failure or finding, 2 a usage, input or load error."
+    "1 a failure or finding, 2 a usage, input or load error, 128+N when signal N (SIGINT, "
+    "SIGTERM, SIGHUP) stopped a run that had found nothing."
     "\vAllocator SPECs: reference, system, PATH.so, PATH.so:prefix=P, preload:PATH.so.";
 
 static error_t parse_top(int key, char *arg, struct argp_state *state)
@@ -69,6 +75,19 @@ static const command_t *find_command(const char *name)
         if (strcmp(commands[i].name, name) == 0)
             return &commands[i];
     return NULL;
+}
+
+/* Commands that run allocator code own their children and stop on SIGINT/SIGTERM/SIGHUP at
+ * the next look at the flag; the others keep the default (die at once: nothing to save). */
+static int supervise(void)
+{
+    const char *why = NULL, *bad = children_check_env(&why);
+    if (bad) {
+        cli_error("%s=%s: %s", bad, getenv(bad), why);
+        return -1;
+    }
+    children_init();
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -96,5 +115,13 @@ int main(int argc, char **argv)
     sub[0] = prog;
     for (int i = 2; i <= argc; i++)
         sub[i - 1] = argv[i];
-    return cmd->run(argc - 1, sub);
+    if (cmd->supervises && supervise() != 0)
+        return EXIT_USAGE;
+    int status = cmd->run(argc - 1, sub);
+    if (cmd->supervises) {
+        fflush(NULL);
+        children_end();
+        status = children_exit_status(status);
+    }
+    return status;
 }

@@ -47,9 +47,11 @@ class Suite:
         e = dict(os.environ)
         e.update(env or {})
         e["ALLOCHECK_HOSTILE_TAG"] = tag
+        # A session of its own: a plugin's kill(0, ...) that escapes allocheck's grip must
+        # not take the harness with it.
         p = subprocess.Popen([self.exe] + list(args), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                             cwd=cwd or self.tmp, env=e)
+                             cwd=cwd or self.tmp, env=e, start_new_session=True)
         p.tag = tag
         return p
 
@@ -58,9 +60,11 @@ class Suite:
             out, err = p.communicate(timeout=timeout)
             hung = False
         except subprocess.TimeoutExpired:
+            # Survivors holding the pipes would keep communicate() waiting for EOF forever.
             p.kill()
+            survivors = reap_tagged(p.tag)
             out, err = p.communicate()
-            hung = True
+            return Result(p.returncode, out, err, True, survivors)
         return Result(p.returncode, out, err, hung, reap_tagged(p.tag))
 
     def run(self, args, timeout=60, **kw):

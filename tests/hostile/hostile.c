@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -122,6 +123,16 @@ static void *misbehave(size_t n)
 #elif HOSTILE_PRINT
     printf("hostile: malloc(%zu)\n", n);
     fflush(stdout);
+#elif HOSTILE_SHOW_LIMITS
+    /* Tells the harness what it runs under, through the last words, then dies. */
+    struct rlimit data;
+    getrlimit(RLIMIT_DATA, &data);
+    char line[160];
+    snprintf(line, sizeof line, "limits: data %s, own group %s\n",
+             data.rlim_cur == RLIM_INFINITY ? "unlimited" : "limited",
+             getpgrp() == getpid() ? "yes" : "no");
+    say(line);
+    abort();
 #elif HOSTILE_EAT_MEMORY
     for (;;) {
         char *p = __libc_malloc(64 << 20);
@@ -178,6 +189,19 @@ EXPORT void *realloc(void *p, size_t n)
     return __libc_realloc(p, n);
 }
 
+/* ASan intercepts __libc_memalign (the dynamic linker's TLS uses it), so in a sanitized build
+ * its blocks would reach glibc's free: there the plugins have no aligned functions, which
+ * makes them absent (skipped), not wrong. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HOSTILE_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define HOSTILE_ASAN 1
+#endif
+
+#if !HOSTILE_ASAN
 EXPORT void *memalign(size_t al, size_t n)
 {
     return __libc_memalign(al, n);
@@ -198,3 +222,4 @@ EXPORT int posix_memalign(void **mp, size_t al, size_t n)
     *mp = p;
     return 0;
 }
+#endif
