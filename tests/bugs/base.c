@@ -22,6 +22,13 @@
 #define MAX_CLASS (64u << 10)    /* bigger blocks are mmap'ed on their own */
 #define NCLASS 64
 #define NO_REUSE_ARENA (16u << 20)
+#ifndef LATE_FREES
+#define LATE_FREES 20000         /* BUG_LATE_FREE_LIST: class frees before the list breaks */
+#endif
+#ifndef ALIGNED_ARENA_MIB
+#define ALIGNED_ARENA_MIB 64     /* BUG_ALIGNED_ARENA: address space for over-aligned blocks */
+#endif
+#define ARENA_MIN_ALIGN (64u << 10)
 
 typedef struct hdr {
     size_t size;     /* requested size */
@@ -188,6 +195,38 @@ static char *pop(size_t c)
 #endif
 }
 
+#if BUG_ALIGNED_ARENA
+/* Over-aligned blocks come from one reserved arena, bump-allocated. Free gives their pages
+ * back but never their address range: "aligned blocks are rare, the arena is big". After
+ * enough of them (about a million fuzzing ops for 1 GiB) every over-aligned request fails
+ * while almost nothing is live. */
+static char *aa_base, *aa_next;
+
+static char *arena_alloc(size_t need, size_t *rawsize)
+{
+    size_t len = (need + page_size() - 1) & ~(page_size() - 1), cap = (size_t)ALIGNED_ARENA_MIB << 20;
+    char *raw = NULL;
+    LOCK();
+    if (aa_base == NULL) {
+        void *m = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        aa_base = aa_next = m == MAP_FAILED ? NULL : m;
+    }
+    if (aa_base != NULL && len <= cap - (size_t)(aa_next - aa_base)) {
+        raw = aa_next;
+        aa_next += len;
+    }
+    UNLOCK();
+    *rawsize = len;
+    return raw;
+}
+
+static bool in_arena(const char *raw)
+{
+    return aa_base != NULL && raw >= aa_base && raw < aa_base + ((size_t)ALIGNED_ARENA_MIB << 20);
+}
+#endif
+
 /* A raw block of at least need bytes; *rawsize gets its real size. */
 static char *raw_alloc(size_t need, size_t *rawsize)
 {
@@ -210,6 +249,12 @@ static char *raw_alloc(size_t need, size_t *rawsize)
 
 static void raw_free(char *raw, size_t rawsize)
 {
+#if BUG_ALIGNED_ARENA /* the pages go back, the address range never does */
+    if (in_arena(raw)) {
+        madvise(raw, rawsize, MADV_DONTNEED);
+        return;
+    }
+#endif
     if (rawsize > MAX_CLASS) {
         munmap(raw, rawsize);
         return;
@@ -221,6 +266,12 @@ static void raw_free(char *raw, size_t rawsize)
 #endif
     nfrees++;
     push(class_of(rawsize), raw);
+#if BUG_LATE_FREE_LIST /* a deferred-coalescing pass, first run after LATE_FREES frees, puts
+                        * the block it was handed back on the list a second time: it is then
+                        * handed out twice */
+    if (nfrees > LATE_FREES)
+        push(class_of(rawsize), raw);
+#endif
     UNLOCK();
 }
 
@@ -275,7 +326,11 @@ static void *alloc_aligned(size_t align, size_t n)
     if (n == 1024 && nfrees >= 3)
         *(volatile size_t *)class_size[NCLASS - 1] = need;
 #endif
+#if BUG_ALIGNED_ARENA
+    char *raw = align >= ARENA_MIN_ALIGN ? arena_alloc(need, &rawsize) : raw_alloc(need, &rawsize);
+#else
     char *raw = raw_alloc(need, &rawsize);
+#endif
     if (raw == NULL) {
         errno = saved;
         return nomem();
