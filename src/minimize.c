@@ -1,9 +1,9 @@
 /* The minimizer (see minimize.h). Why this order: a finding from a long fuzzing run is a
  * trace of up to millions of ops, and every candidate replays all of it, so the cuts that can
- * drop most of a trace in one candidate come first: the failing sequence alone and then the
- * prefix (bisection over quiescent points), ops on the slots the failure does not name, and
- * whole groups of lifetimes (all small blocks, all blocks of one function). Each such cut
- * leaves a well-formed trace: nothing refers to a block whose allocation was cut. Chunk
+ * drop most of a trace in one candidate come first: the failing sequence alone, ops on the
+ * slots the failure does not name, whole groups of lifetimes (all small blocks, all blocks
+ * of one function, every free), then the prefix (bisection over quiescent points), each a
+ * well-formed trace: nothing refers to a block whose allocation was cut. Chunk
  * removal (Zeller's ddmin, simplified to "remove a chunk if the failure stays"), whose
  * candidate count grows with the ops that must stay, then works on what is left. */
 #include <errno.h>
@@ -155,9 +155,24 @@ static int try_suffix(mz_t *m, const trace_t *src, size_t from)
     return try_cand(m);
 }
 
-/* The failing sequence alone, then the last 2, 4, ... segments up to half of them; after
- * the first that fails as wanted, bisection between it and the last that did not. A
- * failure that needs most of the history costs about one replay of it here. */
+/* The failing sequence alone: one short candidate. */
+static void cut_to_last_segment(mz_t *m)
+{
+    size_t len = m->t->len;
+    size_t *start = scratch(len * sizeof *start);
+    if (!start) {
+        m->err = -ENOMEM;
+        return;
+    }
+    size_t n = segments(m->t, start);
+    if (n > 1)
+        try_suffix(m, m->t, start[n - 1]);   /* cand is built before t changes */
+    scratch_free(start, len * sizeof *start);
+}
+
+/* The last 1, 2, 4, ... segments up to half of them; after the first that fails as wanted,
+ * bisection between it and the last that did not. A failure that needs most of the history
+ * costs about one replay of it here. */
 static void cut_prefix(mz_t *m)
 {
     size_t len = m->t->len;
@@ -226,12 +241,17 @@ static void cut_unrelated_slots(mz_t *m)
         try_cand(m);
 }
 
-/* What a lifetime is judged by: its first op's kind, the most memory it asked for and
- * its alignment. */
+/* What a lifetime is judged by: its first op's kind, the most memory it asked for, its
+ * alignment; and which of its ops go (all, or only its free). */
 typedef struct group {
     int kind;                 /* the allocating function, or -1 for any */
     uint64_t below;           /* footprint (bytes + alignment) below this, or 0 for any */
     uint64_t align_below;     /* the first op's alignment below this, or 0 for any */
+    uint64_t size_from;       /* the first op's bytes at least this, or 0 for any */
+    bool frees_only;          /* drop only its free: the block stays live */
+    bool loose;               /* instead: the ops of no lifetime (thread switches, checks,
+                                 frees of empty slots) */
+    int op_kind;              /* instead, if > 0: every op of this kind (realloc, usable) */
 } group_t;
 
 static uint64_t footprint(const op_t *op)
@@ -243,8 +263,27 @@ static uint64_t footprint(const op_t *op)
     return __builtin_add_overflow(n, op->align, &sum) ? UINT64_MAX : sum;
 }
 
-/* cand = t without the lifetimes of group g (the failing op's own lifetime stays).
- * Returns how many ops it dropped. foot[] is scratch (one entry per op). */
+/* Whether op i, of lifetime o (NONE: of none), is in group g. The failing op and its
+ * lifetime never are. */
+static bool in_group(const group_t *g, const trace_t *t, size_t i, size_t o, size_t keep_life,
+                     const uint64_t *foot)
+{
+    const op_t *first = o != NONE ? &t->ops[o] : NULL;
+    if (i + 1 == t->len)
+        return false;
+    if (g->op_kind > 0)
+        return t->ops[i].kind == g->op_kind;
+    if (g->loose)
+        return o == NONE;
+    return first && o != keep_life && (g->kind < 0 || first->kind == g->kind) &&
+           (!g->below || foot[o] < g->below) &&
+           (!g->align_below || first->align < g->align_below) &&
+           (!g->size_from || footprint(first) - first->align >= g->size_from) &&
+           (!g->frees_only || is_free(t->ops[i].kind));
+}
+
+/* cand = t without the ops of group g. Returns how many it dropped. foot[] is scratch (one
+ * entry per op). */
 static size_t without_group(mz_t *m, const group_t *g, const size_t *owner, uint64_t *foot)
 {
     const trace_t *t = m->t;
@@ -256,12 +295,7 @@ static size_t without_group(mz_t *m, const group_t *g, const size_t *owner, uint
     size_t keep_life = owner[t->len - 1], dropped = 0;
     trace_clear(&m->cand);
     for (size_t i = 0; i < t->len; i++) {
-        size_t o = owner[i];
-        bool drop = o != NONE && o != keep_life &&
-                    (g->kind < 0 || t->ops[o].kind == g->kind) &&
-                    (!g->below || foot[o] < g->below) &&
-                    (!g->align_below || t->ops[o].align < g->align_below);
-        if (drop)
+        if (in_group(g, t, i, owner[i], keep_life, foot))
             dropped++;
         else if (trace_push(&m->cand, &t->ops[i]))
             m->err = -ENOMEM;
@@ -287,21 +321,43 @@ static int try_group(mz_t *m, const group_t *g)
     return kept;
 }
 
-/* Small blocks first (growing bounds, up to the first that is needed), then each
- * allocating function's blocks, then blocks by alignment (growing bounds): a failure that
- * needs many big over-aligned blocks, say, keeps just those. */
+/* The first of g[0..n) that still fails as wanted (each one keeps more than the one
+ * before it): the boldest cut is the shortest candidate, cheap even when it does not fail. */
+static void try_boldest(mz_t *m, const group_t *g, unsigned n)
+{
+    for (unsigned i = 0; i < n && !spent(m); i++)
+        if (try_group(m, &g[i]))
+            return;
+}
+
+/* Blocks by alignment, by footprint, by size, each boldest first; then each allocating
+ * function's blocks; then every free, and the ops outside lifetimes. A failure that needs
+ * many small over-aligned blocks to have been allocated, say, keeps just those allocations
+ * after a few candidates. */
 static void cut_groups(mz_t *m)
 {
-    static const uint64_t below[] = { 256, 4096, 65536, 1u << 20 };
-    unsigned n = sizeof below / sizeof below[0];
-    for (unsigned i = 0; i < n && !spent(m); i++)
-        if (!try_group(m, &(group_t){ -1, below[i], 0 }))
-            break;
+    static const group_t bolder[][4] = {
+        { { .kind = -1, .align_below = 1u << 20 }, { .kind = -1, .align_below = 65536 },
+          { .kind = -1, .align_below = 4096 }, { .kind = -1, .align_below = 256 } },
+        { { .kind = -1, .below = 1u << 20 }, { .kind = -1, .below = 65536 },
+          { .kind = -1, .below = 4096 }, { .kind = -1, .below = 256 } },
+        { { .kind = -1, .size_from = 4096 }, { .kind = -1, .size_from = 65536 },
+          { .kind = -1, .size_from = 1u << 20 }, { .kind = -1, .size_from = 1u << 24 } },
+    };
+    for (unsigned d = 0; d < sizeof bolder / sizeof bolder[0]; d++)
+        try_boldest(m, bolder[d], 4);
     for (int k = OP_MALLOC; k < OP_FREE && !spent(m); k++)
-        try_group(m, &(group_t){ k, 0, 0 });
-    for (unsigned i = 0; i < n && !spent(m); i++)
-        if (!try_group(m, &(group_t){ -1, 0, below[i] }))
-            break;
+        try_group(m, &(group_t){ .kind = k });
+    /* Leaks need no frees; once a free is gone, a later free of that slot (the closing
+     * frees between sequences) frees the block instead, so again until nothing changes. */
+    bool more = true;
+    while (more && !spent(m)) {
+        more = try_group(m, &(group_t){ .kind = -1, .frees_only = true });
+        more |= try_group(m, &(group_t){ .loose = true });
+    }
+    static const int op_kinds[] = { OP_USABLE, OP_REALLOC, OP_REALLOCARRAY };
+    for (unsigned i = 0; i < sizeof op_kinds / sizeof op_kinds[0] && !spent(m); i++)
+        try_group(m, &(group_t){ .op_kind = op_kinds[i] });
 }
 
 /* ---- delta debugging and simplification ---- */
@@ -447,10 +503,10 @@ int minimize_trace(trace_t *t, minimize_test_fn test, void *arg, const minimize_
     trace_init(&m.cand);
     st->before = t->len;
     if (t->len > 1) {
-        cut_prefix(&m);
+        cut_to_last_segment(&m);
         cut_unrelated_slots(&m);
         cut_groups(&m);
-        cut_prefix(&m);   /* the cuts above often leave a shorter history needed */
+        cut_prefix(&m);   /* after the cuts above, cheaper, and often a shorter history */
         remove_lifetime_chunks(&m);
         remove_chunks(&m);
         simplify_values(&m);
