@@ -25,8 +25,8 @@
 #ifndef LATE_FREES
 #define LATE_FREES 20000         /* BUG_LATE_FREE_LIST: class frees before the list breaks */
 #endif
-#ifndef ALIGNED_ARENA_MIB
-#define ALIGNED_ARENA_MIB 64     /* BUG_ALIGNED_ARENA: address space for over-aligned blocks */
+#ifndef ALIGNED_ARENA_CELLS
+#define ALIGNED_ARENA_CELLS 64   /* BUG_ALIGNED_ARENA: small over-aligned blocks it can hold */
 #endif
 #define ARENA_MIN_ALIGN (64u << 10)
 
@@ -196,34 +196,21 @@ static char *pop(size_t c)
 }
 
 #if BUG_ALIGNED_ARENA
-/* Over-aligned blocks come from one reserved arena, bump-allocated. Free gives their pages
- * back but never their address range: "aligned blocks are rare, the arena is big". After
- * enough of them (about a million fuzzing ops for 1 GiB) every over-aligned request fails
- * while almost nothing is live. */
-static char *aa_base, *aa_next;
+/* Small over-aligned requests (alignment >= 64 KiB, at most a page) each take a cell of a
+ * side arena, bump-allocated: "they are rare, the arena is big". Free gives the block's
+ * memory back but never its cell, so after ALIGNED_ARENA_CELLS of them (about a million
+ * fuzzing ops for 800) every such request fails while almost nothing is live. */
+static size_t cells_used;
 
-static char *arena_alloc(size_t need, size_t *rawsize)
+static bool arena_full(size_t align, size_t n)
 {
-    size_t len = (need + page_size() - 1) & ~(page_size() - 1), cap = (size_t)ALIGNED_ARENA_MIB << 20;
-    char *raw = NULL;
+    if (align < ARENA_MIN_ALIGN || n > 4096)
+        return false;
     LOCK();
-    if (aa_base == NULL) {
-        void *m = mmap(NULL, cap, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        aa_base = aa_next = m == MAP_FAILED ? NULL : m;
-    }
-    if (aa_base != NULL && len <= cap - (size_t)(aa_next - aa_base)) {
-        raw = aa_next;
-        aa_next += len;
-    }
+    bool full = cells_used >= ALIGNED_ARENA_CELLS;
+    cells_used += !full;
     UNLOCK();
-    *rawsize = len;
-    return raw;
-}
-
-static bool in_arena(const char *raw)
-{
-    return aa_base != NULL && raw >= aa_base && raw < aa_base + ((size_t)ALIGNED_ARENA_MIB << 20);
+    return full;
 }
 #endif
 
@@ -249,12 +236,6 @@ static char *raw_alloc(size_t need, size_t *rawsize)
 
 static void raw_free(char *raw, size_t rawsize)
 {
-#if BUG_ALIGNED_ARENA /* the pages go back, the address range never does */
-    if (in_arena(raw)) {
-        madvise(raw, rawsize, MADV_DONTNEED);
-        return;
-    }
-#endif
     if (rawsize > MAX_CLASS) {
         munmap(raw, rawsize);
         return;
@@ -326,11 +307,11 @@ static void *alloc_aligned(size_t align, size_t n)
     if (n == 1024 && nfrees >= 3)
         *(volatile size_t *)class_size[NCLASS - 1] = need;
 #endif
-#if BUG_ALIGNED_ARENA
-    char *raw = align >= ARENA_MIN_ALIGN ? arena_alloc(need, &rawsize) : raw_alloc(need, &rawsize);
-#else
-    char *raw = raw_alloc(need, &rawsize);
+#if BUG_ALIGNED_ARENA /* the cell is taken for good, whatever free does later */
+    if (arena_full(align, n))
+        return nomem();
 #endif
+    char *raw = raw_alloc(need, &rawsize);
     if (raw == NULL) {
         errno = saved;
         return nomem();
