@@ -275,7 +275,8 @@ static int on_finding(void *arg, const engine_finding_t *f)
     finding_comment(st, f, &f->res.f, "finding", comment, sizeof comment);
     save(st, ".trace", f->trace, comment);   /* the trace that replays from a fresh process */
     minimize_opts_t mo = { .deadline_ms = minimize_deadline(st, f), .stop = &interrupted };
-    announce(st, f, mo.deadline_ms - engine_now_ms());
+    uint64_t now = engine_now_ms();
+    announce(st, f, mo.deadline_ms > now ? mo.deadline_ms - now : 0);
 
     trace_t t;
     trace_init(&t);
