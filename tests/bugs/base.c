@@ -196,10 +196,10 @@ static char *pop(size_t c)
 }
 
 #if BUG_ALIGNED_ARENA
-/* Small over-aligned requests (alignment >= 64 KiB, at most a page) each take a cell of a
- * side arena, bump-allocated: "they are rare, the arena is big". Free gives the block's
- * memory back but never its cell, so after ALIGNED_ARENA_CELLS of them (about a million
- * fuzzing ops for 800) every such request fails while almost nothing is live. */
+/* Small over-aligned requests (alignment >= 64 KiB, at most a page) each take the next cell
+ * of a side arena: "they are rare, the arena is big". Free gives the block's memory back but
+ * never its cell, so after ALIGNED_ARENA_CELLS of them (about a million fuzzing ops for 900)
+ * every such request fails while almost nothing is live. */
 static size_t cells_used;
 
 static bool arena_full(size_t align, size_t n)
