@@ -1,7 +1,9 @@
 /* allocheck fuzz: the built-in engine (src/engine.h) against one allocator. Shows a progress
- * line on a terminal, and for each finding: saves the trace first, minimizes it, writes the C
- * reproducer beside it, and prints a one-paragraph summary. Exit 1 on a finding, 0 if clean,
- * 2 on a usage, load or harness error. */
+ * line on a terminal, and for each finding: saves the trace and says so at once, minimizes it
+ * with what is left of the time budget, writes the C reproducer beside it, and prints a
+ * one-paragraph summary. --time bounds the whole run, wall clock, minimization included;
+ * SIGINT/SIGTERM end minimization early with the smallest trace so far. Exit 1 on a finding,
+ * 0 if clean, 2 on a usage, load or harness error. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +23,7 @@
 #include "src/trace.h"
 
 enum {
-    OPT_KEEP_GOING = 0x100, OPT_MAX_OPS,
+    OPT_KEEP_GOING = 0x100, OPT_MAX_OPS, OPT_MINIMIZE_TIME,
 };
 
 typedef struct args {
@@ -30,6 +32,7 @@ typedef struct args {
     cli_checking_t checking;
     const char *out;
     bool threads_given;
+    uint64_t minimize_ms;     /* --minimize-time; 0: the default (see minimize_deadline) */
 } args_t;
 
 /* A distinct finding: the first of its signature gets the files; later ones are counted. */
@@ -57,8 +60,10 @@ typedef struct state {
 static const struct argp_option options[] = {
     CLI_OPTION_ALLOCATOR,
     { "seed", 's', "N", 0, "Seed of every random choice (default 1)", 0 },
-    { "time", 't', "SECONDS", 0, "Stop after this long (30, 30s, 2m); only bounds how many "
-      "sequences run", 0 },
+    { "time", 't', "SECONDS", 0, "Stop after this long (30, 30s, 2m), wall clock, replaying "
+      "and minimizing findings included", 0 },
+    { "minimize-time", OPT_MINIMIZE_TIME, "SECONDS", 0, "Longest minimization of one finding "
+      "(default a quarter of --time, at least 60 s; never past --time)", 0 },
     { "runs", 'n', "N", 0, "Stop after N sequences", 0 },
     { "threads", 'T', "N", 0, "Threads the generated sequences hand blocks between (1-8; "
       "default 2, 1 for a plugin that is not thread-safe)", 0 },
@@ -86,6 +91,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         return 0;
     case 'o': x->out = arg; return 0;
     case OPT_KEEP_GOING: x->eo.keep_going = true; return 0;
+    case OPT_MINIMIZE_TIME:
+        x->minimize_ms = cli_parse_duration_ms("--minimize-time", arg, state);
+        return 0;
     case OPT_MAX_OPS:
         x->eo.gen.max_ops = cli_parse_range("--max-ops", arg, 1, 1000000, state);
         if (x->eo.gen.min_ops > x->eo.gen.max_ops)
@@ -211,6 +219,17 @@ static void list_files(const state_t *st, unsigned written)
     printf("%s\n", written ? "" : " none written (see the errors above)");
 }
 
+/* Said as soon as a finding's trace is saved: a run killed while minimizing still leaves
+ * the finding and this line behind. */
+static void announce(const state_t *st, const engine_finding_t *f, uint64_t minimize_ms)
+{
+    printf("%s%s found in %s after %.2f s: %s\n", st->tty ? "\r\033[K" : "", f->res.f.oracle,
+           cli_alloc_label(st->a), f->elapsed_ms / 1000.0, f->res.f.message);
+    printf("  saved %s/%s.trace (%zu ops); minimizing for up to %.1f s\n", st->args->out,
+           st->name, f->trace->len, minimize_ms / 1000.0);
+    fflush(stdout);
+}
+
 static void summary(const state_t *st, const engine_finding_t *f, const sup_result_t *min,
                     const minimize_stats_t *ms, unsigned written)
 {
@@ -218,8 +237,10 @@ static void summary(const state_t *st, const engine_finding_t *f, const sup_resu
     printf("%s%s in %s: %s\n", st->tty ? "\r\033[K" : "", min->f.oracle, cli_alloc_label(st->a),
            min->f.message);
     printf("  found after %.2f s in sequence %llu of seed %llu; minimized from %zu to %zu "
-           "ops.\n", f->elapsed_ms / 1000.0, (unsigned long long)f->sequence,
-           (unsigned long long)st->args->eo.seed, ms->before, ms->after);
+           "ops in %.1f s%s.\n", f->elapsed_ms / 1000.0, (unsigned long long)f->sequence,
+           (unsigned long long)st->args->eo.seed, ms->before, ms->after, ms->ms / 1000.0,
+           !ms->cut_short ? "" : children_stop() ? " (interrupted: the smallest trace so far)"
+                                             : " (time budget spent: the smallest trace so far)");
     if (!f->reproduced)
         printf("  warning: it did not reproduce from a fresh process; the trace is the "
                "sequence as the fuzzer ran it.\n");
@@ -235,6 +256,24 @@ static void summary(const state_t *st, const engine_finding_t *f, const sup_resu
     fflush(stdout);
 }
 
+/* Writing the minimized trace and the reproducer comes after minimizing, inside --time. */
+#define WRITE_MARGIN_MS 500
+
+/* When minimizing must stop: after --minimize-time (default a quarter of --time, at least
+ * 60 s), and never past the run's deadline less the time to write the files. */
+static uint64_t minimize_deadline(const state_t *st, const engine_finding_t *f)
+{
+    const args_t *x = st->args;
+    uint64_t now = engine_now_ms(), share = x->eo.time_ms / 4;
+    uint64_t end = now + (x->minimize_ms ? x->minimize_ms : share > 60000 ? share : 60000);
+    if (f->deadline_ms) {
+        uint64_t last = f->deadline_ms > now + WRITE_MARGIN_MS ? f->deadline_ms - WRITE_MARGIN_MS
+                                                                : now;
+        end = last < end ? last : end;
+    }
+    return end;
+}
+
 static int on_finding(void *arg, const engine_finding_t *f)
 {
     state_t *st = arg;
@@ -243,14 +282,19 @@ static int on_finding(void *arg, const engine_finding_t *f)
     finding_comment(st, f, &f->res.f, "finding", comment, sizeof comment);
     /* the trace that replays from a fresh process */
     unsigned written = save(st, ".trace", f->trace, comment) ? FILE_TRACE : 0;
+    minimize_opts_t mo = { .deadline_ms = minimize_deadline(st, f),
+                           .stop = children_stop_flag() };
+    uint64_t now = engine_now_ms();
+    announce(st, f, mo.deadline_ms > now ? mo.deadline_ms - now : 0);
 
     trace_t t;
     trace_init(&t);
     sup_result_t min = f->res;
-    minimize_stats_t ms = { f->trace->len, f->trace->len, 0 };
+    minimize_stats_t ms = { .before = f->trace->len, .after = f->trace->len };
     int r = trace_copy(&t, f->trace);
     if (!r && f->reproduced)
-        r = minimize_finding(st->a, &st->args->eo.exec, st->args->eo.hang_ms, &t, &min, &ms);
+        r = minimize_finding(st->a, &st->args->eo.exec, st->args->eo.hang_ms, &t, &min, &mo,
+                             &ms);
     if (!r) {
         finding_comment(st, f, &min.f, "minimized finding", comment, sizeof comment);
         written |= save(st, ".min.trace", &t, comment) ? FILE_MIN : 0;

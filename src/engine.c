@@ -246,8 +246,42 @@ static int watch(child_t *c, unsigned hang_ms, bool *hung,
     return wstatus;
 }
 
+uint64_t engine_now_ms(void)
+{
+    return now_ms();
+}
+
+/* What a budgeted replay gives up on; `gave_up` says why (0: it did not). */
+typedef struct budget {
+    child_t *c;
+    uint64_t deadline_ms;
+    const volatile int *stop;
+    int gave_up;
+} budget_t;
+
+static void budget_tick(void *arg, sup_shm_t *sh)
+{
+    (void)sh;
+    budget_t *b = arg;
+    if (b->gave_up || b->c->pid <= 0)
+        return;
+    if (b->stop && *b->stop)
+        b->gave_up = -EINTR;
+    else if (b->deadline_ms && now_ms() >= b->deadline_ms)
+        b->gave_up = -ETIMEDOUT;
+    if (b->gave_up)
+        kill(b->c->pid, SIGKILL);   /* watch() reaps it */
+}
+
 int sup_run_trace(const alloc_t *a, const exec_opts_t *eo, const trace_t *t,
                   unsigned hang_ms, sup_result_t *res)
+{
+    return sup_run_trace_until(a, eo, t, hang_ms, 0, NULL, res);
+}
+
+int sup_run_trace_until(const alloc_t *a, const exec_opts_t *eo, const trace_t *t,
+                        unsigned hang_ms, uint64_t deadline_ms, const volatile int *stop,
+                        sup_result_t *res)
 {
     child_t c;
     one_arg_t x = { a, eo, t };
@@ -261,13 +295,16 @@ int sup_run_trace(const alloc_t *a, const exec_opts_t *eo, const trace_t *t,
         return r;
     }
     bool hung;
-    int wstatus = watch(&c, hang_ms, &hung, NULL, NULL);
-    if (c.stopped) {
-        child_teardown(&c);
-        return -EINTR;
-    }
+    budget_t b = { &c, deadline_ms, stop, 0 };
+    bool budgeted = deadline_ms || stop;
+    int wstatus = watch(&c, hang_ms, &hung, budgeted ? budget_tick : NULL, &b);
+    if (c.stopped && !b.gave_up)
+        b.gave_up = -EINTR;   /* a stop signal: watch() killed it */
     read_lastwords(&c, res->lastwords, sizeof res->lastwords);
-    if (!hung && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 && c.sh->state != ST_RUNNING) {
+    if (b.gave_up) {
+        r = b.gave_up;
+    } else if (!hung && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 &&
+               c.sh->state != ST_RUNNING) {
         r = c.sh->state == ST_ERROR ? c.sh->err : 0;
         res->status = c.sh->state == ST_FINDING;
         res->f = c.sh->finding;
@@ -481,6 +518,8 @@ static int reproduce(const alloc_t *a, const engine_opts_t *o, const probe_t *pr
                      uint64_t start, uint64_t seq,
                      size_t idx, const char *oracle, trace_t *t, engine_finding_t *ef)
 {
+    /* Past the run's deadline or on ^C the finding stays unreproduced: the caller reports
+     * the fuzzing child's sequence, flagged, rather than overrun --time. */
     trace_t cand;
     trace_init(&cand);
     int r = 0;
@@ -490,7 +529,12 @@ static int reproduce(const alloc_t *a, const engine_opts_t *o, const probe_t *pr
         r = build_candidate(&cand, o, probes, first, seq, idx);
         if (r || cand.len > REPRO_MAX_OPS)
             break;
-        r = sup_run_trace(a, &o->exec, &cand, o->hang_ms, &ef->res);
+        r = sup_run_trace_until(a, &o->exec, &cand, o->hang_ms, ef->deadline_ms,
+                                o->interrupted, &ef->res);
+        if (r == -ETIMEDOUT || r == -EINTR) {
+            r = 0;
+            break;
+        }
         if (r)
             break;
         if (ef->res.status == 1 && strcmp(ef->res.f.oracle, oracle) == 0) {
@@ -521,7 +565,8 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
     trace_t t;
     trace_init(&t);
     engine_finding_t ef = { .trace = &t, .sequence = seq, .reproduced = false,
-                            .elapsed_ms = now_ms() - l->t0 };
+                            .elapsed_ms = now_ms() - l->t0,
+                            .deadline_ms = o->time_ms ? l->t0 + o->time_ms : 0 };
     int r = build_candidate(&t, o, NULL, seq, seq,
                             clean_exit ? sh->finding.op_index : sh->progress);
     if (r)

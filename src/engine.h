@@ -35,12 +35,23 @@ typedef struct sup_result {
 int sup_run_trace(const alloc_t *a, const exec_opts_t *eo, const trace_t *t,
                   unsigned hang_ms, sup_result_t *res);
 
+/* The same, but gives up when engine_now_ms() reaches deadline_ms (0: never) or *stop
+ * (may be NULL) becomes nonzero: the child is killed and -ETIMEDOUT or -EINTR returned, so a
+ * long replay cannot carry a run past its time budget. */
+int sup_run_trace_until(const alloc_t *a, const exec_opts_t *eo, const trace_t *t,
+                        unsigned hang_ms, uint64_t deadline_ms, const volatile int *stop,
+                        sup_result_t *res);
+
+/* Milliseconds of CLOCK_MONOTONIC: the clock of every deadline here. */
+uint64_t engine_now_ms(void);
+
 /* ---- the fuzzing loop ---- */
 
 typedef struct engine_opts {
     uint64_t seed;
     uint64_t runs;            /* sequences to run; 0 = no bound */
-    uint64_t time_ms;         /* wall-time bound; 0 = none. Only bounds how many run. */
+    uint64_t time_ms;         /* wall-time bound of the whole run, replaying a finding
+                                 included; 0 = none */
     bool keep_going;          /* continue after a finding */
     unsigned hang_ms;         /* watchdog: no progress for this long is a hang */
     exec_opts_t exec;
@@ -62,6 +73,7 @@ typedef struct engine_finding {
     bool reproduced;          /* false if even the longest candidate did not replay it */
     uint64_t sequence;        /* the sequence index it happened in */
     uint64_t elapsed_ms;      /* since the run started, when the child failed */
+    uint64_t deadline_ms;     /* when the run must end (engine_now_ms), or 0 */
     sup_result_t res;
 } engine_finding_t;
 

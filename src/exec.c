@@ -478,18 +478,36 @@ static int errno_finding(exec_t *e, const op_t *op, int err)
                    fn, err, errno_name(err));
 }
 
-/* A NULL result (C17 7.22.3p1: a null pointer when space cannot be allocated). */
+/* The size of the biggest live block: with live_bytes it tells a fragmented heap (one big
+ * block) from a leaking one (little live at all). Called only on a finding. */
+static size_t largest_live(const exec_t *e)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < e->sh.live_blocks; i++)
+        if (e->sh.slot[e->sh.live[i]].size > m)
+            m = e->sh.slot[e->sh.live[i]].size;
+    return m;
+}
+
+/* A NULL result (C17 7.22.3p1: a null pointer when space cannot be allocated). A valid
+ * request refused as invalid (EINVAL: scudo's C11 size rule) breaks a rule: `failure-path`.
+ * Any other NULL within the budget is `spurious-oom`: C17 lets an allocation fail for want
+ * of memory, so it breaks no standard, but with the budget nearly free it is a bug. */
 static int on_null(exec_t *e, const op_t *op, const req_t *r, int err)
 {
+    const char *fn = kind_names[op->kind];
     char buf[64];
     if (e->o.check == CHECK_LEVEL_NONE)
         return 0;
+    if (!r->must_fail && !r->may_fail && err == EINVAL)
+        return finding(e, ORACLE_FAILURE_PATH, "%s refused a valid request of %zu bytes with "
+                       "EINVAL", fn, r->size);
     if (!r->must_fail && !r->may_fail)
-        return finding(e, ORACLE_FAILURE_PATH,
+        return finding(e, ORACLE_SPURIOUS_OOM,
                        "%s failed (NULL, %s) for %zu bytes within the live budget "
-                       "(%zu of %zu bytes live)", kind_names[op->kind],
+                       "(%zu of %zu bytes live, the largest live block %zu bytes)", fn,
                        said(op->kind, err, buf, sizeof buf), r->size, e->sh.live_bytes,
-                       e->o.max_live);
+                       e->o.max_live, largest_live(e));
     if (e->o.check_errno && errno_promised(op->kind) && (r->must_fail || r->size)
         && err != ENOMEM && err != EINVAL)
         return errno_finding(e, op, err);

@@ -28,6 +28,9 @@ typedef enum check_level {
 #define ORACLE_CALLOC_ZERO "calloc-zero"
 #define ORACLE_USABLE_SIZE "usable-size"
 #define ORACLE_FAILURE_PATH "failure-path"
+/* Not a standard violation (C17 lets any allocation fail) but a real finding: NULL for a
+ * request that fits the live budget, with little live. */
+#define ORACLE_SPURIOUS_OOM "spurious-oom"
 #define ORACLE_ERRNO "errno"
 #define ORACLE_REUSE "reuse"
 #define ORACLE_CRASH "crash"

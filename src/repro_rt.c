@@ -683,16 +683,31 @@ static int errno_promised(int kind)
     return kind != K_MEMALIGN && kind != K_VALLOC && kind != K_PVALLOC;
 }
 
+/* The size of the biggest live block, for a spurious-oom message (as src/exec.c). */
+static size_t largest_live(void)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < S.live_blocks; i++)
+        if (S.slot[S.live[i]].size > m)
+            m = S.slot[S.live[i]].size;
+    return m;
+}
+
+/* A valid request refused as invalid (EINVAL) is failure-path; any other NULL within the
+ * budget spurious-oom, as src/exec.c on_null judges. */
 static void on_null(const struct op *op, const struct req *r, int err)
 {
     const char *f = kind_name[op->kind];
     char buf[64];
     if (CHECK == CHECK_NONE)
         return;
+    if (!r->must_fail && !r->may_fail && err == EINVAL)
+        fail("failure-path", "%s refused a valid request of %zu bytes with EINVAL", f, r->size);
     if (!r->must_fail && !r->may_fail)
-        fail("failure-path", "%s failed (NULL, %s) for %zu bytes within the live budget "
-             "(%zu of %zu bytes live)", f, said(op->kind, err, buf, sizeof buf), r->size,
-             S.live_bytes, (size_t)MAX_LIVE);
+        fail("spurious-oom", "%s failed (NULL, %s) for %zu bytes within the live budget "
+             "(%zu of %zu bytes live, the largest live block %zu bytes)", f,
+             said(op->kind, err, buf, sizeof buf), r->size, S.live_bytes, (size_t)MAX_LIVE,
+             largest_live());
     if (CHECK_ERRNO && errno_promised(op->kind) && (r->must_fail || r->size)
         && err != ENOMEM && err != EINVAL) {
         if (op->kind != K_POSIX_MEMALIGN && err == ERRNO_SENTINEL)

@@ -22,6 +22,13 @@
 #define MAX_CLASS (64u << 10)    /* bigger blocks are mmap'ed on their own */
 #define NCLASS 64
 #define NO_REUSE_ARENA (16u << 20)
+#ifndef LATE_FREES
+#define LATE_FREES 20000         /* BUG_LATE_FREE_LIST: class frees before the list breaks */
+#endif
+#ifndef ALIGNED_ARENA_CELLS
+#define ALIGNED_ARENA_CELLS 64   /* BUG_ALIGNED_ARENA: small over-aligned blocks it can hold */
+#endif
+#define ARENA_MIN_ALIGN (64u << 10)
 
 typedef struct hdr {
     size_t size;     /* requested size */
@@ -188,6 +195,25 @@ static char *pop(size_t c)
 #endif
 }
 
+#if BUG_ALIGNED_ARENA
+/* Small over-aligned requests (alignment >= 64 KiB, at most a page) each take the next cell
+ * of a side arena: "they are rare, the arena is big". Free gives the block's memory back but
+ * never its cell, so after ALIGNED_ARENA_CELLS of them (about a million fuzzing ops for 900)
+ * every such request fails while almost nothing is live. */
+static size_t cells_used;
+
+static bool arena_full(size_t align, size_t n)
+{
+    if (align < ARENA_MIN_ALIGN || n > 4096)
+        return false;
+    LOCK();
+    bool full = cells_used >= ALIGNED_ARENA_CELLS;
+    cells_used += !full;
+    UNLOCK();
+    return full;
+}
+#endif
+
 /* A raw block of at least need bytes; *rawsize gets its real size. */
 static char *raw_alloc(size_t need, size_t *rawsize)
 {
@@ -221,6 +247,12 @@ static void raw_free(char *raw, size_t rawsize)
 #endif
     nfrees++;
     push(class_of(rawsize), raw);
+#if BUG_LATE_FREE_LIST /* a deferred-coalescing pass, first run after LATE_FREES frees, puts
+                        * the block it was handed back on the list a second time: it is then
+                        * handed out twice */
+    if (nfrees > LATE_FREES)
+        push(class_of(rawsize), raw);
+#endif
     UNLOCK();
 }
 
@@ -274,6 +306,10 @@ static void *alloc_aligned(size_t align, size_t n)
 #if BUG_CRASH_ON_SIZE /* exact-boundary lookup one past the table end, once the lists are warm */
     if (n == 1024 && nfrees >= 3)
         *(volatile size_t *)class_size[NCLASS - 1] = need;
+#endif
+#if BUG_ALIGNED_ARENA /* the cell is taken for good, whatever free does later */
+    if (arena_full(align, n))
+        return nomem();
 #endif
     char *raw = raw_alloc(need, &rawsize);
     if (raw == NULL) {
