@@ -367,14 +367,10 @@ static void judge(const run_t *r, const job_t *j, const siginfo_t *si)
 }
 
 /* The child has exited: kill what it left in its group, collect, reap, free the job. */
-static void finish(run_t *r, job_t *j)
+/* Kills what is left of j's group, reaps the child and frees the job. */
+static void release_job(run_t *r, job_t *j)
 {
-    siginfo_t si = { 0 };
-    while (waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
-        ;
     kill(-j->pid, SIGKILL);
-    drain(j);
-    judge(r, j, &si);
     while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     if (j->out >= 0)
@@ -383,6 +379,17 @@ static void finish(run_t *r, job_t *j)
     children_reaped(j->pid);
     j->pid = 0;
     r->running--;
+}
+
+static void finish(run_t *r, job_t *j)
+{
+    siginfo_t si = { 0 };
+    while (waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+        ;
+    kill(-j->pid, SIGKILL);
+    drain(j);
+    judge(r, j, &si);
+    release_job(r, j);
 }
 
 /* Starts tasks until every job is busy. Skips need no child. */
@@ -470,15 +477,7 @@ static void abandon(run_t *r)
         job_t *j = &r->jobs[i];
         if (j->pid == 0)
             continue;
-        kill(-j->pid, SIGKILL);
-        while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        if (j->out >= 0)
-            close(j->out);
-        close(j->pidfd);
-        children_reaped(j->pid);
-        j->pid = 0;
-        r->running--;
+        release_job(r, j);
         r->results[j->task] = (conform_result_t){ .verdict = VERDICT_SKIP };
         snprintf(r->results[j->task].msg, sizeof r->results[j->task].msg,
                  "not finished: allocheck was interrupted");

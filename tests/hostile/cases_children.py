@@ -30,11 +30,7 @@ def wanted(status, r):
 
 
 def trace(s):
-    path = s.path("children.trace")
-    if not os.path.exists(path):
-        r = s.run(["generate", "--seed", "1", "--ops", "200", "-o", path])
-        s.check("generate a trace for the children cases", r.rc == 0, r.err)
-    return path
+    return s.trace("children.trace", 1, 200)
 
 
 def parses(text):

@@ -18,11 +18,7 @@ def name(sig):
 
 
 def trace(s):
-    path = s.path("interrupt.trace")
-    if not os.path.exists(path):
-        r = s.run(["generate", "--seed", "1", "--ops", "200", "-o", path])
-        s.check("generate a trace for the interrupt cases", r.rc == 0, r.err)
-    return path
+    return s.trace("interrupt.trace", 1, 200)
 
 
 def after(seconds):

@@ -5,18 +5,12 @@ that forks neither delays loading nor leaves its child behind; one that prints n
 allocheck's stdout; one that exits or crashes is a load error. Each for every command that
 loads: allocators, conform, fuzz, replay, minimize, repro, list -a."""
 import json
-import os
 
 FAST = {"ALLOCHECK_LOAD_TIMEOUT": "1"}
 
 
 def trace(s):
-    """A short clean workload trace, written once per suite."""
-    path = s.path("loading.trace")
-    if not os.path.exists(path):
-        r = s.run(["generate", "--seed", "3", "--ops", "60", "-o", path])
-        s.check("generate a trace for the loading cases", r.rc == 0, r.err)
-    return path
+    return s.trace("loading.trace", 3, 60)
 
 
 def commands(s, plugin):

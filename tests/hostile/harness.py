@@ -41,6 +41,14 @@ class Suite:
     def path(self, name):
         return os.path.join(self.tmp, name)
 
+    def trace(self, name, seed, ops):
+        """A clean generated workload trace, written once per suite under name."""
+        path = self.path(name)
+        if not os.path.exists(path):
+            r = self.run(["generate", "--seed", str(seed), "--ops", str(ops), "-o", path])
+            self.check(f"generate {name}", r.rc == 0, r.err)
+        return path
+
     # ---- running ----
     def start(self, args, cwd=None, env=None):
         tag = uuid.uuid4().hex
