@@ -366,7 +366,6 @@ static void judge(const run_t *r, const job_t *j, const siginfo_t *si)
                  (int)j->tail_len, j->tail);
 }
 
-/* The child has exited: kill what it left in its group, collect, reap, free the job. */
 /* Kills what is left of j's group, reaps the child and frees the job. */
 static void release_job(run_t *r, job_t *j)
 {
@@ -381,6 +380,7 @@ static void release_job(run_t *r, job_t *j)
     r->running--;
 }
 
+/* The child has exited: kill what it left in its group, collect, reap, free the job. */
 static void finish(run_t *r, job_t *j)
 {
     siginfo_t si = { 0 };
