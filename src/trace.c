@@ -279,14 +279,24 @@ static int load_binary(trace_t *t, input_t *in)
     return trace_decode_binary(t, in->buf, keep);
 }
 
+static bool form_is_text(const uint8_t *data, size_t len, bool more)
+{
+    if (trace_is_binary(data, len))
+        return false;
+    if (trace_text_has_header(data, len))
+        return true;
+    return trace_text_bad_byte(data, len, more) == len;
+}
+
+bool trace_bytes_are_text(const uint8_t *data, size_t len)
+{
+    return form_is_text(data, len, false);
+}
+
 /* Which form: see trace_load_file in trace.h. */
 static bool is_text(const input_t *in)
 {
-    if (trace_is_binary(in->buf, in->len))
-        return false;
-    if (trace_text_has_header(in->buf, in->len))
-        return true;
-    return trace_text_bad_byte(in->buf, in->len, !in->eof) == in->len;
+    return form_is_text(in->buf, in->len, !in->eof);
 }
 
 static int load_fd(trace_t *t, input_t *in)

@@ -71,6 +71,11 @@ int op_format(const op_t *op, char *buf, size_t len);
 /* True if the bytes look like the binary form's header (versus text). */
 bool trace_is_binary(const uint8_t *data, size_t len);
 
+/* Whether a whole input is a text trace by the rule trace_load_file follows (the binary
+ * magic: binary; the text header: text, whatever follows; else text when every byte can be),
+ * so a fuzz target reads a crash file as replay will. */
+bool trace_bytes_are_text(const uint8_t *data, size_t len);
+
 /* Decodes any byte string (total). Appends to t. Returns 0 or -ENOMEM. */
 int trace_decode_binary(trace_t *t, const uint8_t *data, size_t len);
 

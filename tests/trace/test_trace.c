@@ -625,6 +625,23 @@ static void case_load_sniff(void)
     trace_release(&t);
 }
 
+/* The fuzz targets' reading of an input agrees with trace_load_file's: a file with the text
+ * header is text even when it does not parse (replay then refuses it), binary magic is binary,
+ * and headerless bytes are text only when every byte can be. */
+static void case_form(void)
+{
+    static const struct { const char *bytes; size_t len; bool text; } forms[] = {
+        { TRACE_TEXT_MAGIC "\nmalloc 0 zz\n", sizeof TRACE_TEXT_MAGIC + 12, true },
+        { TRACE_TEXT_PREFIX "v9\n\x01\x02", sizeof TRACE_TEXT_PREFIX + 4, true },
+        { "malloc 1 2\nfree 1\n", 18, true },
+        { "malloc 1 2\x01\x7f", 12, false },
+        { TRACE_BIN_MAGIC "\x01\0\0\0", TRACE_BIN_HEADER_LEN, false },
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        CHECK(trace_bytes_are_text((const uint8_t *)forms[i].bytes, forms[i].len) ==
+              forms[i].text, "form %zu: %s", i, forms[i].text ? "text" : "binary");
+}
+
 /* Every limit is an error naming it, not memory: a line, a binary file, an endless input,
  * the ops of a trace. */
 static void case_load_limits(void)
@@ -686,6 +703,7 @@ static const struct {
     { "load-stream", case_load_stream },
     { "load-sniff", case_load_sniff },
     { "load-limits", case_load_limits },
+    { "form", case_form },
 };
 
 int main(int argc, char **argv)
