@@ -759,7 +759,7 @@ static void check_placement(const struct op *op, const struct block *b, int exce
     if (o == OVERLAP_HARNESS)
         fail("overlap", "%s returned [%p, +%zu) inside the harness's own memory",
              kind_name[op->kind], (void *)b->p, b->size);
-    if (o != OVERLAP_NONE) {
+    if (o >= 0) {
         const struct block *v = &S.slot[o];
         fail("overlap", "%s returned [%p, +%zu) overlapping live slot %d (%s [%p, +%zu), thread "
              "%d)", kind_name[op->kind], (void *)b->p, b->size, o, kind_name[v->origin],
