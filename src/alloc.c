@@ -763,11 +763,6 @@ void alloc_reexec_for_tls(char **argv)
     /* Not fatal: only plugins with initial-exec TLS will fail to load, and say so. */
 }
 
-bool alloc_may_refuse_align(const alloc_t *a, size_t align)
-{
-    return a->max_alignment ? align > a->max_alignment : align > ALLOC_ALIGN_SERVED;
-}
-
 void alloc_declarations(const alloc_t *a, char *buf, size_t len)
 {
     size_t off = 0;

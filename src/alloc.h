@@ -113,8 +113,12 @@ static inline bool alloc_is_remote(const alloc_t *a)
 
 /* Whether a may refuse a request for this (valid, power-of-two) alignment: above its declared
  * max_alignment, or above ALLOC_ALIGN_SERVED when it declared none. The one rule the
- * conformance checks and the fuzzer's oracles share. */
-bool alloc_may_refuse_align(const alloc_t *a, size_t align);
+ * conformance checks and the fuzzer's oracles share (inline: the executor's unit tests and
+ * benchmarks link no loader). */
+static inline bool alloc_may_refuse_align(const alloc_t *a, size_t align)
+{
+    return a->max_alignment ? align > a->max_alignment : align > ALLOC_ALIGN_SERVED;
+}
 
 /* The declarations in force, as a SPEC's options would spell them ("heap=262144,min-align=8,
  * no-errno"), into buf ("" for none). */

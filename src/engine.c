@@ -441,8 +441,8 @@ static void fuzz_tick(void *arg, sup_shm_t *sh)
     l->cb->progress(l->cb->arg, &p);
 }
 
-/* Appends the end-of-run reuse check of sequence i as ops: malloc of each probe size (slots
- * 0 and 1 are free by then), then their frees, in check_reuse's order. */
+/* Appends the end-of-run reuse check of sequence i as ops: malloc of each probe size (slot
+ * 0 is free by then), each followed by its free, in check_reuse's order. */
 static int append_probe(trace_t *t, const probe_t *probes, uint64_t i)
 {
     const probe_t *pr = probes ? &probes[i % PROBE_RING] : NULL;
@@ -450,13 +450,9 @@ static int append_probe(trace_t *t, const probe_t *probes, uint64_t i)
         return 0;
     int r = 0;
     for (unsigned k = 0; k < 2 && !r; k++) {
-        op_t m = { .kind = OP_MALLOC, .slot = (uint16_t)k, .size = pr->size[k] };
-        if (pr->size[k])
-            r = trace_push(t, &m);
-    }
-    for (unsigned k = 0; k < 2 && !r; k++) {
-        op_t f = { .kind = OP_FREE, .slot = (uint16_t)k };
-        if (pr->size[k])
+        op_t m = { .kind = OP_MALLOC, .slot = 0, .size = pr->size[k] };
+        op_t f = { .kind = OP_FREE, .slot = 0 };
+        if (pr->size[k] && !(r = trace_push(t, &m)))
             r = trace_push(t, &f);
     }
     return r;

@@ -12,7 +12,11 @@
  *  - realloc(p, 0) returning NULL counts as having freed p (glibc does; the other reading
  *    leaks at worst, while a wrong guess the other way would double-free).
  * After a contents or overlap finding the heap may be corrupt: nothing more is freed (the
- * blocks leak) so the finding cannot turn into a crash during cleanup. */
+ * blocks leak) so the finding cannot turn into a crash during cleanup.
+ * Declarations (alloc_t, docs/FUZZING.md "Declarations"): an alignment the allocator may
+ * refuse (alloc_may_refuse_align) may fail; NO_ERRNO judges no errno; a FIXED_HEAP NULL is a
+ * capacity failure unless nothing is live and the request takes at most half the heap;
+ * DELAYED_REUSE turns a NULL from the end-of-run reuse probe into no finding. */
 #include "src/exec.h"
 
 #include <errno.h>
@@ -362,8 +366,12 @@ static void make_req(const exec_t *e, const op_t *op, req_t *r)
     /* Objects above PTRDIFF_MAX break pointer subtraction (C17 6.5.6p9): must fail. */
     r->size = n;
     r->must_fail = ovf || n > PTRDIFF_MAX;
-    r->may_fail = n == 0 || (e->a->flags & ALLOCHECK_PLUGIN_FIXED_HEAP);
+    r->may_fail = n == 0;
     r->align = malloc_align_for(e, n);
+    /* C17 7.22.3.1p2: an alignment the implementation does not support fails (the rule of
+     * docs/CHECKS.md "Large alignments"); within what it serves a NULL is judged as ever. */
+    if (op->kind >= OP_ALIGNED_ALLOC && op->kind <= OP_MEMALIGN && is_pow2(al))
+        r->may_fail |= alloc_may_refuse_align(e->a, al);
     switch (op->kind) {
     case OP_ALIGNED_ALLOC:
         /* C17 7.22.3.1p2 (DR 460): an alignment the implementation does not support shall
@@ -489,15 +497,32 @@ static size_t largest_live(const exec_t *e)
     return m;
 }
 
+/* Whether a fixed heap may have run out for r. Anything live can split the heap (one small
+ * block in the middle halves the largest hole), and headers and alignment padding cost an
+ * unknown amount, so only an empty heap and a request of at most half its declared size
+ * (the end-of-run reuse probe's bound) must be served. A quarantine (DELAYED_REUSE) holds
+ * freed memory the harness cannot see, so it may always have run out. */
+static bool heap_may_be_full(const exec_t *e, const req_t *r)
+{
+    const alloc_t *a = e->a;
+    if (!(a->flags & ALLOCHECK_PLUGIN_FIXED_HEAP))
+        return false;
+    return e->sh.live_bytes || r->budget > a->heap_size / 2
+        || (a->flags & ALLOCHECK_PLUGIN_DELAYED_REUSE);
+}
+
 /* A NULL result (C17 7.22.3p1: a null pointer when space cannot be allocated). A valid
  * request refused as invalid (EINVAL: scudo's C11 size rule) breaks a rule: `failure-path`.
  * Any other NULL within the budget is `spurious-oom`: C17 lets an allocation fail for want
- * of memory, so it breaks no standard, but with the budget nearly free it is a bug. */
+ * of memory, so it breaks no standard, but with the budget nearly free it is a bug. A fixed
+ * heap that may be full (heap_may_be_full) fails either way without a finding. */
 static int on_null(exec_t *e, const op_t *op, const req_t *r, int err)
 {
     const char *fn = kind_names[op->kind];
     char buf[64];
     if (e->o.check == CHECK_LEVEL_NONE)
+        return 0;
+    if (!r->must_fail && !r->may_fail && heap_may_be_full(e, r))
         return 0;
     if (!r->must_fail && !r->may_fail && err == EINVAL)
         return finding(e, ORACLE_FAILURE_PATH, "%s refused a valid request of %zu bytes with "
@@ -823,28 +848,36 @@ static void run_ops(exec_t *e, unsigned self)
 
 /* ---- end of a run ---- */
 
-/* After everything is freed, the allocator hands memory out again (DESIGN §5). */
+/* Whether the end-of-run reuse probe of this size is made: on a fixed heap, not above half
+ * of it (headers and alignment may need the rest; heap_may_be_full's bound). */
+static bool probe_fits(const alloc_t *a, size_t size)
+{
+    return !(a->flags & ALLOCHECK_PLUGIN_FIXED_HEAP) || size <= a->heap_size / 2;
+}
+
+/* After everything is freed, the allocator hands memory out again (DESIGN §5). One probe at a
+ * time, each freed before the next, so "after every block was freed" holds for both. With
+ * DELAYED_REUSE the freed blocks may all sit in the quarantine: a NULL is then no finding,
+ * and the probes still run (a crash or hang in them is still caught by the supervisor). */
 static int check_reuse(exec_t *e)
 {
     const alloc_t *a = e->a;
     size_t sizes[2] = { e->reuse_max, e->reuse_last };
-    void *p[2] = { NULL, NULL };
-    int res = 0;
+    bool judge = !(a->flags & ALLOCHECK_PLUGIN_DELAYED_REUSE);
     if (!a->malloc || !a->free || e->o.check == CHECK_LEVEL_NONE)
         return 0;
-    for (int i = 0; i < 2 && !res; i++) {
-        if (!sizes[i] || (i == 1 && sizes[1] == sizes[0]))
+    for (int i = 0; i < 2; i++) {
+        if (!sizes[i] || (i == 1 && sizes[1] == sizes[0]) || !probe_fits(a, sizes[i]))
             continue;
         e->reuse_probe[i] = sizes[i];
-        p[i] = a->malloc(a->ctx, sizes[i]);
-        if (!p[i])
-            res = finding(e, ORACLE_REUSE, "after every block was freed, malloc(%zu) failed "
-                          "although it succeeded during the run", sizes[i]);
+        void *p = a->malloc(a->ctx, sizes[i]);
+        if (p)
+            a->free(a->ctx, p);
+        else if (judge)
+            return finding(e, ORACLE_REUSE, "after every block was freed, malloc(%zu) failed "
+                           "although it succeeded during the run", sizes[i]);
     }
-    for (int i = 0; i < 2; i++)
-        if (p[i])
-            a->free(a->ctx, p[i]);
-    return res;
+    return 0;
 }
 
 /* Frees every live block in slot order: verified on a clean run; unverified after a
@@ -898,6 +931,8 @@ exec_t *exec_new(const alloc_t *a, const exec_opts_t *o)
         e->o.malloc_align = 16;
     if (a->min_alignment)
         e->o.malloc_align = a->min_alignment;
+    if (a->flags & ALLOCHECK_PLUGIN_NO_ERRNO)
+        e->o.check_errno = false;   /* freestanding: errno is POSIX's, not ISO C's */
     if (!e->o.max_live)
         e->o.max_live = (size_t)256 << 20;
     e->page = (size_t)page;

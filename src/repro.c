@@ -130,7 +130,8 @@ static int put_loader(FILE *out, const alloc_t *a, const repro_info_t *info)
     return 0;
 }
 
-/* The options as exec_new applies them: a plugin's declared alignment wins. */
+/* The options as exec_new applies them: a plugin's declared alignment wins, a declared
+ * no-errno turns the errno checks off; the other declarations the runtime judges by. */
 static void put_options(FILE *out, const alloc_t *a, const exec_opts_t *eo,
                         const repro_info_t *info)
 {
@@ -139,8 +140,12 @@ static void put_options(FILE *out, const alloc_t *a, const exec_opts_t *eo,
     size_t max_live = eo->max_live ? eo->max_live : (size_t)256 << 20;
     fprintf(out, "static const uint64_t SEED = 0x%llxull;\n", (unsigned long long)eo->seed);
     fprintf(out, "static const int CHECK = %s, CHECK_ERRNO = %d, SIZE_DEPENDENT_ALIGN = %d, "
-                 "FIXED_HEAP = %d;\n", checks[eo->check], eo->check_errno,
-            eo->size_dependent_align, (a->flags & ALLOCHECK_PLUGIN_FIXED_HEAP) != 0);
+                 "FIXED_HEAP = %d,\n                 DELAYED_REUSE = %d;\n", checks[eo->check],
+            eo->check_errno && !(a->flags & ALLOCHECK_PLUGIN_NO_ERRNO), eo->size_dependent_align,
+            (a->flags & ALLOCHECK_PLUGIN_FIXED_HEAP) != 0,
+            (a->flags & ALLOCHECK_PLUGIN_DELAYED_REUSE) != 0);
+    fprintf(out, "static const size_t HEAP_SIZE = %zu, MAX_ALIGN = %zu;\n", a->heap_size,
+            a->max_alignment);
     fprintf(out, "static const size_t MALLOC_ALIGN = %zu, MAX_LIVE = %zu, FULL_CHECK_MAX = %zu;\n",
             align, max_live, eo->full_check_max);
     fprintf(out, "static const unsigned HANG_MS = %u;\n", info->hang_ms ? info->hang_ms : 3000);

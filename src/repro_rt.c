@@ -49,6 +49,8 @@ struct op { int kind; unsigned slot; unsigned long long nmemb, size, align; cons
 #define ERRNO_SENTINEL 0x5eed5eed
 #define MEMPTR_SENTINEL ((void *)(uintptr_t)0x5eed0001)
 #define ALIGN_IMPOSSIBLE ((size_t)1 << 56)
+/* Without a declared max-align, alignments above this may be refused (ALLOC_ALIGN_SERVED). */
+#define ALIGN_SERVED ((size_t)64 << 10)
 #define USABLE_SLACK ((size_t)64 << 20)
 #define PATTERN_STEP 0x9e3779b97f4a7c15ull
 #define SAMPLE_EDGE 64
@@ -609,8 +611,11 @@ static void make_req(const struct op *op, struct req *r)
         ovf = __builtin_mul_overflow((size_t)op->nmemb, n, &n);
     r->size = n;
     r->must_fail = ovf || n > PTRDIFF_MAX;
-    r->may_fail = n == 0 || FIXED_HEAP;
+    r->may_fail = n == 0;
     r->align = malloc_align_for(n);
+    /* An alignment the allocator may refuse (C17 7.22.3.1p2), as alloc_may_refuse_align. */
+    if (op->kind >= K_ALIGNED_ALLOC && op->kind <= K_MEMALIGN && is_pow2(al))
+        r->may_fail |= MAX_ALIGN ? al > MAX_ALIGN : al > ALIGN_SERVED;
     if (op->kind == K_ALIGNED_ALLOC) {
         r->align = floor_pow2(al);
         r->must_fail |= !is_pow2(al) || al >= ALIGN_IMPOSSIBLE;
@@ -693,6 +698,15 @@ static size_t largest_live(void)
     return m;
 }
 
+/* A fixed heap may have run out unless it is empty and r takes at most half of it; with a
+ * quarantine it always may (src/exec.c heap_may_be_full). */
+static int heap_may_be_full(const struct req *r)
+{
+    if (!FIXED_HEAP)
+        return 0;
+    return S.live_bytes || r->budget > HEAP_SIZE / 2 || DELAYED_REUSE;
+}
+
 /* A valid request refused as invalid (EINVAL) is failure-path; any other NULL within the
  * budget spurious-oom, as src/exec.c on_null judges. */
 static void on_null(const struct op *op, const struct req *r, int err)
@@ -700,6 +714,8 @@ static void on_null(const struct op *op, const struct req *r, int err)
     const char *f = kind_name[op->kind];
     char buf[64];
     if (CHECK == CHECK_NONE)
+        return;
+    if (!r->must_fail && !r->may_fail && heap_may_be_full(r))
         return;
     if (!r->must_fail && !r->may_fail && err == EINVAL)
         fail("failure-path", "%s refused a valid request of %zu bytes with EINVAL", f, r->size);
@@ -932,23 +948,24 @@ static void run_op(size_t i, int self)
 
 /* ---- the end of the run ---- */
 
+/* One probe at a time, none above half a fixed heap; with a quarantine a NULL is no finding
+ * (src/exec.c check_reuse). */
 static void check_reuse(void)
 {
     size_t sizes[2] = { S.reuse_max, S.reuse_last };
-    void *p[2] = { NULL, NULL };
     if (CHECK == CHECK_NONE)
         return;
     for (int i = 0; i < 2; i++) {
-        if (!sizes[i] || (i == 1 && sizes[1] == sizes[0]))
+        if (!sizes[i] || (i == 1 && sizes[1] == sizes[0])
+            || (FIXED_HEAP && sizes[i] > HEAP_SIZE / 2))
             continue;
-        p[i] = x_malloc(sizes[i]);
-        if (!p[i])
+        void *p = x_malloc(sizes[i]);
+        if (p)
+            x_free(p);
+        else if (!DELAYED_REUSE)
             fail("reuse", "after every block was freed, malloc(%zu) failed although it "
                  "succeeded during the run", sizes[i]);
     }
-    for (int i = 0; i < 2; i++)
-        if (p[i])
-            x_free(p[i]);
 }
 
 /* ---- threads: `thread T` hands the following ops to worker T, one thread at a time ---- */

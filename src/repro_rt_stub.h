@@ -9,7 +9,9 @@ static const char *const SYM[F_COUNT] = {
     "memalign", "valloc", "pvalloc", "malloc_usable_size", 0, 0, 0,
 };
 static const uint64_t SEED = 0x616c6c6f63686b31ull;
-static const int CHECK = CHECK_FULL, CHECK_ERRNO = 1, SIZE_DEPENDENT_ALIGN = 1, FIXED_HEAP = 0;
+static const int CHECK = CHECK_FULL, CHECK_ERRNO = 1, SIZE_DEPENDENT_ALIGN = 1, FIXED_HEAP = 0,
+                 DELAYED_REUSE = 0;
+static const size_t HEAP_SIZE = 0, MAX_ALIGN = 0;
 static const size_t MALLOC_ALIGN = 16, MAX_LIVE = (size_t)256 << 20, FULL_CHECK_MAX = 0;
 static const unsigned HANG_MS = 3000;
 static const struct op OPS[] = {

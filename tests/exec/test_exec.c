@@ -572,6 +572,123 @@ static int t_null_within_budget(void)
                    "bytes)");
 }
 
+/* ---- declarations (alloc_t flags, max_alignment, heap_size) ---- */
+
+/* Runs ops expecting no finding; says what it got otherwise. */
+static int expect_clean(const alloc_t *a, op_t *ops, size_t n, const char *what)
+{
+    finding_t f;
+    int r = run(a, NULL, ops, n, &f);
+    printf("# %s: result %d %s %s\n", what, r, f.oracle, f.message);
+    return r != 0;
+}
+
+/* Serves alignments up to 4096 and refuses larger ones with EINVAL. */
+static void *refusing_aligned(void *c, size_t a, size_t n)
+{
+    if (a > 4096) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return aligned_bump(c, a, n);
+}
+
+static int t_decl_align_refusal(void)
+{
+    alloc_t a = bump_alloc();
+    a.aligned_alloc = refusing_aligned;
+    op_t big[] = { OP(OP_ALIGNED_ALLOC, 0, .align = 128 << 10, .size = 64) };
+    op_t mid[] = { OP(OP_ALIGNED_ALLOC, 0, .align = 8192, .size = 64) };
+    int bad = expect_clean(&a, big, LEN(big), "128 KiB refused, none declared");
+    bad |= expect(&a, mid, LEN(mid), ORACLE_FAILURE_PATH, 0);   /* within 64 KiB */
+    a.max_alignment = 4096;
+    bad |= expect_clean(&a, mid, LEN(mid), "8 KiB refused above max-align 4096");
+    a.max_alignment = 4096 << 2;
+    return bad | expect(&a, mid, LEN(mid), ORACLE_FAILURE_PATH, 0);
+}
+
+static int t_decl_no_errno(void)
+{
+    alloc_t a = bump_alloc();
+    a.malloc = noerrno_malloc;
+    a.free = errno_free;
+    a.flags = ALLOCHECK_PLUGIN_NO_ERRNO;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 8), OP(OP_MALLOC, 1, .size = SIZE_MAX - 16),
+                   OP(OP_FREE, 0) };
+    int bad = expect_clean(&a, ops, LEN(ops), "no-errno declared");
+    a.flags = 0;
+    return bad | expect(&a, ops, LEN(ops), ORACLE_ERRNO, 1);
+}
+
+/* A heap that holds one block at a time. */
+static bool one_busy;
+static void *one_malloc(void *c, size_t n)
+{
+    if (one_busy)
+        return NULL;
+    one_busy = true;
+    return bump(n);
+}
+static void one_free(void *c, void *p) { one_busy = false; }
+
+/* The end-of-run probes go one at a time: the first is freed before the second. */
+static int t_decl_reuse_one_at_a_time(void)
+{
+    alloc_t a = bump_alloc();
+    a.malloc = one_malloc, a.free = one_free;
+    a.flags = ALLOCHECK_PLUGIN_FIXED_HEAP, a.heap_size = 64 << 10;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 1000), OP(OP_FREE, 0),
+                   OP(OP_MALLOC, 0, .size = 100), OP(OP_FREE, 0) };
+    return expect_clean(&a, ops, LEN(ops), "two probes, one block at a time");
+}
+
+/* On a fixed heap no probe above half of it is made: a 4 KiB heap that cannot serve a block
+ * twice (bump) passes; the same with a 64 KiB heap declared is a reuse finding. */
+static int t_decl_reuse_half_heap(void)
+{
+    alloc_t a = bump_alloc();
+    arena_cap = 4096;
+    a.flags = ALLOCHECK_PLUGIN_FIXED_HEAP, a.heap_size = 4096;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 3000), OP(OP_FREE, 0) };
+    int bad = expect_clean(&a, ops, LEN(ops), "3000-byte probe on a 4 KiB heap");
+    arena_used = 0;
+    a.heap_size = 64 << 10;
+    return bad | expect(&a, ops, LEN(ops), ORACLE_REUSE, 2);
+}
+
+static int t_decl_delayed_reuse(void)
+{
+    alloc_t a = bump_alloc();
+    arena_cap = 64 << 10;
+    a.flags = ALLOCHECK_PLUGIN_DELAYED_REUSE;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 40000), OP(OP_FREE, 0) };
+    return expect_clean(&a, ops, LEN(ops), "reuse probe NULL with delayed reuse");
+}
+
+static void *null_malloc(void *c, size_t n)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* A fixed heap's NULL is capacity while anything is live or above half the heap; on an empty
+ * heap, at most half of it, it is spurious-oom. */
+static int t_decl_fixed_heap(void)
+{
+    alloc_t a = bump_alloc();
+    arena_cap = 64 << 10;
+    a.flags = ALLOCHECK_PLUGIN_FIXED_HEAP, a.heap_size = 64 << 10;
+    op_t full[] = { OP(OP_MALLOC, 0, .size = 40000), OP(OP_MALLOC, 1, .size = 40000) };
+    int bad = expect_clean(&a, full, LEN(full), "second 40000 bytes on a 64 KiB heap");
+    a.malloc = null_malloc;
+    op_t big[] = { OP(OP_MALLOC, 0, .size = 40000) };
+    bad |= expect_clean(&a, big, LEN(big), "40000 bytes of an empty 64 KiB heap");
+    op_t small[] = { OP(OP_MALLOC, 0, .size = 100) };
+    bad |= expect(&a, small, LEN(small), ORACLE_SPURIOUS_OOM, 0);
+    a.flags |= ALLOCHECK_PLUGIN_DELAYED_REUSE;
+    return bad | expect_clean(&a, small, LEN(small), "100 bytes, fixed heap and quarantine");
+}
+
 static int t_finding_on_thread(void)
 {
     alloc_t a = bump_alloc();
@@ -868,6 +985,17 @@ static const struct tcase {
       t_failed_realloc_damage },
     { "null-in-budget", "spurious-oom: NULL within the live budget", t_null_within_budget },
     { "reuse", "reuse: memory not handed out again", t_reuse },
+    { "decl-align-refusal", "declared max-align: refusals above it (or 64 KiB) are no "
+      "finding, within it they are", t_decl_align_refusal },
+    { "decl-no-errno", "declared no-errno: errno is not judged", t_decl_no_errno },
+    { "decl-reuse-one-at-a-time", "reuse: the probes are freed one before the next",
+      t_decl_reuse_one_at_a_time },
+    { "decl-reuse-half-heap", "fixed heap: no reuse probe above half the heap",
+      t_decl_reuse_half_heap },
+    { "decl-delayed-reuse", "declared delayed-reuse: a probe's NULL is no reuse finding",
+      t_decl_delayed_reuse },
+    { "decl-fixed-heap", "fixed heap: capacity NULLs are no finding, an empty heap's are",
+      t_decl_fixed_heap },
     { "sampled", "sampled mode: realloc, neighbour, usable, duplicate, calloc findings",
       t_sampled },
     { "thread-finding", "a finding on a worker thread", t_finding_on_thread },
