@@ -1,7 +1,8 @@
 /* The executor (see exec.h): runs ops against the allocator under test and checks the oracles
- * of DESIGN §5 against the shadow model. Thread 0 is the caller's thread; `thread T` (T > 0)
- * hands the ops that follow to worker T, created once per exec_t on an mmap'ed stack. Exactly
- * one thread runs at a time (a futex handoff), so a trace replays identically.
+ * (docs/ARCHITECTURE.md, Executor and shadow model) against the shadow model. Thread 0 is the
+ * caller's thread; `thread T` (T > 0) hands the ops that follow to worker T, created once per
+ * exec_t on an mmap'ed stack. Exactly one thread runs at a time (a futex handoff), so a trace
+ * replays identically.
  * Slot semantics beyond ops.h, chosen here:
  *  - `free S` on an empty slot calls free(NULL) (C17 7.22.3.3p2: no action occurs).
  *  - `free_sized S` uses free_sized for malloc/calloc/realloc blocks (C23 7.24.3.4), and for
@@ -835,7 +836,7 @@ static void run_ops(exec_t *e, unsigned self)
 
 /* ---- end of a run ---- */
 
-/* After everything is freed, the allocator hands memory out again (DESIGN §5). */
+/* After everything is freed, the allocator hands memory out again (the reuse oracle). */
 static int check_reuse(exec_t *e)
 {
     const alloc_t *a = e->a;
