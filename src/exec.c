@@ -12,8 +12,9 @@
  *    its own function is absent.
  *  - realloc(p, 0) returning NULL counts as having freed p (glibc does; the other reading
  *    leaks at worst, while a wrong guess the other way would double-free).
- * After a contents or overlap finding the heap may be corrupt: nothing more is freed (the
- * blocks leak) so the finding cannot turn into a crash during cleanup. */
+ * After a contents or overlap finding, or a block returned for a request that must fail, the
+ * heap may be corrupt: nothing more is freed (the blocks leak) so the finding cannot turn into
+ * a crash or a hang during cleanup. */
 #include "src/exec.h"
 
 #include <errno.h>
