@@ -204,8 +204,9 @@ static void run_posix_memalign_memptr_on_failure(check_ctx_t *c)
                     p == canary ? "leaves" : "sets to NULL");
 }
 
-/* posix_memalign reports through its return value; glibc keeps errno intact. Changes are
- * allowed by POSIX (errno after a call is unspecified unless stated), so they diverge. */
+/* posix_memalign reports through its return value; its man page says errno is not set, and
+ * glibc keeps it intact. Changes are allowed by POSIX (errno after a call is unspecified
+ * unless stated), so they diverge. */
 static void run_posix_memalign_errno(check_ctx_t *c)
 {
     static const size_t cases[][2] = { { 64, 100 }, { 4096, 1 << 20 }, { 3, 10 },
@@ -317,15 +318,17 @@ ALIGNED_CHECK(posix_memalign_memptr_on_failure, "posix_memalign",
               "a failed call leaves *memptr unmodified or NULL (reported)",
               AF_BIT(AF_POSIX_MEMALIGN))
 const check_t check_posix_memalign_errno = {
-    "posix-memalign-errno-kept", "posix_memalign", "glibc rule posix_memalign",
+    "posix-memalign-errno-kept", "posix_memalign",
+    "posix_memalign(3) RETURN VALUE (errno is not set)",
     "errno is left alone on success and failure (a change diverges)",
     AF_BIT(AF_POSIX_MEMALIGN) | AF_BIT(AF_FREE), CHECK_INFO, run_posix_memalign_errno };
 const check_t check_memalign_nonpow2 = {
     "memalign-nonpow2", "memalign", "glibc manual memalign",
     "invalid alignments: accepted or refused (reported)", AF_BIT(AF_MEMALIGN) | AF_BIT(AF_FREE),
     CHECK_INFO, run_memalign_nonpow2 };
-ALIGNED_CHECK(pvalloc_rounds_up, "pvalloc", "pvalloc-rounds-up", "glibc manual pvalloc",
+ALIGNED_CHECK(pvalloc_rounds_up, "pvalloc", "pvalloc-rounds-up", "posix_memalign(3) pvalloc",
               "pvalloc blocks are page aligned with a page-rounded usable size",
               AF_BIT(AF_PVALLOC))
-ALIGNED_CHECK(valloc_pvalloc_zero, "valloc", "valloc-pvalloc-zero", "glibc manual valloc",
+ALIGNED_CHECK(valloc_pvalloc_zero, "valloc", "valloc-pvalloc-zero",
+              "glibc manual valloc; posix_memalign(3) pvalloc",
               "valloc(0) and pvalloc(0) classified", AF_BIT(AF_VALLOC))

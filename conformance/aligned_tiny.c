@@ -1,6 +1,6 @@
 /* The aligned functions at size 0 and at tiny sizes (1..15), for every power-of-two alignment
  * 1..2^16: the alignment promise (C17 7.22.3.1p2, POSIX.1-2024 posix_memalign, the glibc
- * manual's memalign/valloc/pvalloc) holds for every successful call whatever the size, and
+ * manual's memalign and valloc, the posix_memalign(3) man page's pvalloc) holds for every successful call whatever the size, and
  * size 0 is implementation-defined (C17 7.22.3p1: NULL or a unique pointer; reported).
  * Blocks stay live with small malloc blocks between them, so an allocator that serves these
  * from malloc's smallest class shows it (jemalloc 5.3: memalign(a, 0) and valloc(0)). */
@@ -123,4 +123,4 @@ TINY_CHECKS(aligned_alloc, AF_ALIGNED_ALLOC, "aligned-alloc", "C17 7.22.3.1p2")
 TINY_CHECKS(posix_memalign, AF_POSIX_MEMALIGN, "posix-memalign", "POSIX.1-2024 posix_memalign")
 TINY_CHECKS(memalign, AF_MEMALIGN, "memalign", "glibc manual memalign")
 TINY_CHECKS(valloc, AF_VALLOC, "valloc", "glibc manual valloc")
-TINY_CHECKS(pvalloc, AF_PVALLOC, "pvalloc", "glibc manual pvalloc")
+TINY_CHECKS(pvalloc, AF_PVALLOC, "pvalloc", "posix_memalign(3) pvalloc")

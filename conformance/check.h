@@ -62,7 +62,8 @@ enum check_flags {
 typedef struct check {
     const char *id;           /* "calloc-overflow-enomem": family-behaviour, unique */
     const char *function;     /* "calloc"; "*" for checks across every function */
-    const char *clause;       /* "C17 7.22.3.2p2", "POSIX.1-2024 posix_memalign", "glibc rule" */
+    const char *clause;       /* "C17 7.22.3.2p2", "POSIX.1-2024 calloc [ENOMEM]",
+                                 "malloc_usable_size(3) RETURN VALUE": as the text reads */
     const char *description;  /* one line */
     uint32_t needs;           /* AF_BIT() mask: skipped when any is absent */
     uint32_t flags;           /* enum check_flags */

@@ -1,7 +1,9 @@
 /* fork: a child must be able to use every function, whether it forked before the allocator
  * was first used, with live blocks, or while other threads were inside the allocator (the
- * allocator must hold its locks across fork, as glibc's and POSIX's pthread_atfork model
- * expects). A child still blocked after a deadline is reported as deadlocked after fork; one
+ * allocator must hold its locks across fork with pthread_atfork handlers, as glibc's does).
+ * The last is glibc practice, not POSIX: POSIX.1-2024 fork lets the child of a multithreaded
+ * process make only async-signal-safe calls until it execs, and malloc is not one; programs
+ * rely on glibc's behaviour all the same, so a deadlock there stays a failure. A child still blocked after a deadline is reported as deadlocked after fork; one
  * that is merely slow (runnable on a loaded machine) is given longer. */
 #include <errno.h>
 #include <pthread.h>
@@ -267,6 +269,7 @@ const check_t check_fork_child_uses_every_function = {
     "a child keeps the parent's blocks, frees them and uses every function", FORK_NEEDS,
     CHECK_FORK, run_fork_child_uses_every_function };
 const check_t check_fork_while_busy = {
-    "fork-while-busy", "*", "POSIX.1-2024 fork; glibc rule (malloc usable after fork)",
+    "fork-while-busy", "*", "glibc practice (POSIX.1-2024 fork allows the child of a "
+    "multithreaded process only async-signal-safe calls)",
     "forks while threads are inside every entry point; each child uses every function",
     FORK_NEEDS, CHECK_FORK | CHECK_THREADS | CHECK_SLOW, run_fork_while_busy };

@@ -136,7 +136,7 @@ static void oom(check_ctx_t *c, alloc_fn_t f)
 #define OOM_CHECKS(n, f, s, clause) \
     static void run_##n##_oom(check_ctx_t *c) { oom(c, f); } \
     const check_t check_##n##_oom = { s "-oom-rlimit", #n, \
-        "C17 7.22.3p1; POSIX.1-2024 malloc [ENOMEM]; " clause, \
+        "C17 7.22.3p1; " CK_ENOMEM_##n, \
         "under RLIMIT_AS: NULL with ENOMEM, and usable again after frees", CK_NEEDS(f), \
         CHECK_NOLIMIT, run_##n##_oom };
 CK_FOR_EACH_ALLOC_FN(OOM_CHECKS)

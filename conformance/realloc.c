@@ -237,16 +237,18 @@ REALLOC_CHECK(realloc_from_every_fn, "realloc-from-every-function", "C17 7.22.3.
               "blocks from calloc and the aligned functions resize keeping their bytes")
 REALLOC_CHECK(realloc_null_is_malloc, "realloc-null-is-malloc", "C17 7.22.3.5p3",
               "realloc(NULL, n) behaves like malloc(n)")
-REALLOC_CHECK(realloc_fail_keeps_block, "realloc-fail-keeps-block", "C17 7.22.3.5p3",
+REALLOC_CHECK(realloc_fail_keeps_block, "realloc-fail-keeps-block",
+              "C17 7.22.3.5p3 (after DR 400: size nonzero, not allocated: not deallocated)",
               "a failed realloc leaves the old block intact and usable")
 REALLOC_CHECK_F(realloc_fail_enomem, "realloc-fail-enomem", "POSIX.1-2024 realloc [ENOMEM]",
                 "a failed realloc sets errno ENOMEM", CHECK_ERRNO)
 const check_t check_realloc_zero = {
-    "realloc-zero", "realloc", "C17 7.22.3.5p3; C23 7.24.3.7p3; POSIX.1-2024 realloc [EINVAL]",
+    "realloc-zero", "realloc", "C17 7.22.3.5p3 (after DR 400: implementation-defined whether p is "
+    "freed), 7.31.12p2 (obsolescent); C23 7.24.3.7p3; POSIX.1-2024 realloc [EINVAL]",
     "realloc(p, 0) classified (implementation-defined; undefined in C23)", REALLOC_NEEDS,
     CHECK_INFO, run_realloc_zero };
 const check_t check_realloc_null_zero = {
-    "realloc-null-zero", "realloc", "C17 7.22.3.5p3",
+    "realloc-null-zero", "realloc", "C17 7.22.3.5p3; C17 7.22.3p1",
     "realloc(NULL, 0) classified like malloc(0)", REALLOC_NEEDS, CHECK_INFO,
     run_realloc_null_zero };
 REALLOC_CHECK(realloc_within_usable, "realloc-within-usable", "C17 7.22.3.5p2",

@@ -1,8 +1,62 @@
-/* malloc_usable_size (or the allocator's equivalent): at least the requested size for blocks
- * of every function (the glibc manual's contract), 0 for NULL, stable, and following realloc.
- * That the whole usable size is writable without harm is checked by common.c's -writable. */
+/* malloc_usable_size (or the allocator's equivalent), as malloc_usable_size(3) states it today
+ * (man-pages 6.x, RETURN VALUE): at least the requested size for blocks of every function,
+ * 0 for NULL; stable, and following realloc. The usable bytes are the block's own, so with
+ * blocks live side by side no usable size reaches into the next block. Whether the excess
+ * may be written is common.c's -writable (a divergence: the page no longer promises it). */
 #include "conformance/checks.h"
 #include "conformance/util.h"
+
+#define DISJOINT_MAX 4096   /* sizes kept live together: small, so a fixed heap holds them */
+#define DISJOINT_COPIES 2
+
+typedef struct extent {
+    uintptr_t lo, hi;   /* [block, block + usable size) */
+} extent_t;
+
+static void sort_extents(extent_t *e, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        extent_t v = e[i];
+        size_t j = i;
+
+        for (; j > 0 && e[j - 1].lo > v.lo; j--)
+            e[j] = e[j - 1];
+        e[j] = v;
+    }
+}
+
+/* Small blocks live side by side, where a heap packs them: a usable size that reaches the
+ * next live block counts another object's bytes as this one's (C17 7.22.3p1: distinct
+ * objects). Writing there is what corrupts a neighbour; this catches the lie without it. */
+static void usable_disjoint(check_ctx_t *c, alloc_fn_t f)
+{
+    size_t cap = ck_size_count * DISJOINT_COPIES, n = 0;
+    extent_t *e = ck_map(cap * sizeof *e);
+    int err;
+
+    require_true(c, e != NULL, "harness mmap failed");
+    for (size_t i = 0; i < ck_size_count && ck_sizes[i] <= DISJOINT_MAX; i++)
+        for (int k = 0; k < DISJOINT_COPIES; k++, n++) {
+            size_t size = ck_sweep_size(f, 64, ck_sizes[i]);
+            void *p = ck_alloc(c->a, f, 64, size, &err);
+
+            if (p == NULL) {
+                check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), size, err);
+                goto out;
+            }
+            e[n] = (extent_t){ (uintptr_t)p, (uintptr_t)p + c->a->usable_size(c->a->ctx, p) };
+        }
+    sort_extents(e, n);
+    for (size_t i = 1; i < n && c->verdict != VERDICT_FAIL; i++)
+        expect_true(c, e[i - 1].hi <= e[i].lo, "usable size of %s block %#lx is %zu: it "
+                    "reaches into the live block %#lx (malloc_usable_size(3): the usable bytes "
+                    "of the block itself)", ck_name(f), (unsigned long)e[i - 1].lo,
+                    (size_t)(e[i - 1].hi - e[i - 1].lo), (unsigned long)e[i].lo);
+out:
+    for (size_t i = 0; i < n; i++)
+        c->a->free(c->a->ctx, (void *)e[i].lo);
+    ck_unmap(e, cap * sizeof *e);
+}
 
 static void usable_sweep(check_ctx_t *c, alloc_fn_t f)
 {
@@ -25,6 +79,7 @@ static void usable_sweep(check_ctx_t *c, alloc_fn_t f)
                     "between two calls", p);
         c->a->free(c->a->ctx, p);
     }
+    usable_disjoint(c, f);
 }
 
 static void run_usable_null(check_ctx_t *c)
@@ -63,15 +118,16 @@ static void run_usable_after_realloc(check_ctx_t *c)
 #define USABLE_CHECKS(n, f, s, clause) \
     static void run_usable_##n(check_ctx_t *c) { usable_sweep(c, f); } \
     const check_t check_usable_##n = { "usable-size-" s, "malloc_usable_size", \
-        "glibc manual malloc_usable_size; " clause, \
-        "usable size >= requested for every size, stable across calls", CK_NEEDS(f), 0, \
+        "malloc_usable_size(3) RETURN VALUE; C17 7.22.3p1; " clause, \
+        "usable size >= requested for every size, stable across calls, never reaching into " \
+        "the next live block", CK_NEEDS(f), 0, \
         run_usable_##n };
 CK_FOR_EACH_ALLOC_FN(USABLE_CHECKS)
 
 const check_t check_usable_null = {
-    "usable-size-null", "malloc_usable_size", "glibc manual malloc_usable_size",
+    "usable-size-null", "malloc_usable_size", "malloc_usable_size(3) RETURN VALUE",
     "malloc_usable_size(NULL) returns 0", 0, 0, run_usable_null };
 const check_t check_usable_after_realloc = {
-    "usable-size-after-realloc", "malloc_usable_size", "glibc manual malloc_usable_size",
+    "usable-size-after-realloc", "malloc_usable_size", "malloc_usable_size(3) RETURN VALUE",
     "usable size follows realloc up and down", AF_BIT(AF_REALLOC) | AF_BIT(AF_FREE), 0,
     run_usable_after_realloc };

@@ -4,7 +4,7 @@
 # parsers), their .dict and .options, and the seed corpus zips ($OUT/fuzz_ops_seed_corpus.zip, ...).
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${WORK:-/tmp}/allocheck-oss-fuzz
-# Sanitizer runtimes refuse RTLD_DEEPBIND (DESIGN §3): tell the loader, and link with the
+# Sanitizer runtimes refuse RTLD_DEEPBIND (docs/ARCHITECTURE.md, Loading): tell the loader, and link with the
 # same sanitizer flags the compiler got.
 case "${CFLAGS:-}" in
 *-fsanitize=address*|*-fsanitize=memory*|*-fsanitize=undefined*)

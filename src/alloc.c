@@ -1,4 +1,4 @@
-/* Allocator loading (DESIGN §3): turns a SPEC into an alloc_t. Standard-name and prefixed
+/* Allocator loading (docs/ARCHITECTURE.md, Loading): turns a SPEC into an alloc_t. Standard-name and prefixed
  * plugins are called through small adapters that drop the context pointer; descriptor plugins
  * are called directly. Only functions defined by the plugin itself count: dlsym on a handle
  * also finds libc's malloc through the plugin's dependencies, and testing that would be a lie.

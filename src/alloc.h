@@ -1,5 +1,5 @@
 /* The allocator under test, as every runner sees it: a table of the 14 entry points, each
- * taking a context pointer, loaded from a SPEC (DESIGN §3).
+ * taking a context pointer, loaded from a SPEC (docs/ARCHITECTURE.md, Loading).
  * Terms: "spec" is what the user typed after -a; "function" is one of the 14 entry points
  * (enum alloc_fn); an absent function is a NULL pointer, never a stub.
  * Leaves out: running preload: specs, which only ever run in exec'd workers (src/worker.h);

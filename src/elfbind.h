@@ -2,8 +2,8 @@
  * definitions. A plugin whose realloc calls malloc by name, linked without -Bsymbolic and
  * loaded RTLD_LOCAL, would otherwise bind those calls to the C library (first in the global
  * scope), and we would test a chimera. RTLD_DEEPBIND would fix that, but sanitizer runtimes
- * refuse it (DESIGN §3), so we rewrite the plugin's GOT entries instead: one mechanism for
- * every build. */
+ * refuse it (docs/ARCHITECTURE.md, Loading), so we rewrite the plugin's GOT entries instead:
+ * one mechanism for every build. */
 #ifndef ALLOCHECK_SRC_ELFBIND_H
 #define ALLOCHECK_SRC_ELFBIND_H
 

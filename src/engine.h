@@ -116,7 +116,7 @@ void engine_finding_name(const char *oracle, const alloc_t *a, const trace_t *t,
 
 /* What makes two findings the same bug, as far as the engine can tell without a debugger:
  * "<oracle> <function of the failing op>: <message with every number and address as #>",
- * e.g. "alignment memalign: memalign(# bytes, aligned) returned #, not aligned to #". The
+ * e.g. "alignment memalign: memalign(alignment #, # bytes) returned #, not aligned to #". The
  * failing op is t's op f->op_index ("end" past the last op). */
 void engine_finding_signature(const finding_t *f, const trace_t *t, char *buf, size_t len);
 

@@ -1,7 +1,8 @@
 /* The executor (see exec.h): runs ops against the allocator under test and checks the oracles
- * of DESIGN §5 against the shadow model. Thread 0 is the caller's thread; `thread T` (T > 0)
- * hands the ops that follow to worker T, created once per exec_t on an mmap'ed stack. Exactly
- * one thread runs at a time (a futex handoff), so a trace replays identically.
+ * (docs/ARCHITECTURE.md, Executor and shadow model) against the shadow model. Thread 0 is the
+ * caller's thread; `thread T` (T > 0) hands the ops that follow to worker T, created once per
+ * exec_t on an mmap'ed stack. Exactly one thread runs at a time (a futex handoff), so a trace
+ * replays identically.
  * Slot semantics beyond ops.h, chosen here:
  *  - `free S` on an empty slot calls free(NULL) (C17 7.22.3.3p2: no action occurs).
  *  - `free_sized S` uses free_sized for malloc/calloc/realloc blocks (C23 7.24.3.4), and for
@@ -11,8 +12,9 @@
  *    its own function is absent.
  *  - realloc(p, 0) returning NULL counts as having freed p (glibc does; the other reading
  *    leaks at worst, while a wrong guess the other way would double-free).
- * After a contents or overlap finding the heap may be corrupt: nothing more is freed (the
- * blocks leak) so the finding cannot turn into a crash during cleanup.
+ * After a contents or overlap finding, or a block returned for a request that must fail, the
+ * heap may be corrupt: nothing more is freed (the blocks leak) so the finding cannot turn into
+ * a crash or a hang during cleanup.
  * Declarations (alloc_t, docs/FUZZING.md "Declarations"): an alignment the allocator may
  * refuse (alloc_may_refuse_align) may fail; NO_ERRNO judges no errno; a FIXED_HEAP NULL is a
  * capacity failure unless nothing is live and the request takes at most half the heap;
@@ -583,8 +585,10 @@ static int on_forbidden(exec_t *e, const op_t *op, unsigned slot, const req_t *r
         res = finding(e, ORACLE_FAILURE_PATH, "%s returned %p for a request that must fail "
                       "(nmemb %zu, size %zu, alignment %zu)", kind_names[op->kind], p,
                       (size_t)op->nmemb, (size_t)op->size, (size_t)op->align);
-    if (e->a->free)
-        e->a->free(e->a->ctx, p);
+    /* A heap that handed out a block for an impossible size keeps a wrong size for it:
+     * freeing it (or anything else there) may hang or crash and bury this finding. */
+    e->heap_suspect = true;
+    (void)p;
     return res;
 }
 
@@ -636,6 +640,17 @@ static int plain_fill(exec_t *e, const op_t *op, unsigned slot, void *p, size_t 
     return res;
 }
 
+/* Names the alignment asked for: memalign(24, 16) is owed only malloc's 16, and a message
+ * showing just the 16 would hide what the call was. */
+static int misaligned(exec_t *e, const op_t *op, const shadow_block_t *b, void *p, size_t owed)
+{
+    if (b->align)
+        return finding(e, ORACLE_ALIGNMENT, "%s(alignment %zu, %zu bytes) returned %p, not "
+                       "aligned to %zu", kind_names[op->kind], b->align, b->size, p, owed);
+    return finding(e, ORACLE_ALIGNMENT, "%s(%zu bytes) returned %p, not aligned to %zu",
+                   kind_names[op->kind], b->size, p, owed);
+}
+
 /* A non-NULL result p for op into slot. `old` is the block realloc moved (still indexed, so
  * the overlap check skips it), or NULL. */
 static int on_block(exec_t *e, const op_t *op, unsigned slot, unsigned self, const req_t *r,
@@ -668,8 +683,7 @@ static int on_block(exec_t *e, const op_t *op, unsigned slot, unsigned self, con
     shadow_insert(&e->sh, slot, &b);
     note_success(e, b.size);
     if (b.ptr & (r->align - 1))
-        return finding(e, ORACLE_ALIGNMENT, "%s(%zu bytes%s) returned %p, not aligned to %zu",
-                       kind_names[op->kind], b.size, b.align ? ", aligned" : "", p, r->align);
+        return misaligned(e, op, &b, p, r->align);
     return res;
 }
 
@@ -855,7 +869,7 @@ static bool probe_fits(const alloc_t *a, size_t size)
     return !(a->flags & ALLOCHECK_PLUGIN_FIXED_HEAP) || size <= a->heap_size / 2;
 }
 
-/* After everything is freed, the allocator hands memory out again (DESIGN §5). One probe at a
+/* After everything is freed, the allocator hands memory out again (the reuse oracle). One probe at a
  * time, each freed before the next, so "after every block was freed" holds for both. With
  * DELAYED_REUSE the freed blocks may all sit in the quarantine: a NULL is then no finding,
  * and the probes still run (a crash or hang in them is still caught by the supervisor). */

@@ -1,5 +1,5 @@
 /* The executor: runs a trace against an allocator while the shadow model (src/shadow.h)
- * checks every promise of DESIGN §5 after each operation.
+ * checks every promise (docs/ARCHITECTURE.md, Executor and shadow model) after each operation.
  * Terms: a "finding" is the first broken promise: which oracle, at which op, and a message.
  * An exec_t is reused across many traces (libFuzzer calls it thousands of times a second):
  * worker threads for `thread T` ops are created once. All its state is mmap'ed.

@@ -1,4 +1,4 @@
-/* The operation model (DESIGN §4): a test or fuzz input is a sequence of operations over a
+/* The operation model (docs/TRACE_FORMAT.md): a test or fuzz input is a sequence of operations over a
  * fixed table of slots. Text traces, binary fuzz inputs, the generator, the executor and the
  * reproducer writer all speak op_t.
  * Terms: "slot" is an index into the table of live blocks (0..OPS_SLOTS-1); an op on an empty

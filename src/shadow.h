@@ -1,5 +1,6 @@
 /* The shadow model: what the harness knows about every live block of the allocator under test
- * (DESIGN §5), and the fill pattern that lets a corrupted byte name its victim.
+ * (docs/ARCHITECTURE.md, Executor and shadow model), and the fill pattern that lets a
+ * corrupted byte name its victim.
  * Terms: a block's "extent" is the bytes the harness owns and fills: its requested size (at
  * least 1, since two live blocks must be distinct even at size 0) or, once queried, its usable
  * size. The "key" seeds the block's pattern; it stays with the block across realloc.

@@ -108,7 +108,8 @@ def prove_fuzz(tap, exe, plugin, oracle, seconds, opts):
                'the finding reproduces from a fresh process', tail(summary))
         first = [f for f in hits if not f.endswith('.min.trace')] or hits
         if first:
-            # The raw finding is saved before minimizing (DESIGN §6): its mtime is detection.
+            # The raw finding is saved before minimizing (docs/ARCHITECTURE.md, Engines): its
+            # mtime is detection.
             ttd = os.path.getmtime(os.path.join(out_dir, first[0])) - wall0
             tap.diag(f"time-to-detect: {ttd:.2f} s ({first[0]}); whole run {secs:.2f} s")
 

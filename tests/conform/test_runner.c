@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conformance/check.h"
+#include "conformance/util.h"
 #include "src/conform.h"
 
 static int failures, count;
@@ -174,6 +175,27 @@ static void test_selection(void)
        conform_profile_parse("c99", &p) < 0, "profile names");
 }
 
+/* A fixed heap that is full refuses a 1 MiB alignment as it refuses everything: the verdict
+ * names the capacity, not "an alignment above 64 KiB is refused", and with a declared
+ * max-align no "refuses alignments above" behaviour is claimed either. */
+static void test_capacity_refusal(void)
+{
+    static alloc_t a = { .name = "full-heap", .flags = ALLOCHECK_PLUGIN_FIXED_HEAP };
+    check_ctx_t c = { .a = &a, .profile = PROFILE_C17, .capacity_hit = true };
+
+    snprintf(c.capacity_msg, sizeof c.capacity_msg, "memalign(1048576) failed with 200000 "
+             "bytes held of a 262144-byte heap");
+    ck_align_refused(&c, AF_MEMALIGN, (size_t)1 << 20, (size_t)1 << 20, 12);
+    ok(c.verdict == VERDICT_SKIP && strstr(c.msg, "fixed heap") && !strstr(c.msg, "refused"),
+       "a capacity failure of an aligned call is a skip naming the heap (%s)", c.msg);
+    a.max_alignment = 4096;
+    c.verdict = VERDICT_PASS;
+    c.behaviour[0] = 0;
+    ck_align_refused(&c, AF_MEMALIGN, 8192, 8192, 12);
+    ok(c.verdict == VERDICT_SKIP && !c.behaviour[0],
+       "... and no max-align refusal is reported for it (%s)", c.behaviour);
+}
+
 int main(void)
 {
     static alloc_t a = { .spec = "glibc-test", .name = "glibc-test", .malloc = glibc_malloc,
@@ -194,6 +216,7 @@ int main(void)
         same &= r1[i].verdict == r4[i].verdict;
     ok(same, "-j 1 and -j 4 give the same verdicts");
     test_selection();
+    test_capacity_refusal();
     printf("1..%d\n", count);
     return failures != 0;
 }

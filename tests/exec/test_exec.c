@@ -522,6 +522,48 @@ static int t_must_fail(void)
     return expect(&a, ops, LEN(ops), ORACLE_FAILURE_PATH, 1);
 }
 
+/* A block returned for an impossible size is never freed: such a heap keeps a wrong size for
+ * it, and a free that hangs or crashes on it would report a timeout instead of the finding. */
+static void *impossible_block;
+static unsigned impossible_frees;
+static void *wrapping_malloc(void *c, size_t n)
+{
+    void *p = bump(n % 4096);
+    if (n > PTRDIFF_MAX)
+        impossible_block = p;
+    return p;
+}
+static void counting_free(void *c, void *p) { impossible_frees += p && p == impossible_block; }
+
+static int t_must_fail_not_freed(void)
+{
+    alloc_t a = bump_alloc();
+    a.malloc = wrapping_malloc;
+    a.free = counting_free;
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 8), OP(OP_MALLOC, 1, .size = SIZE_MAX),
+                   OP(OP_MALLOC, 2, .size = 8) };
+    int bad = expect(&a, ops, LEN(ops), ORACLE_FAILURE_PATH, 1);
+    printf("# the impossible block was freed %u times\n", impossible_frees);
+    return bad | (impossible_frees != 0);
+}
+
+/* memalign(24, 16) is owed malloc's alignment only, but the message names the 24 asked for. */
+static int t_misaligned_names_alignment(void)
+{
+    alloc_t a = bump_alloc();
+    a.memalign = page_aligned_alloc;
+    size_t header = bump_header;
+    bump_header = 8;
+    arena_used = (arena_used + 15) & ~(size_t)15;
+    op_t ops[] = { OP(OP_MEMALIGN, 0, .align = 24, .size = 16) };
+    finding_t f;
+    int r = run(&a, NULL, ops, LEN(ops), &f);
+    bump_header = header;
+    printf("# result %d: %s: %s\n", r, f.oracle, f.message);
+    return r != 1 || strcmp(f.oracle, ORACLE_ALIGNMENT) ||
+           !strstr(f.message, "memalign(alignment 24, 16 bytes)");
+}
+
 static int t_calloc_overflow(void)
 {
     alloc_t a = bump_alloc();
@@ -978,6 +1020,10 @@ static const struct tcase {
       "anything malloc may", t_aligned_rules },
     { "free-errno", "errno: free changes errno", t_free_errno },
     { "must-fail", "failure-path: malloc(SIZE_MAX) succeeds", t_must_fail },
+    { "must-fail-not-freed", "failure-path: a block for an impossible size is not freed",
+      t_must_fail_not_freed },
+    { "misaligned-names-alignment", "alignment: memalign(24, 16) names the 24 asked for",
+      t_misaligned_names_alignment },
     { "calloc-overflow", "failure-path: calloc overflow succeeds", t_calloc_overflow },
     { "posix-memalign-einval", "failure-path: posix_memalign accepts alignment 24",
       t_posix_memalign_einval },
