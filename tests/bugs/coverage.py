@@ -2,7 +2,7 @@
 """Prints the per-check mutation coverage of the seeded bugs.
 
   coverage.py ALLOCHECK [ROWS] [--min=N]
-ROWS (default: tests/bugs/bug_rows.tsv in ALLOCHECK's build tree, written by meson from the
+ROWS (default: tests/bugs/bug_rows.tsv in ALLOCHECK's build tree, next to bug_none.so, written by meson from the
 three manifests) holds one line per seeded-bug test: the plugin, then the check-id globs that
 must fail. A check counts as covered only when a glob names it alone: prove.py needs just one
 fail per glob, so `threads-*` or `a|b` promises no particular check. Checks that only report
@@ -15,15 +15,25 @@ import subprocess
 import sys
 
 
+class Bad(Exception):
+    pass
+
+
+def allocheck_json(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, timeout=300)
+        return json.loads(out.stdout)
+    except (OSError, subprocess.TimeoutExpired, ValueError) as e:
+        raise Bad(f"{' '.join(argv[:4])}: no JSON report ({e})") from e
+
+
 def check_ids(exe):
-    out = subprocess.run([exe, 'list', '--format', 'json'], capture_output=True, check=True)
-    return [c['id'] for c in json.loads(out.stdout)]
+    return [c['id'] for c in allocheck_json([exe, 'list', '--format', 'json'])]
 
 
 def info_ids(exe, clean):
-    out = subprocess.run([exe, 'conform', '-a', clean, '--format', 'json'],
-                         capture_output=True, timeout=300)
-    return {r['id'] for r in json.loads(out.stdout)['results'] if r.get('verdict') == 'info'}
+    report = allocheck_json([exe, 'conform', '-a', clean, '--format', 'json'])
+    return {r['id'] for r in report.get('results', []) if r.get('verdict') == 'info'}
 
 
 def read_rows(path):
@@ -60,8 +70,12 @@ def main(argv):
     except OSError as e:
         print(f"coverage.py: {rows_path}: {e.strerror}", file=sys.stderr)
         return 2
-    ids = check_ids(exe)
-    skip = info_ids(exe, os.path.join(os.path.dirname(rows_path), 'bug_none.so'))
+    try:
+        ids = check_ids(exe)
+        skip = info_ids(exe, os.path.join(build, 'tests', 'bugs', 'bug_none.so'))
+    except Bad as e:
+        print(f"coverage.py: {e}", file=sys.stderr)
+        return 2
     failable = [i for i in ids if i not in skip]
     by_id = coverage(failable, rows)
     for i in failable:
