@@ -272,6 +272,28 @@ static void count_live(bool alloc)
 }
 #endif
 
+/* Per-entry-point bugs: -DBUG_X_FN=k hits only while entry point k (FN_*) is being served,
+ * the way a slip in one wrapper or one size path leaves the other functions right. */
+enum { FN_MALLOC = 1, FN_CALLOC, FN_REALLOC, FN_REALLOCARRAY, FN_ALIGNED_ALLOC,
+       FN_POSIX_MEMALIGN, FN_MEMALIGN, FN_VALLOC, FN_PVALLOC };
+#ifndef BUG_MISALIGN_FN
+#define BUG_MISALIGN_FN 0
+#endif
+#ifndef BUG_UNDERSIZE_FN
+#define BUG_UNDERSIZE_FN 0
+#endif
+#ifndef BUG_TRUNC32_FN
+#define BUG_TRUNC32_FN 0
+#endif
+#ifndef BUG_ERRNO_FN
+#define BUG_ERRNO_FN 0
+#endif
+#ifndef BUG_OOM_CRASH_FN
+#define BUG_OOM_CRASH_FN 0
+#endif
+static __thread int entry;
+#define AT(fn) ((fn) != 0 && entry == (fn))
+
 static void *nomem(void)
 {
 #if !BUG_ERRNO_UNSET /* the bug: failures return NULL and leave errno as it was */
@@ -298,6 +320,11 @@ static void *alloc_aligned(size_t align, size_t n)
         return nomem();
 #endif
     size_t rawsize, need = n + lead + (align - 16);
+    size_t shift = AT(BUG_MISALIGN_FN) ? 8 : 0; /* a tag word put before the payload after
+                                                * the alignment was worked out */
+    need += shift;
+    if (AT(BUG_UNDERSIZE_FN)) /* the block is carved for the size counted in the wrong unit */
+        need -= n / 2;
 #if BUG_EMPTY_HEAP_RETIRED
     if (retired)
         return nomem();
@@ -312,6 +339,9 @@ static void *alloc_aligned(size_t align, size_t n)
         return nomem();
 #endif
     char *raw = raw_alloc(need, &rawsize);
+    if (raw == NULL && AT(BUG_OOM_CRASH_FN)) /* "mmap does not fail": the header goes through
+                                               * NULL when memory runs out */
+        raw = (char *)(uintptr_t)page_size();
     if (raw == NULL) {
         errno = saved;
         return nomem();
@@ -319,6 +349,7 @@ static void *alloc_aligned(size_t align, size_t n)
     char *p = raw + lead;  /* raw is 16-aligned: only bigger alignments need rounding */
     if (align > 16)
         p += (align - (uintptr_t)p % align) % align;
+    p += shift;
     hdr_t *h = hdr_of(p);
     h->size = n;
     h->offset = (size_t)(p - raw);
@@ -332,10 +363,27 @@ static size_t usable(void *p)
     return h->rawsize - h->offset;
 }
 
+#if BUG_ZERO_SHARED /* every malloc(0) gets one static empty block, which free ignores */
+static struct {
+    hdr_t h;
+    char payload[16];
+} zero_block __attribute__((aligned(16))) = { { 0, HDR, HDR, 0 }, { 0 } };
+#endif
+
 static void x_free(void *p)
 {
+#if BUG_FREE_NULL_ERRNO /* the invalid-pointer check reports NULL too */
+    if (p == NULL)
+        errno = EINVAL;
+#endif
+#if !BUG_FREE_NULL_CRASH /* the bug: no NULL case, the header in front of NULL is read */
     if (p == NULL)
         return;
+#endif
+#if BUG_ZERO_SHARED
+    if (p == zero_block.payload)
+        return;
+#endif
     int saved = errno;
     hdr_t *h = hdr_of(p);
     char *raw = (char *)p - h->offset;
@@ -353,10 +401,23 @@ static void x_free(void *p)
 
 static void *x_malloc(size_t n)
 {
+    if (AT(BUG_TRUNC32_FN)) /* an internal interface takes `unsigned` sizes */
+        n = (uint32_t)n;
 #if BUG_SIZE_WRAP /* rounds to 16 before any size check: n > SIZE_MAX - 15 wraps to 0 */
     n = (n + 15) & ~(size_t)15;
 #endif
+#if BUG_ZERO_SHARED
+    if (n == 0)
+        return zero_block.payload;
+#endif
+#if BUG_CALLOC_WORDS_ONLY /* junk-fills new blocks, as a debugging allocator does */
+    void *p = alloc_aligned(16, n);
+    if (p != NULL && hdr_of(p)->rawsize <= MAX_CLASS)
+        memset(p, 0xA5, n);
+    return p;
+#else
     return alloc_aligned(16, n);
+#endif
 }
 
 static bool mul_overflows(size_t a, size_t b, size_t *out)
@@ -378,15 +439,21 @@ static void *x_calloc(size_t nmemb, size_t size)
         return NULL;
 #if !BUG_CALLOC_RECYCLED_DIRTY /* the bug: "our memory comes from mmap, it is zero" */
     if (hdr_of(p)->rawsize <= MAX_CLASS)
+#if BUG_CALLOC_WORDS_ONLY /* clears whole 8-byte words: the last n % 8 bytes keep the junk */
+        memset(p, 0, n & ~(size_t)7);
+#else
         memset(p, 0, n);
+#endif
 #endif
     return p;
 }
 
 static void *x_realloc(void *p, size_t n)
 {
+#if !BUG_REALLOC_NULL_CRASH /* the bug: no NULL case, the header in front of NULL is read */
     if (p == NULL)
         return x_malloc(n);
+#endif
     if (n == 0) { /* glibc's choice (C17 7.22.3.5p3), with POSIX.1-2024's EINVAL */
         x_free(p);
         errno = EINVAL;
@@ -396,7 +463,9 @@ static void *x_realloc(void *p, size_t n)
     /* In place unless that would strand more than half the block (a big shrink moves, so
      * the memory goes back). */
     if (n <= usable(p) && n >= usable(p) / 2 && h->offset == HDR) {
+#if !BUG_SIZED_STALE /* the bug: an in-place resize keeps the size recorded at allocation */
         h->size = n;
+#endif
         return p;
     }
     void *q = x_malloc(n);
@@ -429,6 +498,10 @@ static void *x_reallocarray(void *p, size_t nmemb, size_t size)
 
 static void *x_aligned(size_t align, size_t n)
 {
+    if (AT(BUG_TRUNC32_FN)) { /* an internal interface takes `unsigned` sizes */
+        align = (uint32_t)align;
+        n = (uint32_t)n;
+    }
     if (align < 16)
         align = 16;
 #if BUG_ALIGNED_MISALIGNED /* size == alignment in 128..2048 takes the small-block fast path */
@@ -474,6 +547,10 @@ static int x_posix_memalign(void **memptr, size_t align, size_t n)
 #endif
         return EINVAL;
     }
+#if BUG_POSIX_MEMALIGN_ZERO_NOSTORE /* "nothing to allocate": success without a store */
+    if (n == 0)
+        return 0;
+#endif
     int saved = errno;  /* POSIX: returns the error, errno untouched */
     void *p = x_aligned(align, n);
     errno = saved;
@@ -516,17 +593,54 @@ static size_t x_usable_size(void *p)
 #endif
 }
 
+/* BUG_SIZED_CLOBBERS_ERRNO: the sized frees, added later, send a release hint of their own
+ * outside free's errno guard; on an unaligned address it fails with EINVAL. */
+static void sized_hint(void *p)
+{
+#if BUG_SIZED_CLOBBERS_ERRNO
+    if (p != NULL)
+        madvise(p, 1, MADV_WILLNEED);
+#else
+    (void)p;
+#endif
+}
+
 /* C23 7.24.3.4-5: the size is a promise we do not need. */
 static void x_free_sized(void *p, size_t n)
 {
+#if BUG_SIZED_STALE /* a hardened sized free refuses a size that does not match the record */
+    if (p != NULL && n != hdr_of(p)->size) {
+        errno = EINVAL;
+        return;
+    }
+#endif
     (void)n;
     x_free(p);
+    sized_hint(p);
 }
 
 static void x_free_aligned_sized(void *p, size_t align, size_t n)
 {
     (void)align, (void)n;
     x_free(p);
+    sized_hint(p);
+}
+
+/* Runs one entry point as `fn`; with BUG_ERRNO_FN a failure puts back the caller's errno
+ * (a wrapper that saves errno around its internal calls, and restores it on every path). */
+#define ENTRY(fn, call) ({ int e_saved = errno; entry = (fn); __typeof__(call) e_r = (call); \
+    entry = 0; if (AT_ERRNO(fn, e_r)) errno = e_saved; e_r; })
+#define AT_ERRNO(fn, r) ((fn) == BUG_ERRNO_FN && _Generic((r), int: 0, default: (r) == 0))
+
+/* posix_memalign reports failure as -1 with errno, like the other functions do. */
+static int x_posix_memalign_entry(void **pp, size_t a, size_t n)
+{
+    int r = ENTRY(FN_POSIX_MEMALIGN, x_posix_memalign(pp, a, n));
+    if (BUG_ERRNO_FN == FN_POSIX_MEMALIGN && r == ENOMEM) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return r;
 }
 
 #include "tests/bugs/export.h"

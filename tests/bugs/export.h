@@ -6,28 +6,28 @@
 
 #if AS_DESCRIPTOR
 
-static void *d_malloc(void *ctx, size_t n) { (void)ctx; return x_malloc(n); }
-static void *d_calloc(void *ctx, size_t m, size_t n) { (void)ctx; return x_calloc(m, n); }
-static void *d_realloc(void *ctx, void *p, size_t n) { (void)ctx; return x_realloc(p, n); }
+static void *d_malloc(void *ctx, size_t n) { (void)ctx; return ENTRY(FN_MALLOC, x_malloc(n)); }
+static void *d_calloc(void *ctx, size_t m, size_t n) { (void)ctx; return ENTRY(FN_CALLOC, x_calloc(m, n)); }
+static void *d_realloc(void *ctx, void *p, size_t n) { (void)ctx; return ENTRY(FN_REALLOC, x_realloc(p, n)); }
 static void *d_reallocarray(void *ctx, void *p, size_t m, size_t n)
 {
     (void)ctx;
-    return x_reallocarray(p, m, n);
+    return ENTRY(FN_REALLOCARRAY, x_reallocarray(p, m, n));
 }
 static void d_free(void *ctx, void *p) { (void)ctx; x_free(p); }
 static void *d_aligned_alloc(void *ctx, size_t a, size_t n)
 {
     (void)ctx;
-    return x_aligned_alloc(a, n);
+    return ENTRY(FN_ALIGNED_ALLOC, x_aligned_alloc(a, n));
 }
 static int d_posix_memalign(void *ctx, void **pp, size_t a, size_t n)
 {
     (void)ctx;
-    return x_posix_memalign(pp, a, n);
+    return x_posix_memalign_entry(pp, a, n);
 }
-static void *d_memalign(void *ctx, size_t a, size_t n) { (void)ctx; return x_memalign(a, n); }
-static void *d_valloc(void *ctx, size_t n) { (void)ctx; return x_valloc(n); }
-static void *d_pvalloc(void *ctx, size_t n) { (void)ctx; return x_pvalloc(n); }
+static void *d_memalign(void *ctx, size_t a, size_t n) { (void)ctx; return ENTRY(FN_MEMALIGN, x_memalign(a, n)); }
+static void *d_valloc(void *ctx, size_t n) { (void)ctx; return ENTRY(FN_VALLOC, x_valloc(n)); }
+static void *d_pvalloc(void *ctx, size_t n) { (void)ctx; return ENTRY(FN_PVALLOC, x_pvalloc(n)); }
 static size_t d_usable_size(void *ctx, void *p) { (void)ctx; return x_usable_size(p); }
 static void d_free_sized(void *ctx, void *p, size_t n) { (void)ctx; x_free_sized(p, n); }
 static void d_free_aligned_sized(void *ctx, void *p, size_t a, size_t n)
@@ -73,16 +73,16 @@ EXPORT size_t malloc_usable_size(void *p);
 EXPORT void free_sized(void *p, size_t n);
 EXPORT void free_aligned_sized(void *p, size_t a, size_t n);
 
-void *malloc(size_t n) { return x_malloc(n); }
-void *calloc(size_t m, size_t n) { return x_calloc(m, n); }
-void *realloc(void *p, size_t n) { return x_realloc(p, n); }
-void *reallocarray(void *p, size_t m, size_t n) { return x_reallocarray(p, m, n); }
+void *malloc(size_t n) { return ENTRY(FN_MALLOC, x_malloc(n)); }
+void *calloc(size_t m, size_t n) { return ENTRY(FN_CALLOC, x_calloc(m, n)); }
+void *realloc(void *p, size_t n) { return ENTRY(FN_REALLOC, x_realloc(p, n)); }
+void *reallocarray(void *p, size_t m, size_t n) { return ENTRY(FN_REALLOCARRAY, x_reallocarray(p, m, n)); }
 void free(void *p) { x_free(p); }
-void *aligned_alloc(size_t a, size_t n) { return x_aligned_alloc(a, n); }
-int posix_memalign(void **pp, size_t a, size_t n) { return x_posix_memalign(pp, a, n); }
-void *memalign(size_t a, size_t n) { return x_memalign(a, n); }
-void *valloc(size_t n) { return x_valloc(n); }
-void *pvalloc(size_t n) { return x_pvalloc(n); }
+void *aligned_alloc(size_t a, size_t n) { return ENTRY(FN_ALIGNED_ALLOC, x_aligned_alloc(a, n)); }
+int posix_memalign(void **pp, size_t a, size_t n) { return x_posix_memalign_entry(pp, a, n); }
+void *memalign(size_t a, size_t n) { return ENTRY(FN_MEMALIGN, x_memalign(a, n)); }
+void *valloc(size_t n) { return ENTRY(FN_VALLOC, x_valloc(n)); }
+void *pvalloc(size_t n) { return ENTRY(FN_PVALLOC, x_pvalloc(n)); }
 size_t malloc_usable_size(void *p) { return x_usable_size(p); }
 void free_sized(void *p, size_t n) { x_free_sized(p, n); }
 void free_aligned_sized(void *p, size_t a, size_t n) { x_free_aligned_sized(p, a, n); }
