@@ -57,6 +57,9 @@ enum check_flags {
     CHECK_INFO = 1u << 4,     /* a report of behaviour the clause leaves open: it cannot pass,
                                  so its PASS becomes INFO, and an abort inside the allocator
                                  (a documented precondition) a DIVERGENCE, not a FAIL */
+    CHECK_UB = 1u << 6,       /* drives undefined behaviour on purpose: whatever happens is
+                                 behaviour, so every end (a run to the end, a signal, an exit)
+                                 is INFO saying how it ended; only a timeout stays a FAIL */
 };
 
 typedef struct check {

@@ -111,6 +111,11 @@
     CHECK(free_sized_null) \
     CHECK(free_aligned_sized_aligned_alloc) \
     CHECK(free_aligned_sized_null) \
+    CHECK(free_sized_releases) \
+    CHECK(free_aligned_sized_releases) \
+    CHECK(free_sized_wrong_size) \
+    CHECK(free_aligned_sized_wrong_align) \
+    CHECK(free_errno_map_limit) \
     CHECK(aligned_alloc_pow2) \
     CHECK(posix_memalign_pow2) \
     CHECK(memalign_pow2) \
@@ -169,6 +174,7 @@
     CHECK(threads_cross_free) \
     CHECK(threads_free_after_exit) \
     CHECK(threads_stress) \
+    CHECK(threads_happens_before) \
     CHECK(fork_before_first_use) \
     CHECK(fork_child_uses_every_function) \
     CHECK(fork_while_busy)

@@ -2,6 +2,7 @@
  * after the allocating thread exited), and an 8-thread stress that trades blocks through a
  * shared table, checking contents. Harness state is mmap'ed; threads come from libc. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -305,3 +306,101 @@ const check_t check_threads_stress = {
     "threads-stress", "*", "C17 7.22.3p2",
     "8 threads trade blocks of every function for ~1.5 s, contents checked",
     THREADS_NEEDS, CHECK_THREADS | CHECK_SLOW, run_threads_stress };
+
+/* C17 7.22.3p2: a free that deallocates memory synchronizes with the allocation that later
+ * returns it. Thread A allocates a block, writes it and hands it to B (release/acquire, as a
+ * program must); B writes it and frees it; A then allocates the same size, often getting that
+ * memory back (the remote-free path of thread-caching allocators), and writes it. B tells A its
+ * turn is over with relaxed atomics, which order nothing: only the allocator's synchronisation
+ * orders B's writes before A's. Without it the contents check sees a torn block only rarely;
+ * ThreadSanitizer (.ci/run) sees the race. */
+#define HB_ROUNDS 2000
+#define HB_FAILED ((void *)1)
+#define HB_RING 64
+typedef struct turn {
+    void *_Atomic handed;  /* A to B: release/acquire, the program's own synchronisation */
+    atomic_uint round;     /* B to A: relaxed on purpose, the allocator must give the order */
+    void *_Atomic freed[HB_RING];  /* B's last frees, compared only, never dereferenced */
+    atomic_uint reused;
+} turn_t;
+
+static size_t hb_size(unsigned i)
+{
+    static const size_t sizes[] = { 64, 264, 2000, 100000 };
+
+    return sizes[(i / 8) % 4];
+}
+
+static bool hb_was_freed(turn_t *t, const void *p)
+{
+    for (unsigned k = 0; k < HB_RING; k++)
+        if (atomic_load_explicit(&t->freed[k], memory_order_relaxed) == p)
+            return true;
+    return false;
+}
+
+static void *hb_a(void *arg)
+{
+    worker_t *w = arg;
+    turn_t *t = w->shared;
+    const alloc_t *a = w->c->a;
+
+    for (unsigned i = 0; i < HB_ROUNDS; i++) {  /* to the end even failed: B waits */
+        while (atomic_load_explicit(&t->round, memory_order_relaxed) != i)
+            sched_yield();
+        void *p = a->malloc(a->ctx, hb_size(i));
+        if (p == NULL) {
+            w->failed = 2;
+            p = HB_FAILED;
+        } else {
+            if (hb_was_freed(t, p))
+                atomic_fetch_add_explicit(&t->reused, 1, memory_order_relaxed);
+            ck_fill(p, hb_size(i), i);
+        }
+        atomic_store_explicit(&t->handed, p, memory_order_release);
+    }
+    return NULL;
+}
+
+static void *hb_b(void *arg)
+{
+    worker_t *w = arg;
+    turn_t *t = w->shared;
+    const alloc_t *a = w->c->a;
+
+    for (unsigned i = 0; i < HB_ROUNDS; i++) {
+        void *p;
+        while ((p = atomic_exchange_explicit(&t->handed, NULL, memory_order_acquire)) == NULL)
+            sched_yield();
+        if (p != HB_FAILED) {
+            w->failed |= ck_verify(p, hb_size(i), i) >= 0;
+            ck_fill(p, hb_size(i), ~i);
+            w->failed |= ck_verify(p, hb_size(i), ~i) >= 0;
+            atomic_store_explicit(&t->freed[i % HB_RING], p, memory_order_relaxed);
+            a->free(a->ctx, p);
+        }
+        atomic_store_explicit(&t->round, i + 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+static void *hb_body(void *arg)
+{
+    return ((worker_t *)arg)->id == 0 ? hb_a(arg) : hb_b(arg);
+}
+
+static void run_threads_happens_before(check_ctx_t *c)
+{
+    turn_t *t = ck_map(sizeof *t);
+
+    require_true(c, t != NULL, "harness mmap failed");
+    run_workers(c, AF_MALLOC, 2, hb_body, t);
+    check_behaviour(c, "%u of %d blocks were memory the other thread had freed lately",
+                    atomic_load(&t->reused), HB_ROUNDS);
+    ck_unmap(t, sizeof *t);
+}
+
+const check_t check_threads_happens_before = {
+    "threads-happens-before", "*", "C17 7.22.3p2",
+    "a block freed by one thread comes back to another: its old writes come before the new",
+    THREADS_NEEDS, CHECK_THREADS, run_threads_happens_before };

@@ -332,12 +332,18 @@ static bool refused_on_purpose(const run_t *r, const job_t *j, const siginfo_t *
     return si->si_status == SIGABRT || si->si_status == SIGTRAP || si->si_status == SIGILL;
 }
 
+/* A check driving undefined behaviour, whose child died of it: any death is an answer. */
+static bool died_of_ub(const run_t *r, const job_t *j)
+{
+    return (r->checks[j->task % r->nchecks]->flags & CHECK_UB) && !j->timed_out;
+}
+
 /* The verdict of a check that ran to its end: a report's PASS is INFO. */
 static verdict_t finished_verdict(const run_t *r, const job_t *j, verdict_t v)
 {
     if (v >= VERDICT_COUNT)
         return VERDICT_FAIL;
-    bool info = r->checks[j->task % r->nchecks]->flags & CHECK_INFO;
+    bool info = r->checks[j->task % r->nchecks]->flags & (CHECK_INFO | CHECK_UB);
     return info && v == VERDICT_PASS ? VERDICT_INFO : v;
 }
 
@@ -356,8 +362,12 @@ static void judge(const run_t *r, const job_t *j, const siginfo_t *si)
         snprintf(res->msg, sizeof res->msg, "%.*s", msglen, c->msg);
         return;
     }
-    res->verdict = refused_on_purpose(r, j, si) ? VERDICT_DIVERGENCE : VERDICT_FAIL;
+    res->verdict = died_of_ub(r, j) ? VERDICT_INFO
+                   : refused_on_purpose(r, j, si) ? VERDICT_DIVERGENCE : VERDICT_FAIL;
     size_t off = describe_death(r, j, si, res->msg, sizeof res->msg);
+    if (died_of_ub(r, j) && !res->behaviour[0])
+        snprintf(res->behaviour, sizeof res->behaviour, "dies: %.*s", (int)off,
+                 res->msg);
     if (msglen > 0)
         off += (size_t)snprintf(res->msg + off, sizeof res->msg - off,
                                 "; the check had noted: %.*s", msglen, c->msg);

@@ -490,13 +490,12 @@ static void fork_parent(void)
     glue_unlock(&init_lock);
 }
 
+/* The child's one thread is the one that took every lock, so it releases them like the parent
+ * does. Re-initialising held mutexes instead left ThreadSanitizer believing them held, and the
+ * child's next lock a "double lock". */
 static void fork_child(void)
 {
-    glue_lock_reinit(&meta_lock);
-    glue_lock_reinit(&ref_large_lock);
-    for (unsigned i = 0; i < REF_NCLASSES; i++)
-        glue_lock_reinit(&classes[i].lock);
-    glue_lock_reinit(&init_lock);
+    fork_parent();
 }
 
 /* The fork hooks are registered at load time, while the process is still single-threaded.

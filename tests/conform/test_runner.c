@@ -121,14 +121,21 @@ static const check_t tc_info_abort = { "info-abort", "*", "test", "report", 0, C
 static const check_t tc_info_segv = { "info-segv", "*", "test", "report", 0, CHECK_INFO,
                                       run_segv };
 
+/* Undefined behaviour driven on purpose: every end is info saying how it ended. */
+static const check_t tc_ub_run = { "ub-run", "*", "test", "ub", 0, CHECK_UB, run_pass };
+static const check_t tc_ub_abort = { "ub-abort", "*", "test", "ub", 0, CHECK_UB, run_abort };
+static const check_t tc_ub_segv = { "ub-segv", "*", "test", "ub", 0, CHECK_UB, run_segv };
+static const check_t tc_ub_exit = { "ub-exit", "*", "test", "ub", 0, CHECK_UB, run_exit };
+
 static const check_t *const table[] = {
     &tc_early, &tc_pass, &tc_fail, &tc_diverge, &tc_segv, &tc_abort, &tc_hang,
     &tc_exit, &tc_grandchild, &tc_limits, &tc_needs, &tc_threads, &tc_slow,
-    &tc_info, &tc_info_abort, &tc_info_segv,
+    &tc_info, &tc_info_abort, &tc_info_segv, &tc_ub_run, &tc_ub_abort, &tc_ub_segv,
+    &tc_ub_exit,
 };
 #define NCHECKS (sizeof table / sizeof table[0])
 enum { EARLY, PASS, FAIL, DIV, SEGV, ABRT, HANG, EXIT, GRAND, LIMITS, NEEDS, THREADS, SLOW,
-       INFO, INFO_ABRT, INFO_SEGV };
+       INFO, INFO_ABRT, INFO_SEGV, UB_RUN, UB_ABRT, UB_SEGV, UB_EXIT };
 
 static int has(const conform_result_t *r, const char *s) { return strstr(r->msg, s) != NULL; }
 
@@ -160,6 +167,15 @@ static void expect_results(const conform_result_t *r, const char *how)
        has(&r[INFO_ABRT], "free(): invalid pointer"),
        "%s: an abort in a report is a divergence with the last words", how);
     ok(r[INFO_SEGV].verdict == VERDICT_FAIL, "%s: a crash in a report is still a failure", how);
+    ok(r[UB_RUN].verdict == VERDICT_INFO, "%s: a UB check run to the end is info", how);
+    ok(r[UB_ABRT].verdict == VERDICT_INFO && has(&r[UB_ABRT], "SIGABRT") &&
+       has(&r[UB_ABRT], "free(): invalid pointer") &&
+       strncmp(r[UB_ABRT].behaviour, "dies: killed by SIGABRT", 23) == 0,
+       "%s: an abort under UB is info with the last words (%s)", how, r[UB_ABRT].behaviour);
+    ok(r[UB_SEGV].verdict == VERDICT_INFO && has(&r[UB_SEGV], "SIGSEGV"),
+       "%s: a crash under UB is info naming the signal (%s)", how, r[UB_SEGV].msg);
+    ok(r[UB_EXIT].verdict == VERDICT_INFO && has(&r[UB_EXIT], "status 3"),
+       "%s: an exit under UB is info (%s)", how, r[UB_EXIT].msg);
 }
 
 static void test_selection(void)
