@@ -5,10 +5,11 @@ left the process group with setsid), and every finding file is whole.
 
 ALLOCHECK_DATA_LIMIT keeps eat_memory's children to 256 MiB above what allocheck maps."""
 import glob
-import json
 import os
 import signal
 import subprocess
+
+from harness import parses_json
 
 ENV = {"ALLOCHECK_DATA_LIMIT": "256M"}
 
@@ -32,13 +33,6 @@ def wanted(status, r):
 def trace(s):
     return s.trace("children.trace", 1, 200)
 
-
-def parses(text):
-    try:
-        json.loads(text)
-        return True
-    except ValueError:
-        return False
 
 
 def findings_whole(d):
@@ -85,7 +79,7 @@ def conform(s, variant, status):
     r = s.run(["conform", "--only", "malloc-align,malloc-writable,free-null", "--timeout", "1",
                "--format", "json", "-a", s.plugin(variant)], timeout=120, env=ENV)
     s.expect(f"conform: {variant} gives status {status}", r, wanted(status, r))
-    s.check(f"conform: {variant}'s report on stdout is JSON", parses(r.out), r.out[:300])
+    s.check(f"conform: {variant}'s report on stdout is JSON", parses_json(r.out), r.out[:300])
     return r
 
 

@@ -4,7 +4,8 @@ A constructor that blocks is a load error once ALLOCHECK_LOAD_TIMEOUT passes (1 
 that forks neither delays loading nor leaves its child behind; one that prints never reaches
 allocheck's stdout; one that exits or crashes is a load error. Each for every command that
 loads: allocators, conform, fuzz, replay, minimize, repro, list -a."""
-import json
+
+from harness import parses_json
 
 FAST = {"ALLOCHECK_LOAD_TIMEOUT": "1"}
 
@@ -62,16 +63,16 @@ def printing(s):
     plugin = s.plugin("ctor_print")
     r = s.run(["allocators", "--format", "json", "-a", plugin], timeout=30)
     s.expect("allocators --format json: a constructor that prints", r, 0)
-    s.check("allocators --format json with a printing constructor is JSON", parses(r.out),
+    s.check("allocators --format json with a printing constructor is JSON", parses_json(r.out),
             r.out[:300])
     r = s.run(["list", "--format", "json", "-a", plugin], timeout=30)
     s.expect("list --format json: a constructor that prints", r, 0)
-    s.check("list --format json with a printing constructor is JSON", parses(r.out),
+    s.check("list --format json with a printing constructor is JSON", parses_json(r.out),
             r.out[:300])
     r = s.run(["conform", "--only", "malloc-align", "--format", "json", "-a", plugin],
               timeout=60)
     s.expect("conform --format json: a constructor that prints", r, 0)
-    s.check("conform --format json with a printing constructor is JSON", parses(r.out),
+    s.check("conform --format json with a printing constructor is JSON", parses_json(r.out),
             r.out[:300])
     r = s.run(commands(s, plugin)["replay"], timeout=30)
     s.expect("replay: a constructor that prints", r, 0)
@@ -88,13 +89,6 @@ def bad_env(s):
         r = s.run(["allocators", "-a", s.plugin("ctor_print")], env={var: value})
         s.expect(f"{var}={value} is a usage error", r, 2, needle=var, stdout_empty=True)
 
-
-def parses(text):
-    try:
-        json.loads(text)
-        return True
-    except ValueError:
-        return False
 
 
 def run(s):

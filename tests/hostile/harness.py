@@ -6,6 +6,7 @@ Every process of a run carries ALLOCHECK_HOSTILE_TAG=<random> in its environment
 inherit it, even those that leave the process group or the session), so survivors are found by
 that tag in /proc, never by name: other allocheck runs may share the machine.
 Leaves out: the cases themselves (cases_<group>.py, one module per group)."""
+import json
 import os
 import signal
 import subprocess
@@ -112,6 +113,15 @@ class Suite:
             problems.append(f"{len(r.survivors)} process(es) survived: {r.survivors}")
         self.check(name, not problems, "; ".join(problems) + "\nstderr: " + r.err[-600:])
         return not problems
+
+
+def parses_json(text):
+    """Whether text is one JSON document (a report nothing else wrote into)."""
+    try:
+        json.loads(text)
+        return True
+    except ValueError:
+        return False
 
 
 class Result:
