@@ -34,7 +34,6 @@ const check_t check_functions_present = {
     run_functions_present,
 };
 
-#define ALIGN_LIVE_MAX 4096   /* the sizes kept live together: small, where heaps pack blocks */
 #define ALIGN_COPIES 3
 
 /* Every small size of the table, ALIGN_COPIES blocks of each, all live at once: in a fresh
@@ -42,24 +41,16 @@ const check_t check_functions_present = {
  * blocks at 8 bytes only shows it with neighbours. */
 static void align_live(check_ctx_t *c, alloc_fn_t f, size_t align)
 {
-    void **p = ck_map(ck_size_count * ALIGN_COPIES * sizeof *p);
-    size_t n = 0;
-    int err;
+    size_t cap = ck_size_count * ALIGN_COPIES;
+    void **p = ck_map(cap * sizeof *p);
 
     require_true(c, p != NULL, "harness mmap failed");
-    for (size_t i = 0; i < ck_size_count && ck_sizes[i] <= ALIGN_LIVE_MAX; i++)
-        for (int k = 0; k < ALIGN_COPIES; k++) {
-            size_t size = ck_sweep_size(f, align, ck_sizes[i]);
-            if ((p[n] = ck_alloc(c->a, f, align, size, &err)) == NULL) {
-                check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), size, err);
-                goto out;
-            }
-            ck_expect_aligned(c, f, align, size, p[n++]);
-        }
-out:
-    while (n-- > 0)
-        c->a->free(c->a->ctx, p[n]);
-    ck_unmap(p, ck_size_count * ALIGN_COPIES * sizeof *p);
+    size_t n = ck_alloc_small_live(c, f, align, ALIGN_COPIES, p);
+    for (size_t i = 0; i < n; i++)
+        ck_expect_aligned(c, f, align, ck_sweep_size(f, align, ck_sizes[i / ALIGN_COPIES]),
+                          p[i]);
+    ck_free_all(c->a, p, n);
+    ck_unmap(p, cap * sizeof *p);
 }
 
 /* Every size of the table, one block at a time, aligned as owed; then the small ones live
@@ -87,29 +78,13 @@ static void sweep_align(check_ctx_t *c, alloc_fn_t f)
     }
 }
 
-typedef struct span {
-    uintptr_t lo, hi;
-} span_t;
-
 #define OVERLAP_BLOCKS 320
-
-static void sort_spans(span_t *s, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        span_t v = s[i];
-        size_t j = i;
-
-        for (; j > 0 && s[j - 1].lo > v.lo; j--)
-            s[j] = s[j - 1];
-        s[j] = v;
-    }
-}
 
 /* Many live blocks of mixed sizes (with some freed and reallocated in between, so recycled
  * memory is in play): no two [p, p+size) ranges may share a byte (C17 7.22.3p1). */
 static void sweep_overlap(check_ctx_t *c, alloc_fn_t f)
 {
-    span_t *s = ck_map(OVERLAP_BLOCKS * sizeof *s);
+    ck_span_t *s = ck_map(OVERLAP_BLOCKS * sizeof *s);
     int err;
 
     require_true(c, s != NULL, "harness mmap failed");
@@ -121,17 +96,17 @@ static void sweep_overlap(check_ctx_t *c, alloc_fn_t f)
             check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), size, err);
             break;
         }
-        s[i] = (span_t){ (uintptr_t)p, (uintptr_t)p + size };
+        s[i] = (ck_span_t){ (uintptr_t)p, (uintptr_t)p + size };
         if (i % 5 == 4) {  /* free one earlier block, then refill its slot */
             size_t v = i - 3;
             c->a->free(c->a->ctx, (void *)s[v].lo);
             p = ck_alloc(c->a, f, 0, s[v].hi - s[v].lo, &err);
-            s[v] = (span_t){ (uintptr_t)p, (uintptr_t)p + (s[v].hi - s[v].lo) };
+            s[v] = (ck_span_t){ (uintptr_t)p, (uintptr_t)p + (s[v].hi - s[v].lo) };
             require_true(c, p != NULL, "%s failed after a free (errno %d)", ck_name(f), err);
         }
     }
     if (c->verdict != VERDICT_FAIL) {
-        sort_spans(s, OVERLAP_BLOCKS);
+        ck_sort_spans(s, OVERLAP_BLOCKS);
         for (size_t i = 1; i < OVERLAP_BLOCKS; i++)
             expect_true(c, s[i - 1].hi <= s[i].lo, "%s blocks overlap: [%#lx, %#lx) and "
                         "[%#lx, %#lx)", ck_name(f), (unsigned long)s[i - 1].lo,

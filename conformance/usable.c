@@ -6,55 +6,30 @@
 #include "conformance/checks.h"
 #include "conformance/util.h"
 
-#define DISJOINT_MAX 4096   /* sizes kept live together: small, so a fixed heap holds them */
 #define DISJOINT_COPIES 2
-
-typedef struct extent {
-    uintptr_t lo, hi;   /* [block, block + usable size) */
-} extent_t;
-
-static void sort_extents(extent_t *e, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        extent_t v = e[i];
-        size_t j = i;
-
-        for (; j > 0 && e[j - 1].lo > v.lo; j--)
-            e[j] = e[j - 1];
-        e[j] = v;
-    }
-}
 
 /* Small blocks live side by side, where a heap packs them: a usable size that reaches the
  * next live block counts another object's bytes as this one's (C17 7.22.3p1: distinct
  * objects). Writing there is what corrupts a neighbour; this catches the lie without it. */
 static void usable_disjoint(check_ctx_t *c, alloc_fn_t f)
 {
-    size_t cap = ck_size_count * DISJOINT_COPIES, n = 0;
-    extent_t *e = ck_map(cap * sizeof *e);
-    int err;
+    size_t cap = ck_size_count * DISJOINT_COPIES;
+    void **p = ck_map(cap * sizeof *p);
+    ck_span_t *e = ck_map(cap * sizeof *e);
 
-    require_true(c, e != NULL, "harness mmap failed");
-    for (size_t i = 0; i < ck_size_count && ck_sizes[i] <= DISJOINT_MAX; i++)
-        for (int k = 0; k < DISJOINT_COPIES; k++, n++) {
-            size_t size = ck_sweep_size(f, 64, ck_sizes[i]);
-            void *p = ck_alloc(c->a, f, 64, size, &err);
-
-            if (p == NULL) {
-                check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), size, err);
-                goto out;
-            }
-            e[n] = (extent_t){ (uintptr_t)p, (uintptr_t)p + c->a->usable_size(c->a->ctx, p) };
-        }
-    sort_extents(e, n);
+    require_true(c, p && e, "harness mmap failed");
+    size_t n = ck_alloc_small_live(c, f, 64, DISJOINT_COPIES, p);
+    for (size_t i = 0; i < n; i++)
+        e[i] = (ck_span_t){ (uintptr_t)p[i],
+                            (uintptr_t)p[i] + c->a->usable_size(c->a->ctx, p[i]) };
+    ck_sort_spans(e, n);
     for (size_t i = 1; i < n && c->verdict != VERDICT_FAIL; i++)
         expect_true(c, e[i - 1].hi <= e[i].lo, "usable size of %s block %#lx is %zu: it "
                     "reaches into the live block %#lx (malloc_usable_size(3): the usable bytes "
                     "of the block itself)", ck_name(f), (unsigned long)e[i - 1].lo,
                     (size_t)(e[i - 1].hi - e[i - 1].lo), (unsigned long)e[i].lo);
-out:
-    for (size_t i = 0; i < n; i++)
-        c->a->free(c->a->ctx, (void *)e[i].lo);
+    ck_free_all(c->a, p, n);
+    ck_unmap(p, cap * sizeof *p);
     ck_unmap(e, cap * sizeof *e);
 }
 

@@ -359,3 +359,38 @@ bool ck_align_refused(check_ctx_t *c, alloc_fn_t f, size_t al, size_t size, int 
                       ALLOC_ALIGN_SERVED >> 10);
     return true;
 }
+
+void ck_sort_spans(ck_span_t *s, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        ck_span_t v = s[i];
+        size_t j = i;
+
+        for (; j > 0 && s[j - 1].lo > v.lo; j--)
+            s[j] = s[j - 1];
+        s[j] = v;
+    }
+}
+
+size_t ck_alloc_small_live(check_ctx_t *c, alloc_fn_t f, size_t align, int copies, void **p)
+{
+    size_t n = 0;
+    int err;
+
+    for (size_t i = 0; i < ck_size_count && ck_sizes[i] <= CK_LIVE_MAX; i++)
+        for (int k = 0; k < copies; k++) {
+            size_t size = ck_sweep_size(f, align, ck_sizes[i]);
+            if ((p[n] = ck_alloc(c->a, f, align, size, &err)) == NULL) {
+                check_fail(c, "%s(%zu) failed (errno %d)", ck_name(f), size, err);
+                return n;
+            }
+            n++;
+        }
+    return n;
+}
+
+void ck_free_all(const alloc_t *a, void **p, size_t n)
+{
+    while (n-- > 0)
+        a->free(a->ctx, p[n]);
+}

@@ -130,6 +130,22 @@ bool ck_errno_required(const check_ctx_t *c);
 void ck_expect_errno(check_ctx_t *c, int got, int want, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A block's extent [lo, hi), for overlap tests; ck_sort_spans orders them by lo. */
+typedef struct ck_span {
+    uintptr_t lo, hi;
+} ck_span_t;
+void ck_sort_spans(ck_span_t *s, size_t n);
+
+/* The sizes kept live together by the sweeps that need neighbours (alignment, usable-size
+ * extents): small, where heaps pack blocks, and few enough for a small fixed heap. */
+#define CK_LIVE_MAX 4096
+
+/* Allocates `copies` blocks of f at align of every table size up to CK_LIVE_MAX, all live at
+ * once, into p (room for ck_size_count * copies) and returns how many it got; a NULL fails
+ * the check and ends the set. Free them with ck_free_all. */
+size_t ck_alloc_small_live(check_ctx_t *c, alloc_fn_t f, size_t align, int copies, void **p);
+void ck_free_all(const alloc_t *a, void **p, size_t n);
+
 /* Usable size of p when the allocator reports one, else size. */
 size_t ck_usable(const alloc_t *a, void *p, size_t size);
 
