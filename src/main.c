@@ -56,7 +56,10 @@ static const char doc[] =
     "\nRun 'allocheck COMMAND --help' for a command's options. Exit status: 0 clean, "
     "1 a failure or finding, 2 a usage, input or load error, 128+N when signal N (SIGINT, "
     "SIGTERM, SIGHUP) stopped a run that had found nothing."
-    "\vAllocator SPECs: reference, system, PATH.so, PATH.so:prefix=P, preload:PATH.so.";
+    "\vAllocator SPECs: reference, system, PATH.so, PATH.so:prefix=P, preload:PATH.so, "
+    "jemalloc, mimalloc, tcmalloc, scudo; any with declared limits after a colon: "
+    "SPEC:heap=N,min-align=N,max-align=N,no-errno,delayed-reuse,not-thread-safe,"
+    "not-fork-safe.";
 
 static error_t parse_top(int key, char *arg, struct argp_state *state)
 {
