@@ -25,6 +25,7 @@
 #include "src/atomic.h"
 #include "src/children.h"
 #include "src/engine.h"
+#include "src/footprint/resources.h"
 #include "src/trace.h"
 
 enum { ST_RUNNING, ST_FINDING, ST_DONE, ST_ERROR };
@@ -39,6 +40,7 @@ typedef struct sup_shm {
     volatile int state;
     volatile int err;
     finding_t finding;
+    retention_t retention;        /* after its last sequence, with --resources */
 } sup_shm_t;
 
 typedef struct child {
@@ -206,7 +208,11 @@ static void one_body(void *arg, sup_shm_t *sh)
         return;
     }
     finding_t f;
+    resources_t rs;
+    resources_begin(&rs, x->a, x->eo);
     int r = exec_run(e, x->t, &f, &sh->progress);
+    if (r == 0)
+        r = resources_after_run(&rs, e, x->t, true, &f, &sh->progress);
     if (r == 1)
         sh->finding = f;
     sh->err = r < 0 ? r : 0;
@@ -387,6 +393,8 @@ static void fuzz_body(void *arg, sup_shm_t *sh)
     exec_t *e = exec_new(x->a, &x->o->exec);
     trace_t t;
     trace_init(&t);
+    resources_t rs;
+    resources_begin(&rs, x->a, &x->o->exec);
     for (uint64_t i = x->start; e && !sh->stop && !(x->o->runs && i >= x->o->runs); i++) {
         trace_clear(&t);
         if (gen_sequence(&t, gen_seq_seed(x->o->seed, i), &x->o->gen) < 0)
@@ -395,6 +403,8 @@ static void fuzz_body(void *arg, sup_shm_t *sh)
         sh->seq = i;
         finding_t f;
         int r = exec_run(e, &t, &f, &sh->progress);
+        if (r == 0)
+            r = resources_after_run(&rs, e, &t, false, &f, &sh->progress);
         exec_stats_t st;
         exec_get_stats(e, &st);
         sh->ops = st.ops;
@@ -410,6 +420,8 @@ static void fuzz_body(void *arg, sup_shm_t *sh)
             return;
         }
     }
+    if (e)
+        resources_end(&rs, &sh->retention);
     sh->err = e ? 0 : -errno;
     sh->state = e ? ST_DONE : ST_ERROR;
 }
@@ -421,6 +433,7 @@ typedef struct loop {
     uint64_t base_seqs, base_ops;   /* totals of the children that already ended */
     unsigned findings, duplicates;
     probe_t *probes;                /* PROBE_RING, shared with the fuzzing child */
+    retention_t retention;          /* the last child's that measured it */
 } loop_t;
 
 static void fuzz_tick(void *arg, sup_shm_t *sh)
@@ -631,6 +644,8 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
         int wstatus = watch(&c, o->hang_ms, &hung, fuzz_tick, &l);
         l.base_seqs += c.sh->sequences;
         l.base_ops += c.sh->ops;
+        if (c.sh->retention.valid)
+            l.retention = c.sh->retention;
         if (c.stopped)
             break;   /* killed for a stop signal: nothing it did is a finding */
         r = handle_end(&l, a, &c, start, wstatus, hung, &next);
@@ -641,7 +656,7 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
         /* The totals, for the caller's closing line: ticks come only every 250 ms. */
         engine_progress_t p = { .elapsed_ms = now_ms() - l.t0, .sequences = l.base_seqs,
                                 .ops = l.base_ops, .findings = l.findings,
-                                .duplicates = l.duplicates };
+                                .duplicates = l.duplicates, .retention = l.retention };
         cb->progress(cb->arg, &p);
     }
     worker_shared_free(probes, ring_len);

@@ -13,6 +13,7 @@
 
 #include "src/alloc.h"
 #include "src/exec.h"
+#include "src/footprint/leak.h"
 #include "src/gen.h"
 #include "src/ops.h"
 #include "src/worker.h"
@@ -66,6 +67,7 @@ typedef struct engine_progress {
     size_t live_blocks;       /* the peak of the last sequence */
     unsigned findings;
     unsigned duplicates;      /* findings `found` called repeats */
+    retention_t retention;    /* the closing report only, with --resources (else .valid 0) */
 } engine_progress_t;
 
 typedef struct engine_finding {
