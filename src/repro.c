@@ -149,6 +149,7 @@ static void put_options(FILE *out, const alloc_t *a, const exec_opts_t *eo,
     fprintf(out, "static const size_t MALLOC_ALIGN = %zu, MAX_LIVE = %zu, FULL_CHECK_MAX = %zu;\n",
             align, max_live, eo->full_check_max);
     fprintf(out, "static const unsigned HANG_MS = %u;\n", info->hang_ms ? info->hang_ms : 3000);
+    fprintf(out, "static const int LEAK_CHECK = %d;\n", eo->resources);
 }
 
 static const char *const kind_names[OP_COUNT] = {
