@@ -35,6 +35,9 @@ int report_write(FILE *f, const report_t *r, cli_format_t fmt);
 int report_list(FILE *f, const check_t *const *checks, size_t n, cli_format_t fmt,
                 const alloc_t *allocs, size_t nallocs);
 
+/* s as a JSON string, quoted (for the other commands' JSON summaries). */
+void report_json_string(FILE *f, const char *s);
+
 /* Number of results with verdict v. */
 size_t report_count(const report_t *r, verdict_t v);
 
