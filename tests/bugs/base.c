@@ -214,12 +214,42 @@ static bool arena_full(size_t align, size_t n)
 }
 #endif
 
+#if BUG_BIG_NEVER_UNMAPPED
+/* Freed big blocks are kept for reuse, never given back: "mmap is slow". */
+typedef struct bigblk {
+    struct bigblk *next;
+    size_t len;
+} bigblk_t;
+static bigblk_t *big_cache;
+
+static char *big_reuse(size_t len)
+{
+    LOCK();
+    bigblk_t **pp = &big_cache;
+    while (*pp && (*pp)->len != len)
+        pp = &(*pp)->next;
+    bigblk_t *b = *pp;
+    if (b)
+        *pp = b->next;
+    UNLOCK();
+    return (char *)b;
+}
+#endif
+
 /* A raw block of at least need bytes; *rawsize gets its real size. */
 static char *raw_alloc(size_t need, size_t *rawsize)
 {
     size_t c = class_of(need);
     if (c == nclass) {
         size_t len = (need + page_size() - 1) & ~(page_size() - 1);
+#if BUG_BIG_NEVER_UNMAPPED
+        char *cached = big_reuse(len);
+        if (cached) {   /* zeroed: calloc takes big blocks as fresh mmap memory */
+            memset(cached, 0, len);
+            *rawsize = len;
+            return cached;
+        }
+#endif
         void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         *rawsize = len;
         return m == MAP_FAILED ? NULL : m;
@@ -234,10 +264,18 @@ static char *raw_alloc(size_t need, size_t *rawsize)
     return raw;
 }
 
+
 static void raw_free(char *raw, size_t rawsize)
 {
     if (rawsize > MAX_CLASS) {
+#if BUG_BIG_NEVER_UNMAPPED
+        LOCK();
+        *(bigblk_t *)raw = (bigblk_t){ big_cache, rawsize };
+        big_cache = (bigblk_t *)raw;
+        UNLOCK();
+#else
         munmap(raw, rawsize);
+#endif
         return;
     }
     LOCK();
@@ -480,6 +518,10 @@ static void *x_realloc(void *p, size_t n)
     keep -= keep > 0;
 #endif
     memcpy(q, p, keep);
+#if BUG_REALLOC_LEAK /* the move path forgets the old block of a medium class: "free is below" */
+    if (h->rawsize >= 1024 && h->rawsize <= MAX_CLASS)
+        return q;
+#endif
     x_free(p);
     return q;
 }
