@@ -82,7 +82,7 @@ int leak_probe(leak_run_fn run, void *arg, char *msg, size_t len)
 bool leak_watch_due(leak_watch_t *w)
 {
     uint64_t now = footprint_coarse();
-    if (now <= w->high)
+    if (now < w->high + LEAK_WATCH_SLACK)
         return false;
     w->high = now;
     return true;

@@ -38,8 +38,10 @@ typedef int (*leak_run_fn)(void *arg);
  * run returned when that stopped it (-errno if the footprint cannot be read). */
 int leak_probe(leak_run_fn run, void *arg, char *msg, size_t len);
 
-/* Whether a finished sequence is worth a probe: the process's coarse footprint rose above its
- * high-water mark (a leaking allocator keeps raising it; a clean one soon stops). */
+/* Whether a finished sequence is worth a probe: the process's coarse footprint rose
+ * LEAK_WATCH_SLACK above its high-water mark (a leaking allocator keeps raising it; a clean one
+ * soon stops). The slack keeps probes rare: each costs LEAK_REPS runs of the sequence. */
+#define LEAK_WATCH_SLACK (1u << 20)
 typedef struct leak_watch { uint64_t high; } leak_watch_t;
 bool leak_watch_due(leak_watch_t *w);
 
