@@ -533,13 +533,15 @@ static int reproduce(const alloc_t *a, const engine_opts_t *o, const probe_t *pr
     trace_init(&cand);
     int r = 0;
     ef->reproduced = false;
+    exec_opts_t eo = o->exec;
+    resources_only_for(&eo, oracle);
     for (uint64_t k = 1;; k *= 4) {
         uint64_t first = seq - start + 1 > k ? seq - k + 1 : start;
         r = build_candidate(&cand, o, probes, first, seq, idx);
         if (r || cand.len > REPRO_MAX_OPS)
             break;
-        r = sup_run_trace_until(a, &o->exec, &cand, o->hang_ms, ef->deadline_ms,
-                                o->interrupted, &ef->res);
+        r = sup_run_trace_until(a, &eo, &cand, o->hang_ms, ef->deadline_ms, o->interrupted,
+                                &ef->res);
         if (r == -ETIMEDOUT || r == -EINTR) {
             r = 0;
             break;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "repro_rt_lines.h"
+#include "src/footprint/leak.h"
 #include "src/repro.h"
 #include "src/trace.h"
 
@@ -149,7 +150,8 @@ static void put_options(FILE *out, const alloc_t *a, const exec_opts_t *eo,
     fprintf(out, "static const size_t MALLOC_ALIGN = %zu, MAX_LIVE = %zu, FULL_CHECK_MAX = %zu;\n",
             align, max_live, eo->full_check_max);
     fprintf(out, "static const unsigned HANG_MS = %u;\n", info->hang_ms ? info->hang_ms : 3000);
-    fprintf(out, "static const int LEAK_CHECK = %d;\n", eo->resources);
+    fprintf(out, "static const int LEAK_CHECK = %d;\n",
+            eo->resources && (!info->f || strcmp(info->f->oracle, ORACLE_LEAK) == 0));
 }
 
 static const char *const kind_names[OP_COUNT] = {

@@ -60,6 +60,11 @@ int resources_after_run(resources_t *rs, exec_t *e, const trace_t *t, bool alway
     return 1;
 }
 
+void resources_only_for(exec_opts_t *eo, const char *oracle)
+{
+    eo->resources = eo->resources && strcmp(oracle, ORACLE_LEAK) == 0;
+}
+
 void resources_end(resources_t *rs, retention_t *out)
 {
     memset(out, 0, sizeof *out);

@@ -26,6 +26,10 @@ void resources_begin(resources_t *rs, const alloc_t *a, const exec_opts_t *eo);
 int resources_after_run(resources_t *rs, exec_t *e, const trace_t *t, bool always,
                         finding_t *f, volatile size_t *progress);
 
+/* Keeps eo->resources only for a `leak` finding: reproducing or minimizing a finding of
+ * another oracle needs no probes, and each would cost LEAK_REPS more runs of a candidate. */
+void resources_only_for(exec_opts_t *eo, const char *oracle);
+
 /* After the last sequence, everything freed: the retention figure (out->valid 0 when off). */
 void resources_end(resources_t *rs, retention_t *out);
 
