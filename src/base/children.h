@@ -10,8 +10,8 @@
  * ours is a stray (an escaped grandchild, or one a constructor forked in our process),
  * except those the process already had when allocheck started (`cmd & exec allocheck`).
  * Leaves out: what children run, and how a runner judges their deaths. */
-#ifndef ALLOCHECK_SRC_CHILDREN_H
-#define ALLOCHECK_SRC_CHILDREN_H
+#ifndef ALLOCHECK_SRC_BASE_CHILDREN_H
+#define ALLOCHECK_SRC_BASE_CHILDREN_H
 
 #include <stdbool.h>
 #include <sys/resource.h>

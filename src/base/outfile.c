@@ -1,4 +1,4 @@
-/* Output files (see atomic.h): atomic for regular files and new paths, in place for stdout,
+/* Output files (see outfile.h): atomic for regular files and new paths, in place for stdout,
  * devices, FIFOs and /dev, /proc paths. Writes go through a stdio cookie that keeps the first
  * write's errno. */
 #include <errno.h>
@@ -16,7 +16,7 @@
 
 static ssize_t cookie_write(void *cookie, const char *buf, size_t len)
 {
-    atomic_file_t *af = cookie;
+    outfile_t *af = cookie;
     size_t done = 0;
     while (done < len) {
         ssize_t n = write(af->fd, buf + done, len - done);
@@ -32,7 +32,7 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t len)
     return (ssize_t)len;
 }
 
-static int wrap_fd(atomic_file_t *af)
+static int wrap_fd(outfile_t *af)
 {
     cookie_io_functions_t io = { .write = cookie_write };
     af->f = fopencookie(af, "w", io);
@@ -68,7 +68,7 @@ static int resolve_links(const char *path, char *out, size_t len)
     return -ELOOP;
 }
 
-static int open_in_place(atomic_file_t *af, const char *path, bool regular)
+static int open_in_place(outfile_t *af, const char *path, bool regular)
 {
     af->in_place = true;
     af->own_fd = true;
@@ -83,7 +83,7 @@ static int open_in_place(atomic_file_t *af, const char *path, bool regular)
 }
 
 /* A temporary file beside af->path, with a page of space reserved and given back. */
-static int open_temp(atomic_file_t *af)
+static int open_temp(outfile_t *af)
 {
     if (snprintf(af->tmp, sizeof af->tmp, "%s.tmp.XXXXXX", af->path) >= (int)sizeof af->tmp)
         return -ENAMETOOLONG;
@@ -111,7 +111,7 @@ static int open_temp(atomic_file_t *af)
     return 0;
 }
 
-static int open_stdout(atomic_file_t *af)
+static int open_stdout(outfile_t *af)
 {
     fflush(stdout);
     af->in_place = true;
@@ -120,7 +120,7 @@ static int open_stdout(atomic_file_t *af)
     return wrap_fd(af);
 }
 
-int atomic_open(atomic_file_t *af, const char *path)
+int outfile_open(outfile_t *af, const char *path)
 {
     memset(af, 0, sizeof *af);
     af->fd = -1;
@@ -143,7 +143,7 @@ int atomic_open(atomic_file_t *af, const char *path)
     return rc ? rc : open_temp(af);
 }
 
-static int close_file(atomic_file_t *af)
+static int close_file(outfile_t *af)
 {
     int err = fflush(af->f) != 0 ? -errno : 0;
     if (af->write_err)
@@ -159,7 +159,7 @@ static int close_file(atomic_file_t *af)
     return err;
 }
 
-int atomic_commit(atomic_file_t *af)
+int outfile_commit(outfile_t *af)
 {
     int err = close_file(af);
     if (af->in_place)
@@ -171,7 +171,7 @@ int atomic_commit(atomic_file_t *af)
     return err;
 }
 
-void atomic_abort(atomic_file_t *af)
+void outfile_abort(outfile_t *af)
 {
     if (!af->f)
         return;
@@ -187,38 +187,38 @@ void atomic_abort(atomic_file_t *af)
         unlink(af->tmp);
 }
 
-int atomic_fail(atomic_file_t *af, int rc)
+int outfile_fail(outfile_t *af, int rc)
 {
     int err = af->write_err ? af->write_err : rc ? rc : -EIO;
-    atomic_abort(af);
+    outfile_abort(af);
     return err;
 }
 
-int atomic_write(const char *path, const void *buf, size_t len)
+int outfile_write(const char *path, const void *buf, size_t len)
 {
-    atomic_file_t af;
-    int err = atomic_open(&af, path);
+    outfile_t af;
+    int err = outfile_open(&af, path);
     if (err)
         return err;
     if (len && fwrite(buf, 1, len, af.f) != len)
-        return atomic_fail(&af, -EIO);
-    return atomic_commit(&af);
+        return outfile_fail(&af, -EIO);
+    return outfile_commit(&af);
 }
 
-int atomic_check(const char *path)
+int outfile_check(const char *path)
 {
     struct stat st;
     if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && !S_ISDIR(st.st_mode) &&
         (!S_ISREG(st.st_mode) || is_special_path(path)))
         return access(path, W_OK) == 0 ? 0 : -errno;
-    atomic_file_t af;
-    int rc = atomic_open(&af, path);
+    outfile_t af;
+    int rc = outfile_open(&af, path);
     if (!rc)
-        atomic_abort(&af);
+        outfile_abort(&af);
     return rc;
 }
 
-int atomic_check_dir(const char *dir)
+int outfile_check_dir(const char *dir)
 {
     struct stat st;
     if (stat(dir, &st) != 0)
@@ -228,5 +228,5 @@ int atomic_check_dir(const char *dir)
     char probe[4096];
     if (snprintf(probe, sizeof probe, "%s/.allocheck-probe", dir) >= (int)sizeof probe)
         return -ENAMETOOLONG;
-    return atomic_check(probe);
+    return outfile_check(probe);
 }

@@ -1,8 +1,8 @@
 /* What every command shares: exit statuses, one-line errors, the -a/--allocator option, the
  * --format option, and loading the allocators a command was given.
  * Only the CLI prints; library modules return negative errnos and fill error buffers. */
-#ifndef ALLOCHECK_SRC_CLI_H
-#define ALLOCHECK_SRC_CLI_H
+#ifndef ALLOCHECK_SRC_CLI_CLI_H
+#define ALLOCHECK_SRC_CLI_CLI_H
 
 #include <argp.h>
 #include <stdbool.h>

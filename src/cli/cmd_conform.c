@@ -89,7 +89,7 @@ static bool to_stdout(const args_t *args)
 }
 
 /* Writes the report to stdout or to -o FILE, opened (af) before the checks ran. */
-static int emit(const args_t *args, report_t *rep, atomic_file_t *af)
+static int emit(const args_t *args, report_t *rep, outfile_t *af)
 {
     if (to_stdout(args)) {
         rep->colour = args->format == FORMAT_HUMAN && isatty(STDOUT_FILENO) &&
@@ -97,12 +97,12 @@ static int emit(const args_t *args, report_t *rep, atomic_file_t *af)
         return report_write(stdout, rep, args->format);
     }
     int rc = report_write(af->f, rep, args->format);
-    return rc ? atomic_fail(af, rc) : atomic_commit(af);
+    return rc ? outfile_fail(af, rc) : outfile_commit(af);
 }
 
 /* Runs the selected checks and reports; returns the exit status. */
 static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
-               const check_t **sel, size_t nsel, atomic_file_t *af)
+               const check_t **sel, size_t nsel, outfile_t *af)
 {
     const char *labels[CLI_MAX_ALLOCS];
     for (size_t i = 0; i < nallocs; i++)
@@ -111,7 +111,7 @@ static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
     if (!res) {
         cli_error("conform: %s", strerror(ENOMEM));
         if (!to_stdout(args))
-            atomic_abort(af);
+            outfile_abort(af);
         return EXIT_USAGE;
     }
     int rc = conform_run(allocs, nallocs, sel, nsel, &args->opts, res);
@@ -123,7 +123,7 @@ static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
     if (rc < 0) {
         cli_error("conform: running the checks: %s", strerror(-rc));
         if (!to_stdout(args))
-            atomic_abort(af);
+            outfile_abort(af);
     } else if ((rc = emit(args, &rep, af)) < 0) {
         cli_error("%s: cannot write the report: %s",
                   cli_name(args->output ? args->output : "stdout"), strerror(-rc));
@@ -157,13 +157,13 @@ int cmd_conform(int argc, char **argv)
     }
     /* -o is checked first and opened before the suite runs: a bad path costs a line now,
      * not the results later. Checked before loading too, which may re-execute. */
-    int rc = to_stdout(&args) ? 0 : atomic_check(args.output);
+    int rc = to_stdout(&args) ? 0 : outfile_check(args.output);
     int n = 0;
     if (!rc && (rc = cli_load_allocs(&args.allocs, allocs, &n)) != 0)
         return rc;
-    atomic_file_t af;
+    outfile_t af;
     if (!rc && !to_stdout(&args))
-        rc = atomic_open(&af, args.output);
+        rc = outfile_open(&af, args.output);
     if (rc) {
         cli_error("%s: cannot write the report: %s", cli_name(args.output), strerror(-rc));
         return EXIT_USAGE;

@@ -194,12 +194,12 @@ static int write_repro(state_t *st, const trace_t *t, const finding_t *f)
     repro_info_t info = { cli_alloc_label(st->a), repro_find_ref_so(ref, sizeof ref),
                           ALLOCHECK_VERSION, f, st->args->eo.hang_ms };
     snprintf(st->path, sizeof st->path, "%s/%s.c", st->args->out, st->name);
-    atomic_file_t af;
-    int r = atomic_open(&af, st->path);
+    outfile_t af;
+    int r = outfile_open(&af, st->path);
     if (r)
         return r;
     r = repro_write(af.f, st->a, &st->args->eo.exec, t, &info);
-    return r ? atomic_fail(&af, r) : atomic_commit(&af);
+    return r ? outfile_fail(&af, r) : outfile_commit(&af);
 }
 
 /* The files of a finding that were written, in FILE_* bits. */
@@ -336,7 +336,7 @@ static int run(args_t *x, const alloc_t *a)
     /* Checked before any fuzzing: a finding with nowhere to go is lost. */
     int r = make_dir(x->out);
     if (!r)
-        r = atomic_check_dir(x->out);
+        r = outfile_check_dir(x->out);
     if (r) {
         cli_error("%s: %s", cli_name(x->out), strerror(-r));
         return EXIT_USAGE;

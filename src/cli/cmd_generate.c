@@ -89,21 +89,21 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 }
 
 /* Writes t to af (opened before the work, so a bad -o is said first) and commits it. */
-static int write_out(const args_t *x, const trace_t *t, atomic_file_t *af)
+static int write_out(const args_t *x, const trace_t *t, outfile_t *af)
 {
     int r = 0;
     if (x->binary) {
         uint8_t *buf;
         size_t len;
         if ((r = trace_encode_binary(t, &buf, &len)) != 0)
-            return atomic_fail(af, r);
+            return outfile_fail(af, r);
         if (fwrite(buf, 1, len, af->f) != len)
             r = -EIO;
         trace_buf_release(buf, len);
     } else if (fflush(af->f) != 0 || (r = trace_write_text(t, af->fd)) != 0) {
-        r = r ? r : -EIO;  /* atomic_fail says the write error fflush met */
+        r = r ? r : -EIO;  /* outfile_fail says the write error fflush met */
     }
-    return r ? atomic_fail(af, r) : atomic_commit(af);
+    return r ? outfile_fail(af, r) : outfile_commit(af);
 }
 
 /* A workload for particular allocators: only the functions all of them provide. */
@@ -142,8 +142,8 @@ int cmd_generate(int argc, char **argv)
         o.max_size = x.max_size;
     if (x.allocs.n && fit_allocators(&x, &o))
         return EXIT_USAGE;
-    atomic_file_t af;
-    int r = atomic_open(&af, x.out);
+    outfile_t af;
+    int r = outfile_open(&af, x.out);
     if (r) {
         cli_error("%s: %s", cli_name(x.out), strerror(-r));
         return EXIT_USAGE;
@@ -151,7 +151,7 @@ int cmd_generate(int argc, char **argv)
     trace_t t;
     trace_init(&t);
     r = gen_workload(&t, x.seed, x.ops, &o);
-    r = r ? atomic_fail(&af, r) : write_out(&x, &t, &af);
+    r = r ? outfile_fail(&af, r) : write_out(&x, &t, &af);
     trace_release(&t);
     if (r) {
         cli_error("%s: %s", cli_name(x.out), strerror(-r));

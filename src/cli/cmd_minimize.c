@@ -83,7 +83,7 @@ int cmd_minimize(int argc, char **argv)
         return EXIT_USAGE;
     static alloc_t a;
     /* Checked before the minimizing, which can take a while, finds nowhere to write. */
-    int rc = atomic_check(x.out);
+    int rc = outfile_check(x.out);
     if (rc) {
         cli_error("%s: %s", cli_name(x.out), strerror(-rc));
         return EXIT_USAGE;

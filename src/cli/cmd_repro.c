@@ -24,8 +24,8 @@ static const struct argp_option options[] = {
 /* OUT is opened before the trace runs, so a bad path is reported first and for itself. */
 static int write_program(const cli_trace_job_t *x, const alloc_t *a, const trace_t *t)
 {
-    atomic_file_t af;
-    int r = atomic_open(&af, x->out);
+    outfile_t af;
+    int r = outfile_open(&af, x->out);
     if (r) {
         cli_error("%s: %s", cli_name(x->out), strerror(-r));
         return EXIT_USAGE;
@@ -38,12 +38,12 @@ static int write_program(const cli_trace_job_t *x, const alloc_t *a, const trace
                           x->hang_ms };
     int w = repro_write(af.f, a, &x->exec, t, &info);
     if (w == -ENOENT && !af.write_err) {
-        atomic_abort(&af);
+        outfile_abort(&af);
         cli_error("%s: cannot find liballocheck-ref.so (set ALLOCHECK_REF_SO)",
                   cli_name(x->out));
         return EXIT_USAGE;
     }
-    r = w ? atomic_fail(&af, w) : atomic_commit(&af);
+    r = w ? outfile_fail(&af, w) : outfile_commit(&af);
     if (r) {
         cli_error("%s: %s", cli_name(x->out), strerror(-r));
         return EXIT_USAGE;

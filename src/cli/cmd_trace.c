@@ -81,7 +81,7 @@ static int write_trace(const trace_t *t, const trace_args_t *a, const char **wha
         *what = "cannot encode";
         return rc;
     }
-    rc = atomic_write(a->output, buf, len);
+    rc = outfile_write(a->output, buf, len);
     trace_buf_release(buf, len);
     *what = "cannot write";
     return rc;

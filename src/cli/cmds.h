@@ -1,7 +1,7 @@
 /* The subcommands. Each takes the arguments after the command name (argv[0] is
  * "allocheck COMMAND") and returns the process exit status (src/cli/cli.h). */
-#ifndef ALLOCHECK_SRC_CMDS_H
-#define ALLOCHECK_SRC_CMDS_H
+#ifndef ALLOCHECK_SRC_CLI_CMDS_H
+#define ALLOCHECK_SRC_CLI_CMDS_H
 
 int cmd_allocators(int argc, char **argv);
 int cmd_conform(int argc, char **argv);

@@ -41,27 +41,36 @@ static const command_t commands[] = {
 __attribute__((visibility("default"))) const char *argp_program_version =
     "allocheck " ALLOCHECK_VERSION;
 __attribute__((visibility("default"))) const char *argp_program_bug_address =
-    "the allocheck issue tracker";
+    ALLOCHECK_BUG_ADDRESS;
 
+/* The command list is printed from commands[] (help_filter), so it is written once. */
 static const char doc[] =
     "allocheck -- tells whether a memory allocator keeps its promises.\n\n"
     "Commands:\n"
-    "  conform     run the conformance suite against allocators\n"
-    "  fuzz        fuzz an allocator with random operation sequences\n"
-    "  replay      replay traces against an allocator, checking every promise\n"
-    "  minimize    shrink a failing trace to the fewest operations\n"
-    "  repro       write a standalone C reproducer for a failing trace\n"
-    "  generate    write a random workload trace\n"
-    "  trace       convert traces between text and binary\n"
-    "  list        list every conformance check\n"
-    "  allocators  show where allocators load from and what they provide\n"
-    "\nRun 'allocheck COMMAND --help' for a command's options. Exit status: 0 clean, "
+    "\vRun 'allocheck COMMAND --help' for a command's options. Exit status: 0 clean, "
     "1 a failure or finding, 2 a usage, input or load error, 128+N when signal N (SIGINT, "
-    "SIGTERM, SIGHUP) stopped a run that had found nothing."
-    "\vAllocator SPECs: reference, system, PATH.so, PATH.so:prefix=P, preload:PATH.so, "
+    "SIGTERM, SIGHUP) stopped a run that had found nothing.\n\n"
+    "Allocator SPECs: reference, system, PATH.so, PATH.so:prefix=P, preload:PATH.so, "
     "jemalloc, mimalloc, tcmalloc, scudo; any with declared limits after a colon: "
     "SPEC:heap=N,min-align=N,max-align=N,no-errno,delayed-reuse,not-thread-safe,"
     "not-fork-safe.";
+
+static char *help_filter(int key, const char *text, void *input)
+{
+    if (key != ARGP_KEY_HELP_PRE_DOC || !text)
+        return (char *)text;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f)
+        return (char *)text;
+    fputs(text, f);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].doc);
+    if (fclose(f) != 0)
+        return (char *)text;
+    return out;
+}
 
 static error_t parse_top(int key, char *arg, struct argp_state *state)
 {
@@ -112,7 +121,7 @@ int main(int argc, char **argv)
 
     const command_t *cmd = argc > 1 ? find_command(argv[1]) : NULL;
     if (!cmd) {
-        struct argp top = { 0, parse_top, "COMMAND [ARG...]", doc, 0, 0, 0 };
+        struct argp top = { 0, parse_top, "COMMAND [ARG...]", doc, 0, help_filter, 0 };
         cli_argp_parse(&top, argc, argv, ARGP_IN_ORDER, NULL);
         return EXIT_USAGE;
     }

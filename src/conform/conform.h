@@ -3,8 +3,8 @@
  * result per (allocator, check). Terms: a "task" is one (allocator, check) pair; "last words" are
  * the final bytes a child wrote to stdout/stderr before it died.
  * Leaves out: output formats (src/report/report.c) and option parsing (src/cli/cmd_conform.c). */
-#ifndef ALLOCHECK_SRC_CONFORM_H
-#define ALLOCHECK_SRC_CONFORM_H
+#ifndef ALLOCHECK_SRC_CONFORM_CONFORM_H
+#define ALLOCHECK_SRC_CONFORM_CONFORM_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -724,12 +724,12 @@ void engine_finding_name(const char *oracle, const alloc_t *a, const trace_t *t,
 
 int engine_save_trace(const char *path, const trace_t *t, const char *comment)
 {
-    atomic_file_t af;
-    int r = atomic_open(&af, path);
+    outfile_t af;
+    int r = outfile_open(&af, path);
     if (r)
         return r;
     if (fflush(af.f) != 0 || (r = trace_write_text(t, af.fd)) != 0 ||
         (comment && fprintf(af.f, "%s", comment) < 0))
-        return atomic_fail(&af, r);
-    return atomic_commit(&af);
+        return outfile_fail(&af, r);
+    return outfile_commit(&af);
 }

@@ -4,8 +4,8 @@
  * Terms: "sequence i" is gen_sequence(gen_seq_seed(seed, i)); a "finding trace" is the trace
  * that reproduces a finding from a fresh process, truncated after the failing op.
  * Leaves out: printing. Progress and findings reach the caller through callbacks. */
-#ifndef ALLOCHECK_SRC_ENGINE_H
-#define ALLOCHECK_SRC_ENGINE_H
+#ifndef ALLOCHECK_SRC_ENGINE_ENGINE_H
+#define ALLOCHECK_SRC_ENGINE_ENGINE_H
 
 #include <stdbool.h>
 #include <stddef.h>

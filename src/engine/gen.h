@@ -5,8 +5,8 @@
  * Terms: a "sequence" is one trace generated from one 64-bit sequence seed; the fuzzer derives
  * sequence i's seed from the run seed with gen_seq_seed(), so every sequence can be rebuilt.
  * Leaves out: time. Nothing here reads a clock; equal seeds give equal traces. */
-#ifndef ALLOCHECK_SRC_GEN_H
-#define ALLOCHECK_SRC_GEN_H
+#ifndef ALLOCHECK_SRC_ENGINE_GEN_H
+#define ALLOCHECK_SRC_ENGINE_GEN_H
 
 #include <stddef.h>
 #include <stdint.h>

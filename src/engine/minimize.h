@@ -11,8 +11,8 @@
  * same way however fast the machine); a deadline and a stop flag end it early, keeping the
  * best trace so far.
  * Leaves out: replaying from a warm child (each candidate runs from a fresh process). */
-#ifndef ALLOCHECK_SRC_MINIMIZE_H
-#define ALLOCHECK_SRC_MINIMIZE_H
+#ifndef ALLOCHECK_SRC_ENGINE_MINIMIZE_H
+#define ALLOCHECK_SRC_ENGINE_MINIMIZE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -5,8 +5,8 @@
  * the bug is there (0 once fixed; a crash or a hang is reported as allocheck's crash or
  * timeout finding).
  * Leaves out: the supervisor's progress-based hang detection (an alarm per op stands in). */
-#ifndef ALLOCHECK_SRC_REPRO_H
-#define ALLOCHECK_SRC_REPRO_H
+#ifndef ALLOCHECK_SRC_ENGINE_REPRO_H
+#define ALLOCHECK_SRC_ENGINE_REPRO_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -4,8 +4,8 @@
  * An exec_t is reused across many traces (libFuzzer calls it thousands of times a second):
  * worker threads for `thread T` ops are created once. All its state is mmap'ed.
  * Leaves out: crashes and hangs inside the allocator; the supervisor (src/engine/engine.c) owns them. */
-#ifndef ALLOCHECK_SRC_EXEC_H
-#define ALLOCHECK_SRC_EXEC_H
+#ifndef ALLOCHECK_SRC_EXEC_EXEC_H
+#define ALLOCHECK_SRC_EXEC_EXEC_H
 
 #include <stdbool.h>
 #include <stddef.h>

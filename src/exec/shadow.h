@@ -6,8 +6,8 @@
  * size. The "key" seeds the block's pattern; it stays with the block across realloc.
  * Everything lives in one mmap'ed shadow_t, never in any malloc heap. Leaves out: calling the
  * allocator (src/exec/exec.c). */
-#ifndef ALLOCHECK_SRC_SHADOW_H
-#define ALLOCHECK_SRC_SHADOW_H
+#ifndef ALLOCHECK_SRC_EXEC_SHADOW_H
+#define ALLOCHECK_SRC_EXEC_SHADOW_H
 
 #include <stdbool.h>
 #include <stddef.h>

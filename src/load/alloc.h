@@ -4,8 +4,8 @@
  * (enum alloc_fn); an absent function is a NULL pointer, never a stub.
  * Leaves out: running preload: specs, which only ever run in exec'd workers (src/load/worker.h);
  * alloc_load() only records them. */
-#ifndef ALLOCHECK_SRC_ALLOC_H
-#define ALLOCHECK_SRC_ALLOC_H
+#ifndef ALLOCHECK_SRC_LOAD_ALLOC_H
+#define ALLOCHECK_SRC_LOAD_ALLOC_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,8 +4,8 @@
  * scope), and we would test a chimera. RTLD_DEEPBIND would fix that, but sanitizer runtimes
  * refuse it (docs/ARCHITECTURE.md, Loading), so we rewrite the plugin's GOT entries instead:
  * one mechanism for every build. */
-#ifndef ALLOCHECK_SRC_ELFBIND_H
-#define ALLOCHECK_SRC_ELFBIND_H
+#ifndef ALLOCHECK_SRC_LOAD_ELFBIND_H
+#define ALLOCHECK_SRC_LOAD_ELFBIND_H
 
 #include <stddef.h>
 

@@ -9,8 +9,8 @@
  * binary, so same layout; never pointers), and "shared areas", memfd-backed MAP_SHARED
  * mappings the supervisor watches, mapped again by the worker.
  * Leaves out: what the bodies do (src/engine/engine.c, src/conform/conform.c) and how a child is watched. */
-#ifndef ALLOCHECK_SRC_WORKER_H
-#define ALLOCHECK_SRC_WORKER_H
+#ifndef ALLOCHECK_SRC_LOAD_WORKER_H
+#define ALLOCHECK_SRC_LOAD_WORKER_H
 
 #include <stddef.h>
 

@@ -3,8 +3,8 @@
  * `allocheck list`. Every byte a check or an allocator produced is escaped for its format
  * (control characters, quotes, invalid UTF-8 from an allocator's last words).
  * Leaves out: choosing the stream, colour detection and atomic files (src/cli/cmd_conform.c). */
-#ifndef ALLOCHECK_SRC_REPORT_H
-#define ALLOCHECK_SRC_REPORT_H
+#ifndef ALLOCHECK_SRC_REPORT_REPORT_H
+#define ALLOCHECK_SRC_REPORT_REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>

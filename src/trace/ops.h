@@ -4,8 +4,8 @@
  * Terms: "slot" is an index into the table of live blocks (0..OPS_SLOTS-1); an op on an empty
  * slot frees nothing / reallocs NULL; an allocation into a full slot frees the old block first.
  * For OP_THREAD, `slot` holds the thread index (0..OPS_THREADS-1). */
-#ifndef ALLOCHECK_SRC_OPS_H
-#define ALLOCHECK_SRC_OPS_H
+#ifndef ALLOCHECK_SRC_TRACE_OPS_H
+#define ALLOCHECK_SRC_TRACE_OPS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * boundaries that break allocators. Encoding what the decoder produced gives bytes that decode
  * to the same ops (text -> binary -> text is the identity on ops).
  * Memory for ops comes from mmap (see ops.h). */
-#ifndef ALLOCHECK_SRC_TRACE_H
-#define ALLOCHECK_SRC_TRACE_H
+#ifndef ALLOCHECK_SRC_TRACE_TRACE_H
+#define ALLOCHECK_SRC_TRACE_TRACE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,8 +2,8 @@
  * (anonymous mappings grown with mremap, so nothing here touches any malloc: the allocator
  * under test may be the process's malloc under preload: specs, and may scribble over its own
  * heap), and the text parser one line at a time, for reading a file as a stream. */
-#ifndef ALLOCHECK_SRC_TRACE_MEM_H
-#define ALLOCHECK_SRC_TRACE_MEM_H
+#ifndef ALLOCHECK_SRC_TRACE_TRACE_MEM_H
+#define ALLOCHECK_SRC_TRACE_TRACE_MEM_H
 
 #include <stdbool.h>
 #include <stddef.h>
