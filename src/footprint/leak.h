@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "src/alloc.h"
+#include "src/load/alloc.h"
 #include "src/footprint/measure.h"
 
 #define ORACLE_LEAK "leak"

@@ -1,0 +1,36 @@
+/* The resource oracles (src/footprint/leak.h) as the runners of traces use them: one
+ * resources_t per child that runs allocator code, begun before its first sequence, asked after
+ * each clean run, ended after its last one.
+ * Leaves out: everything when exec_opts_t.resources is off (then nothing is read or run). */
+#ifndef ALLOCHECK_SRC_ENGINE_RESOURCES_H
+#define ALLOCHECK_SRC_ENGINE_RESOURCES_H
+
+#include <stdbool.h>
+
+#include "src/exec/exec.h"
+#include "src/footprint/leak.h"
+
+typedef struct resources {
+    bool on;
+    leak_watch_t watch;
+    trim_fn_t trim;
+    struct footprint base;
+} resources_t;
+
+/* Before the first sequence (and after exec_new): finds malloc_trim, reads the baseline. */
+void resources_begin(resources_t *rs, const alloc_t *a, const exec_opts_t *eo);
+
+/* After exec_run(e, t) returned 0: the leak probe, every time when `always` (a replay), else
+ * only when the footprint rose (leak_watch_due). Returns 1 with *f filled (a leak, or a
+ * finding of another oracle during a repetition), 0, or a negative errno. */
+int resources_after_run(resources_t *rs, exec_t *e, const trace_t *t, bool always,
+                        finding_t *f, volatile size_t *progress);
+
+/* Keeps eo->resources only for a `leak` finding: reproducing or minimizing a finding of
+ * another oracle needs no probes, and each would cost LEAK_REPS more runs of a candidate. */
+void resources_only_for(exec_opts_t *eo, const char *oracle);
+
+/* After the last sequence, everything freed: the retention figure (out->valid 0 when off). */
+void resources_end(resources_t *rs, retention_t *out);
+
+#endif
