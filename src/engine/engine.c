@@ -40,7 +40,8 @@ typedef struct sup_shm {
     volatile int state;
     volatile int err;
     finding_t finding;
-    retention_t retention;        /* after its last sequence, with --resources */
+    retention_t retention;        /* with --resources: sampled after clean sequences, and
+                                     after the last one with malloc_trim */
 } sup_shm_t;
 
 typedef struct child {
@@ -405,6 +406,8 @@ static void fuzz_body(void *arg, sup_shm_t *sh)
         int r = exec_run(e, &t, &f, &sh->progress);
         if (r == 0)
             r = resources_after_run(&rs, e, &t, false, &f, &sh->progress);
+        if (r == 0)
+            resources_sample(&rs, &sh->retention);
         exec_stats_t st;
         exec_get_stats(e, &st);
         sh->ops = st.ops;

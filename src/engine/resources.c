@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "src/engine/resources.h"
 
@@ -63,6 +64,17 @@ int resources_after_run(resources_t *rs, exec_t *e, const trace_t *t, bool alway
 void resources_only_for(exec_opts_t *eo, const char *oracle)
 {
     eo->resources = eo->resources && strcmp(oracle, ORACLE_LEAK) == 0;
+}
+
+void resources_sample(resources_t *rs, retention_t *out)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (!rs->on || (rs->sampled_ms && now - rs->sampled_ms < RESOURCES_SAMPLE_MS))
+        return;
+    rs->sampled_ms = now;
+    retention_measure(&rs->base, NULL, out);
 }
 
 void resources_end(resources_t *rs, retention_t *out)

@@ -6,6 +6,7 @@
 #define ALLOCHECK_SRC_ENGINE_RESOURCES_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "src/exec/exec.h"
 #include "src/footprint/leak.h"
@@ -15,7 +16,11 @@ typedef struct resources {
     leak_watch_t watch;
     trim_fn_t trim;
     struct footprint base;
+    uint64_t sampled_ms;      /* CLOCK_MONOTONIC of the last resources_sample; 0: none yet */
 } resources_t;
+
+/* How often a fuzzing child refreshes its retention figure between sequences. */
+#define RESOURCES_SAMPLE_MS 1000
 
 /* Before the first sequence (and after exec_new): finds malloc_trim, reads the baseline. */
 void resources_begin(resources_t *rs, const alloc_t *a, const exec_opts_t *eo);
@@ -29,6 +34,11 @@ int resources_after_run(resources_t *rs, exec_t *e, const trace_t *t, bool alway
 /* Keeps eo->resources only for a `leak` finding: reproducing or minimizing a finding of
  * another oracle needs no probes, and each would cost LEAK_REPS more runs of a candidate. */
 void resources_only_for(exec_opts_t *eo, const char *oracle);
+
+/* After a clean sequence (everything freed): the retention figure without malloc_trim, at most
+ * every RESOURCES_SAMPLE_MS, so a child that ends in a finding still leaves one (trimming
+ * mid-run would change the heap the next sequences see). */
+void resources_sample(resources_t *rs, retention_t *out);
 
 /* After the last sequence, everything freed: the retention figure (out->valid 0 when off). */
 void resources_end(resources_t *rs, retention_t *out);

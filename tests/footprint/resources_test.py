@@ -107,7 +107,9 @@ def check_leak(tap, exe, spec, clean):
 
 def check_trim(tap, exe, spec):
     with tempfile.TemporaryDirectory(prefix='allocheck-res-') as out:
-        rc, s, text = fuzz(exe, spec, out, ['--time', '3', '--keep-going'])
+        # Sequences 0 and 1 of seed 1 run clean on glibc (2 has a real finding): the child
+        # ends without one, so it measures after malloc_trim too.
+        rc, s, text = fuzz(exe, spec, out, ['--runs', '2'])
         r = (s or {}).get('retention') or {}
         tap.ok(isinstance(r.get('trimmed'), dict), f'{spec}: retention after malloc_trim', text)
 
