@@ -45,8 +45,15 @@ void resources_begin(resources_t *rs, const alloc_t *a, const exec_opts_t *eo)
 int resources_after_run(resources_t *rs, exec_t *e, const trace_t *t, bool always,
                         finding_t *f, volatile size_t *progress)
 {
-    if (!rs->on || (!leak_watch_due(&rs->watch) && !always))
+    if (!rs->on)
         return 0;
+    rs->run_ops += t->len;
+    /* The budget first: a trigger it refuses stays armed for a later sequence. */
+    uint64_t cost = (uint64_t)LEAK_REPS * t->len;
+    if (!always && (rs->probe_ops + cost > rs->run_ops / RESOURCES_PROBE_SHARE ||
+                    !leak_watch_due(&rs->watch)))
+        return 0;
+    rs->probe_ops += cost;
     rerun_t x = { e, t, f, progress };
     char msg[sizeof f->message];
     int r = leak_probe(rerun, &x, msg, sizeof msg);

@@ -17,7 +17,14 @@ typedef struct resources {
     trim_fn_t trim;
     struct footprint base;
     uint64_t sampled_ms;      /* CLOCK_MONOTONIC of the last resources_sample; 0: none yet */
+    uint64_t run_ops;         /* ops of the sequences run, and of the probes' repetitions */
+    uint64_t probe_ops;
 } resources_t;
+
+/* The probes' repetitions may cost at most 1 / RESOURCES_PROBE_SHARE of the ops the child ran
+ * (the confirming round of a suspected leak aside): a child that only starts, or an allocator
+ * whose footprint keeps rising without a leak, cannot make --resources much slower. */
+#define RESOURCES_PROBE_SHARE 10
 
 /* How often a fuzzing child refreshes its retention figure between sequences. */
 #define RESOURCES_SAMPLE_MS 1000
@@ -26,7 +33,7 @@ typedef struct resources {
 void resources_begin(resources_t *rs, const alloc_t *a, const exec_opts_t *eo);
 
 /* After exec_run(e, t) returned 0: the leak probe, every time when `always` (a replay), else
- * only when the footprint rose (leak_watch_due). Returns 1 with *f filled (a leak, or a
+ * only when the footprint rose (leak_watch_due) and the budget allows it. Returns 1 with *f filled (a leak, or a
  * finding of another oracle during a repetition), 0, or a negative errno. */
 int resources_after_run(resources_t *rs, exec_t *e, const trace_t *t, bool always,
                         finding_t *f, volatile size_t *progress);
