@@ -2,7 +2,7 @@
 # End-to-end tests of the CLI skeleton and allocator loading: every SPEC form through
 # `allocheck allocators`, every bad input as one line + exit 2 without a core dump, and the
 # top-level --help/--version/--usage. TAP on stdout.
-# usage: cli_loading.sh ALLOCHECK PLUGIN_DIR   (REFALLOC_SO in the environment)
+# usage: cli_loading.sh ALLOCHECK PLUGIN_DIR   (REFALLOC_SO and KNOWN_* in the environment)
 set -u
 AC=$1
 DIR=$2
@@ -64,10 +64,10 @@ else
     expect_good "preload runs under LD_PRELOAD" "(preloaded)" allocators -a "preload:$REFALLOC_SO"
     expect_good "preload of the reference has all 13" "functions: 13 of 14" allocators -a "preload:$REFALLOC_SO"
     expect_good "preload beside other allocators" "(preloaded)" allocators -a "preload:$REFALLOC_SO" -a system
-    if [ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ]; then
+    if [ -e "$KNOWN_JEMALLOC" ]; then
         expect_good "preload of a shorthand" "libjemalloc.so.2 (preloaded)" allocators -a preload:jemalloc
     fi
-    expect_bad "preload of a non-allocator" "not an allocator" allocators -a preload:/usr/lib/x86_64-linux-gnu/libz.so.1
+    expect_bad "preload of a non-allocator" "not an allocator" allocators -a "preload:$KNOWN_LIBZ"
     # A -z nodlopen library cannot be dlopen'ed; preload: must never try.
     expect_bad "a -z nodlopen plugin cannot be dlopen'ed" "cannot be dlopen()ed" allocators -a "$DIR/libtp_nodlopen.so"
     expect_good "a -z nodlopen plugin loads under preload:" "functions: " allocators -a "preload:$DIR/libtp_nodlopen.so"
@@ -112,7 +112,7 @@ ok $? "generate -a uses only the functions the allocator provides (got: $ops)"
 
 expect_bad "missing file" "/nonexistent/x.so: No such file or directory" allocators -a /nonexistent/x.so
 expect_bad "not a shared object" "not a shared library" allocators -a "$DIR/not_a_library.txt"
-expect_bad "library without malloc/free" "not an allocator" allocators -a /usr/lib/x86_64-linux-gnu/libz.so.1
+expect_bad "library without malloc/free" "not an allocator" allocators -a "$KNOWN_LIBZ"
 expect_bad "wrong prefix" "no symbol 'zz_malloc'" allocators -a "$DIR/libtp_prefixed.so:prefix=zz_"
 expect_bad "malformed spec option" "unknown option 'size=3'" allocators -a "$DIR/libtp_names.so:size=3"
 expect_good "SPEC declarations are shown" "declares:  heap=262144,min-align=4,max-align=4096,no-errno,delayed-reuse" \
@@ -133,24 +133,24 @@ expect_bad "unknown bare name" "unknown allocator" allocators -a jemallocc
 expect_bad "constructor crashes" "crashed while loading (SIGSEGV)" allocators -a "$DIR/libtp_crash_ctor.so"
 expect_bad "constructor aborts" "bad_ctor: refusing to start" allocators -a "$DIR/libtp_abort_ctor.so"
 
-for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/x86_64-linux-gnu/libmimalloc.so.2 \
-           /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
-           /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so; do
+for lib in "$KNOWN_JEMALLOC" "$KNOWN_MIMALLOC" \
+           "$KNOWN_TCMALLOC" \
+           "$KNOWN_SCUDO"; do
     if [ -e "$lib" ]; then
         expect_good "loads $(basename "$lib")" "malloc               malloc" allocators -a "$lib"
     else
         n=$((n + 1)); echo "ok $n - # SKIP $lib not installed"
     fi
 done
-if [ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] && [ "${SANITIZED:-0}" != 1 ]; then
+if [ -e "$KNOWN_JEMALLOC" ] && [ "${SANITIZED:-0}" != 1 ]; then
     # jemalloc has no pvalloc: under LD_PRELOAD the C library's would be found, and its blocks
     # would reach jemalloc's free. Only what the preloaded library defines may count.
-    "$AC" allocators -a preload:/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 >out.txt 2>err.txt
+    "$AC" allocators -a "preload:$KNOWN_JEMALLOC" >out.txt 2>err.txt
     grep -q "pvalloc              -" out.txt && grep -q "functions: 9 of 14" out.txt
     ok $? "preload: counts only the functions the preloaded library defines"
 fi
-if [ -e /usr/lib/x86_64-linux-gnu/libmimalloc.so.2 ]; then
-    expect_good "mimalloc with prefix" "mi_free_size" allocators -a /usr/lib/x86_64-linux-gnu/libmimalloc.so.2:prefix=mi_
+if [ -e "$KNOWN_MIMALLOC" ]; then
+    expect_good "mimalloc with prefix" "mi_free_size" allocators -a "$KNOWN_MIMALLOC:prefix=mi_"
     expect_good "well-known names" "libjemalloc.so.2" allocators -a jemalloc -a mimalloc -a tcmalloc -a scudo
 fi
 echo "1..$n"
