@@ -71,7 +71,8 @@ tap_check(bool cond, const char *where, const char *expr, const char *fmt, ...)
  * expression, marked __extension__ so that strict-ISO tests (tests/headers) may use it too. */
 #define TAP_CMP_(type, fmt, a, op, b, ...)                                                   \
     __extension__({                                                                          \
-        type tap_a_ = (type)(a), tap_b_ = (type)(b);                                         \
+        type tap_a_ = (type)(a);                                                             \
+        type tap_b_ = (type)(b);                                                             \
         bool tap_r_ = tap_a_ op tap_b_;                                                      \
         tap_check(tap_r_, TAP_WHERE, #a " " #op " " #b, __VA_ARGS__);                        \
         if (!tap_r_)                                                                         \
