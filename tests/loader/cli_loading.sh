@@ -4,16 +4,14 @@
 # top-level --help/--version/--usage. TAP on stdout.
 # usage: cli_loading.sh ALLOCHECK PLUGIN_DIR   (REFALLOC_SO and KNOWN_* in the environment)
 set -u
+. "$(dirname "$0")/../tap.sh"
 AC=$1
 DIR=$2
-n=0
-fails=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 ulimit -c unlimited 2>/dev/null
 
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
 
 # expect_bad DESCRIPTION NEEDLE ARGS...: exit 2, exactly one line on stderr containing NEEDLE,
 # nothing on stdout, no core file.
@@ -29,7 +27,7 @@ expect_bad() {
     grep -qF -- "$needle" err.txt || good=1
     [ ! -s out.txt ] || good=1
     ls core* >/dev/null 2>&1 && good=1
-    ok $good "$desc (exit $rc, $lines line(s): $(head -c 200 err.txt))"
+    tap_ok $good "$desc (exit $rc, $lines line(s): $(head -c 200 err.txt))"
 }
 
 expect_good() {
@@ -40,7 +38,7 @@ expect_good() {
     good=0
     [ "$rc" -eq 0 ] || good=1
     grep -qF -- "$needle" out.txt || good=1
-    ok $good "$desc (exit $rc)"
+    tap_ok $good "$desc (exit $rc)"
 }
 
 expect_good "--version names the tool" "allocheck" --version
@@ -76,7 +74,7 @@ else
     "$AC" conform -a "preload:$DIR/libtp_nodlopen.so" --only "malloc-align" --format tap \
         -o conform.txt >/dev/null 2>&1
     grep -qx "ok 1 - preload:$DIR/libtp_nodlopen.so: malloc-align" conform.txt
-    ok $? "the -z nodlopen plugin passes a check it ran"
+    tap_ok $? "the -z nodlopen plugin passes a check it ran"
 fi
 expect_good "several allocators" "libtp_names.so" allocators -a reference -a "$DIR/libtp_names.so"
 
@@ -90,7 +88,7 @@ assert a[0]["functions"]["free_aligned_sized"] == "free_aligned_sized"
 assert a[2]["functions"]["posix_memalign"] is None
 assert len(a[0]["functions"]) == 14
 ' out.json
-ok $? "allocators --format json parses and reports every function"
+tap_ok $? "allocators --format json parses and reports every function"
 
 "$AC" list --format json -a system -a "$DIR/libtp_descriptor.so" >list.json 2>err.txt
 python3 -c '
@@ -102,13 +100,13 @@ assert "no posix_memalign" in by_id["posix-memalign-align"]["skipped"][sys.argv[
 assert "skipped" not in by_id["malloc-align"]
 assert any("fork" in c["id"] and "fork-safe" in c.get("skipped", {}).get(sys.argv[2], "") for c in checks)
 ' list.json "$DIR/libtp_descriptor.so"
-ok $? "list -a says which checks each allocator would skip, and why"
+tap_ok $? "list -a says which checks each allocator would skip, and why"
 expect_bad "list with a bad allocator" "No such file" list -a /nonexistent/y.so
 
 "$AC" generate -n 2000 -a "$DIR/libtp_names.so" -o gen.trace 2>err.txt
 ops=$(awk '!/^#/ { print $1 }' gen.trace | sort -u | tr '\n' ' ')
 [ "$ops" = "aligned_alloc calloc free malloc realloc usable " ]
-ok $? "generate -a uses only the functions the allocator provides (got: $ops)"
+tap_ok $? "generate -a uses only the functions the allocator provides (got: $ops)"
 
 expect_bad "missing file" "/nonexistent/x.so: No such file or directory" allocators -a /nonexistent/x.so
 expect_bad "not a shared object" "not a shared library" allocators -a "$DIR/not_a_library.txt"
@@ -139,7 +137,7 @@ for lib in "$KNOWN_JEMALLOC" "$KNOWN_MIMALLOC" \
     if [ -e "$lib" ]; then
         expect_good "loads $(basename "$lib")" "malloc               malloc" allocators -a "$lib"
     else
-        n=$((n + 1)); echo "ok $n - # SKIP $lib not installed"
+        tap_pass "# SKIP $lib not installed"
     fi
 done
 if [ -e "$KNOWN_JEMALLOC" ] && [ "${SANITIZED:-0}" != 1 ]; then
@@ -147,11 +145,10 @@ if [ -e "$KNOWN_JEMALLOC" ] && [ "${SANITIZED:-0}" != 1 ]; then
     # would reach jemalloc's free. Only what the preloaded library defines may count.
     "$AC" allocators -a "preload:$KNOWN_JEMALLOC" >out.txt 2>err.txt
     grep -q "pvalloc              -" out.txt && grep -q "functions: 9 of 14" out.txt
-    ok $? "preload: counts only the functions the preloaded library defines"
+    tap_ok $? "preload: counts only the functions the preloaded library defines"
 fi
 if [ -e "$KNOWN_MIMALLOC" ]; then
     expect_good "mimalloc with prefix" "mi_free_size" allocators -a "$KNOWN_MIMALLOC:prefix=mi_"
     expect_good "well-known names" "libjemalloc.so.2" allocators -a jemalloc -a mimalloc -a tcmalloc -a scudo
 fi
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_done

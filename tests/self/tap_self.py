@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The test helpers tested on themselves, as TAP: tests/tap.h through tap_self.c (every typed
 check passes, fails with both sides printed, and a case table isolates a crash and a failed
-check), and tests/taplib.py through a child run of this script (both sides of eq and has,
-skip_all, deferred amendment).
+check), tests/taplib.py through a child run of this script (both sides of eq and has,
+skip_all, deferred amendment), and tests/tap.sh through sh.
 usage: tap_self.py TAP_SELF_BINARY"""
 import os
 import re
@@ -80,12 +80,26 @@ def py_helper(tap):
     tap.ok(rc == 0 and out == "1..0 # SKIP nothing here\n", "taplib: skip_all", out)
 
 
+def sh_helper(tap):
+    lib = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tap.sh")
+    script = (f'. "{lib}"; tap_check a a same; tap_check abc abd "not same" || echo returned 1; '
+              'false; tap_ok $? status; tap_skip later "no tool"; tap_diag "one" "two"; tap_done')
+    rc, out = run(["sh", "-c", script])
+    tap.eq(out, "ok 1 - same\nnot ok 2 - not same\n# got  'abc'\n# want 'abd'\nreturned 1\n"
+           "not ok 3 - status\nok 4 - later # SKIP no tool\n# one\n# two\n1..4\n",
+           "tap.sh: check shows both sides, ok takes a status, skip, diag, plan last")
+    tap.eq(rc, 1, "tap.sh: tap_done fails the script after a failed check")
+    rc, out = run(["sh", "-c", f'. "{lib}"; tap_pass fine; tap_done'])
+    tap.ok(rc == 0 and out == "ok 1 - fine\n1..1\n", "tap.sh: all passed, status 0", out)
+
+
 def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         return child()
     tap = Tap()
     c_helper(tap, sys.argv[1])
     py_helper(tap)
+    sh_helper(tap)
     return tap.done()
 
 
