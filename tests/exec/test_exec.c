@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "src/exec.h"
-#include "src/shadow.h"
+#include "src/exec/exec.h"
+#include "src/exec/shadow.h"
 #include "tests/tap.h"
 
 #define OP(k, s, ...) { .kind = (k), .slot = (s), __VA_ARGS__ }

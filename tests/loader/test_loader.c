@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "allocheck_config.h"
-#include "src/alloc.h"
+#include "src/load/alloc.h"
 #include "tests/tap.h"
 
 static const char *plugin_dir;
