@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocheck_config.h"
 #include "repro_rt_lines.h"
 #include "src/engine/repro.h"
 #include "src/footprint/leak.h"
@@ -199,7 +200,7 @@ const char *repro_find_ref_so(char *buf, size_t len)
 {
     static const char *const rel[] = {
         "refalloc/liballocheck-ref.so",            /* build tree: src/allocheck */
-        "../lib/x86_64-linux-gnu/liballocheck-ref.so",
+        ALLOCHECK_LIBDIR_FROM_BINDIR "/liballocheck-ref.so", /* installed: -Dlibdir */
         "../lib64/liballocheck-ref.so",
         "../lib/liballocheck-ref.so",
     };

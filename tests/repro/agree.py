@@ -28,28 +28,8 @@ import subprocess
 import sys
 import tempfile
 
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=''):
-        self.n += 1
-        self.failed += not cond
-        print(f"{'ok' if cond else 'not ok'} {self.n} - {what}")
-        if not cond and detail:
-            self.diag(detail)
-        return cond
-
-    @staticmethod
-    def diag(text):
-        for line in str(text).rstrip().splitlines():
-            print(f"# {line}")
-
-    def done(self):
-        print(f"1..{self.n}")
-        return 1 if self.failed else 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
 
 
 def run(argv, timeout=120, cwd=None, env=None):
@@ -194,11 +174,9 @@ def main(argv):
     secs = [int(r) for r in rest if not r.startswith('--')]
     tap = Tap()
     if not shutil.which('cc'):
-        print('1..0 # SKIP no cc')
-        return 0
+        Tap.skip_all('no cc')
     if mode == 'real' and not loads(exe, spec):
-        print(f'1..0 # SKIP {spec} is not installed')
-        return 0
+        Tap.skip_all(f'{spec} is not installed')
     with tempfile.TemporaryDirectory(prefix='allocheck-agree-') as tmp:
         job = Job(tap, os.path.abspath(exe), spec, opts, tmp)
         if mode in fixed:
