@@ -31,6 +31,7 @@ static const command_t commands[] = {
     { "repro", cmd_repro, "write a standalone C reproducer for a failing trace", true },
     { "generate", cmd_generate, "write a random workload trace", false },
     { "trace", cmd_trace, "convert traces between text and binary", false },
+    { "harden", cmd_harden, "what allocators do with misuse: a matrix per case", true },
     { "list", cmd_list, "list every conformance check", true },
     { "allocators", cmd_allocators, "show where allocators load from and what they provide", true },
 };
@@ -51,6 +52,7 @@ static const char doc[] =
     "  repro       write a standalone C reproducer for a failing trace\n"
     "  generate    write a random workload trace\n"
     "  trace       convert traces between text and binary\n"
+    "  harden      what allocators do with misuse: a matrix per case\n"
     "  list        list every conformance check\n"
     "  allocators  show where allocators load from and what they provide\n"
     "\nRun 'allocheck COMMAND --help' for a command's options. Exit status: 0 clean, "
