@@ -37,7 +37,7 @@ typedef struct args {
 static const struct argp_option options[] = {
     CLI_OPTION_ALLOCATOR,
     { "jobs", 'j', "N", 0, "Runs at once (default: the number of CPUs)", 0 },
-    { "runs", OPT_RUNS, "N", 0, "Fresh processes per case and allocator (default 1); a cell "
+    { "runs", OPT_RUNS, "N", 0, "Fresh processes per case and allocator (default 5); a cell "
       "whose runs disagree shows each outcome's share", 0 },
     { "timeout", 't', "SECONDS", 0, "Per run (default 3): past it the allocator hangs", 0 },
     { "only", OPT_ONLY, "GLOB", 0, "Run only the cases whose id matches; repeatable, or comma-separated", 0 },

@@ -43,7 +43,7 @@ const char *harden_outcome_name(harden_outcome_t o);
 const char *harden_class_name(harden_class_t c);
 
 #define HARDEN_DEFAULT_TIMEOUT_MS 3000u
-#define HARDEN_DEFAULT_RUNS 1u
+#define HARDEN_DEFAULT_RUNS 5u   /* the whole six-allocator matrix in ~15 s at -j 2 */
 #define HARDEN_MSG 400
 
 typedef struct harden_opts {
