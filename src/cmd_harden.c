@@ -1,8 +1,8 @@
 /* allocheck harden: what allocators do with misuse, side by side. Runs the misuse catalogue
  * (misuse/) and the properties against each -a allocator and writes the matrix. The matrix is
  * information, not a verdict: exit 0 unless a case ran into a harness error (2), or
- * --require CLASS found a selected case that is not at least CLASS (1). --repro ID writes a
- * standalone C reproducer of one case instead. Only this file prints. */
+ * --require CLASS found a selected case that is not at least CLASS (1). Only this file
+ * prints. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +15,17 @@
 #include "src/harden/harden.h"
 #include "src/harden/props.h"
 #include "src/harden/propsrun.h"
-#include "src/harden/repro.h"
 #include "src/harden/report.h"
 
 #define MAX_GLOBS 64
 
-enum { OPT_ONLY = 0x100, OPT_SKIP, OPT_RUNS, OPT_REQUIRE, OPT_REPRO, OPT_NO_PROPS };
+enum { OPT_ONLY = 0x100, OPT_SKIP, OPT_RUNS, OPT_REQUIRE, OPT_NO_PROPS };
 
 typedef struct args {
     cli_allocs_t allocs;
     harden_opts_t opts;
     cli_format_t format;
-    const char *output, *repro;
+    const char *output;
     const char *only[MAX_GLOBS], *skip[MAX_GLOBS];
     size_t nonly, nskip;
     harden_class_t require;   /* HC_NA: none */
@@ -43,11 +42,9 @@ static const struct argp_option options[] = {
     { "only", OPT_ONLY, "GLOB", 0, "Run only the cases whose id matches; repeatable, or comma-separated", 0 },
     { "skip", OPT_SKIP, "GLOB", 0, "Leave out the cases whose id matches; repeatable, or comma-separated", 0 },
     { "format", 'f', "FMT", 0, "human (default), markdown, json, junit", 0 },
-    { "output", 'o', "FILE", 0, "Write the report (or the --repro source) to FILE, atomically", 0 },
+    { "output", 'o', "FILE", 0, "Write the report to FILE, atomically", 0 },
     { "require", OPT_REQUIRE, "CLASS[:GLOB,...]", 0, "Exit 1 when a case (matching the globs) "
       "is not at least CLASS: detected, or trapped (detected or trapped)", 0 },
-    { "repro", OPT_REPRO, "ID", 0, "Write a standalone C reproducer of case ID for the one -a "
-      "allocator (needs -o)", 0 },
     { "no-properties", OPT_NO_PROPS, 0, 0, "Leave out the property rows", 0 },
     { 0 },
 };
@@ -96,7 +93,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         return 0;
     case 'o': args->output = arg; return 0;
     case OPT_REQUIRE: parse_require(args, arg, state); return 0;
-    case OPT_REPRO: args->repro = arg; return 0;
     case OPT_NO_PROPS: args->no_props = true; return 0;
     case ARGP_KEY_ARG: argp_failure(state, EXIT_USAGE, 0, "unexpected argument '%s'", arg);
         return 0;
@@ -195,22 +191,6 @@ static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
     return status;
 }
 
-static int repro(const args_t *args, const alloc_t *a)
-{
-    const misuse_t *c = harden_find(args->repro);
-    if (!c) {
-        cli_error("harden: --repro: no case '%s' (see allocheck harden --format json)",
-                  cli_name(args->repro));
-        return EXIT_USAGE;
-    }
-    char err[256];
-    if (harden_repro_write(args->output, c, a, err, sizeof err) < 0) {
-        cli_error("%s: %s", cli_name(args->output), err);
-        return EXIT_USAGE;
-    }
-    return EXIT_CLEAN;
-}
-
 static size_t select_cases(const args_t *args, const misuse_t **sel)
 {
     size_t n = 0;
@@ -234,20 +214,14 @@ int cmd_harden(int argc, char **argv)
         return EXIT_USAGE;
     const misuse_t *sel[misuse_case_count + 1];
     size_t nsel = select_cases(&args, sel);
-    if (nsel == 0 && !args.repro) {
+    if (nsel == 0) {
         cli_error("harden: --only/--skip leave no case to run");
-        return EXIT_USAGE;
-    }
-    if (args.repro && (to_stdout(&args) || args.allocs.n > 1)) {
-        cli_error("harden: --repro needs -o FILE and at most one -a");
         return EXIT_USAGE;
     }
     int rc = to_stdout(&args) ? 0 : atomic_check(args.output);
     int n = 0;
     if (!rc && (rc = cli_load_allocs(&args.allocs, allocs, &n)) != 0)
         return rc;
-    if (args.repro && !rc)
-        return repro(&args, &allocs[0]);
     atomic_file_t af;
     if (!rc && !to_stdout(&args))
         rc = atomic_open(&af, args.output);
