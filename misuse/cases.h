@@ -158,6 +158,7 @@ MISUSE_CASE_LIST(MISUSE_DECLARE)
 /* Every case needs malloc and free besides what it names. */
 #define MISUSE(n, id, property, cite, needs, flags) \
     const misuse_t misuse_##n = { id, property, cite, \
-                                  (needs) | AF_BIT(AF_MALLOC) | AF_BIT(AF_FREE), flags, run_##n };
+                                  (needs) | AF_BIT(AF_MALLOC) | AF_BIT(AF_FREE), flags, run_##n, \
+                                  __FILE__ };
 
 #endif

@@ -32,6 +32,7 @@ typedef struct misuse {
     uint32_t needs;        /* AF_BIT() mask: n/a when one is absent */
     uint32_t flags;        /* enum misuse_flags */
     void (*run)(mz_t *h);
+    const char *file;      /* the family's source file (__FILE__), for reproducers */
 } misuse_t;
 
 /* Every case, in a stable order (misuse/registry.c). */

@@ -1,7 +1,8 @@
 /* allocheck harden: what allocators do with misuse, side by side. Runs the misuse catalogue
  * (misuse/) and the properties against each -a allocator and writes the matrix. The matrix is
  * information, not a verdict: exit 0 unless a case ran into a harness error (2), or
- * --require CLASS found a selected case that is not at least CLASS (1). Only this file
+ * --require CLASS found a selected case that is not at least CLASS (1). --repro ID runs one
+ * case and writes a standalone C reproducer of the outcome it saw instead. Only this file
  * prints. */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,16 +17,17 @@
 #include "src/harden/props.h"
 #include "src/harden/propsrun.h"
 #include "src/harden/report.h"
+#include "src/harden/repro.h"
 
 #define MAX_GLOBS 64
 
-enum { OPT_ONLY = 0x100, OPT_SKIP, OPT_RUNS, OPT_REQUIRE, OPT_NO_PROPS };
+enum { OPT_ONLY = 0x100, OPT_SKIP, OPT_RUNS, OPT_REQUIRE, OPT_REPRO, OPT_NO_PROPS };
 
 typedef struct args {
     cli_allocs_t allocs;
     harden_opts_t opts;
     cli_format_t format;
-    const char *output;
+    const char *output, *repro;
     const char *only[MAX_GLOBS], *skip[MAX_GLOBS];
     size_t nonly, nskip;
     harden_class_t require;   /* HC_NA: none */
@@ -42,9 +44,11 @@ static const struct argp_option options[] = {
     { "only", OPT_ONLY, "GLOB", 0, "Run only the cases whose id matches; repeatable, or comma-separated", 0 },
     { "skip", OPT_SKIP, "GLOB", 0, "Leave out the cases whose id matches; repeatable, or comma-separated", 0 },
     { "format", 'f', "FMT", 0, "human (default), markdown, json, junit", 0 },
-    { "output", 'o', "FILE", 0, "Write the report to FILE, atomically", 0 },
+    { "output", 'o', "FILE", 0, "Write the report (or the --repro source) to FILE, atomically", 0 },
     { "require", OPT_REQUIRE, "CLASS[:GLOB,...]", 0, "Exit 1 when a case (matching the globs) "
       "is not at least CLASS: detected, or trapped (detected or trapped)", 0 },
+    { "repro", OPT_REPRO, "ID", 0, "Run case ID on the one -a allocator and write a standalone "
+      "C reproducer of its outcome to -o FILE", 0 },
     { "no-properties", OPT_NO_PROPS, 0, 0, "Leave out the property rows", 0 },
     { 0 },
 };
@@ -93,6 +97,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         return 0;
     case 'o': args->output = arg; return 0;
     case OPT_REQUIRE: parse_require(args, arg, state); return 0;
+    case OPT_REPRO: args->repro = arg; return 0;
     case OPT_NO_PROPS: args->no_props = true; return 0;
     case ARGP_KEY_ARG: argp_failure(state, EXIT_USAGE, 0, "unexpected argument '%s'", arg);
         return 0;
@@ -191,6 +196,41 @@ static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
     return status;
 }
 
+/* Runs the case once more (--runs times) to know its outcome, then writes the reproducer. */
+static int repro(const args_t *args, const alloc_t *a, const misuse_t *c, atomic_file_t *af)
+{
+    harden_result_t res;
+    int rc = harden_run(a, 1, &c, 1, &args->opts, &res);
+    if (rc < 0) {
+        atomic_abort(af);
+        cli_error("harden: running %s: %s", c->id, strerror(-rc));
+        return EXIT_USAGE;
+    }
+    rc = harden_repro_write(af->f, c, a, harden_outcome_name(res.outcome));
+    rc = rc ? atomic_fail(af, rc) : atomic_commit(af);
+    if (rc < 0) {
+        cli_error("%s: cannot write the reproducer: %s", cli_name(args->output), strerror(-rc));
+        return EXIT_USAGE;
+    }
+    fprintf(stderr, "allocheck: %s: %s on %s: %s\n", cli_name(args->output), c->id,
+            cli_alloc_label(a), harden_outcome_name(res.outcome));
+    return res.outcome == HO_ERROR ? EXIT_USAGE : EXIT_CLEAN;
+}
+
+/* --repro's checks before anything runs: the case exists, one allocator, a file to write. */
+static const misuse_t *repro_case(const args_t *args)
+{
+    const misuse_t *c = harden_find(args->repro);
+    if (!c)
+        cli_error("harden: --repro: no case '%s' (allocheck harden -f json lists them)",
+                  cli_name(args->repro));
+    else if (to_stdout(args) || args->allocs.n > 1)
+        cli_error("harden: --repro needs -o FILE and at most one -a");
+    else
+        return c;
+    return NULL;
+}
+
 static size_t select_cases(const args_t *args, const misuse_t **sel)
 {
     size_t n = 0;
@@ -214,7 +254,10 @@ int cmd_harden(int argc, char **argv)
         return EXIT_USAGE;
     const misuse_t *sel[misuse_case_count + 1];
     size_t nsel = select_cases(&args, sel);
-    if (nsel == 0) {
+    const misuse_t *rc_case = args.repro ? repro_case(&args) : NULL;
+    if (args.repro && !rc_case)
+        return EXIT_USAGE;
+    if (nsel == 0 && !args.repro) {
         cli_error("harden: --only/--skip leave no case to run");
         return EXIT_USAGE;
     }
@@ -222,6 +265,11 @@ int cmd_harden(int argc, char **argv)
     int n = 0;
     if (!rc && (rc = cli_load_allocs(&args.allocs, allocs, &n)) != 0)
         return rc;
+    const char *why = rc_case ? harden_repro_unsupported(&allocs[0]) : NULL;
+    if (why) {
+        cli_error("harden: --repro: %s: %s", cli_alloc_label(&allocs[0]), why);
+        return EXIT_USAGE;
+    }
     atomic_file_t af;
     if (!rc && !to_stdout(&args))
         rc = atomic_open(&af, args.output);
@@ -229,5 +277,7 @@ int cmd_harden(int argc, char **argv)
         cli_error("%s: cannot write the report: %s", cli_name(args.output), strerror(-rc));
         return EXIT_USAGE;
     }
+    if (rc_case)
+        return repro(&args, &allocs[0], rc_case, &af);
     return run(&args, allocs, (size_t)n, sel, nsel, &af);
 }

@@ -153,5 +153,30 @@ ok(len(cases) >= 100 and all(c['cite'] for c in cases) and
    len({c['id'] for c in cases}) == len(cases),
    'at least 100 cases, each with a unique id and a citation', '%d cases' % len(cases))
 
+# Reproducers: written for the outcome the harness saw, compiled, and run, they see it again.
+CC = os.environ.get('CC', 'cc')
+with tempfile.TemporaryDirectory() as tmp:
+    for spec, case in [(seeded('dup'), 'double-free-small'), (seeded('guard'), 'one-mbyte-overflow-small'),
+                       (seeded('dirty'), 'zero-on-malloc'), (seeded('abort'), 'invalid-free-stack'),
+                       ('system', 'double-free-small'), (seeded('clean'), 'double-free-cross-thread')]:
+        src, exe = os.path.join(tmp, 'r.c'), os.path.join(tmp, 'r')
+        res, _ = outcomes(spec, case)
+        p = subprocess.run([ALLOCHECK, 'harden', '--repro', case, '-a', spec, '-o', src],
+                           capture_output=True, text=True, env=ENV, timeout=120)
+        c = subprocess.run([CC, '-Wall', '-Wextra', '-Werror', '-o', exe, src, '-ldl', '-lpthread'],
+                           capture_output=True, text=True) if p.returncode == 0 else p
+        r = subprocess.run([exe], capture_output=True, text=True, env=ENV, timeout=60) \
+            if c.returncode == 0 else c
+        want = res and res[case]['outcome']
+        ok(r.returncode == 0 and ('outcome: %s\n' % want) in r.stdout,
+           'the reproducer of %s on %s compiles warning-free and sees %s again' %
+           (case, os.path.basename(spec), want), p.stderr + c.stderr + r.stdout + r.stderr)
+p = harden('--repro', 'no-such-case', '-o', '/tmp/x.c')
+ok(p.returncode == 2 and len(p.stderr.splitlines()) == 1, '--repro of an unknown case: one line, exit 2',
+   p.stderr)
+p = harden('--repro', 'double-free-small', '-a', 'reference', '-o', '/tmp/x.c')
+ok(p.returncode == 2 and 'liballocheck-ref.so' in p.stderr and len(p.stderr.splitlines()) == 1,
+   '--repro of the linked-in reference points at its shared build', p.stderr)
+
 print('1..%d' % n)
 sys.exit(1 if failed else 0)
