@@ -14,6 +14,7 @@
 #include "src/children.h"
 #include "src/cli.h"
 #include "src/cmds.h"
+#include "src/harden/propsrun.h"
 #include "src/worker.h"
 
 typedef struct command {
@@ -101,6 +102,8 @@ int main(int argc, char **argv)
         return worker_main(argc, argv);   /* a preload worker: see src/worker.h */
     argp_err_exit_status = EXIT_USAGE;
     alloc_reexec_for_tls(argv);
+    if (argc > 1 && strcmp(argv[1], HARDEN_SAMPLE_ARG) == 0)
+        return harden_sample_main(argc, argv);   /* one fresh process: src/harden/propsrun.h */
 
     const command_t *cmd = argc > 1 ? find_command(argv[1]) : NULL;
     if (!cmd) {

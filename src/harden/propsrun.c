@@ -1,10 +1,14 @@
 /* Measures every property (src/harden/props.h) of every allocator, each in its own child
  * (src/children.h) with a timeout, so a property that crashes the allocator costs one cell.
- * The value crosses back in a MAP_SHARED buffer. */
+ * The value crosses back in a MAP_SHARED buffer. A property that needs fresh address spaces
+ * (entropy: a fork shares its parent's layout) is sampled in HARDEN_PROP_SAMPLES children that
+ * each exec allocheck's hidden sample mode, which prints one address. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,8 +55,69 @@ static bool wait_for(pid_t pid, unsigned ms, int *status)
     return done;
 }
 
+/* One fresh process's sample: -1 when it failed. */
+static int sample_one(const alloc_t *a, unsigned ms, uintptr_t *v)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
+    fflush(NULL);
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) {
+        children_enter(parent, fds[1], children_default_limits());
+        char *argv[] = { "allocheck", HARDEN_SAMPLE_ARG, (char *)a->spec, NULL };
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        return -1;
+    }
+    children_add(pid);
+    char buf[256];
+    ssize_t n = read(fds[0], buf, sizeof buf - 1);   /* one short line, then exit */
+    close(fds[0]);
+    int status = 0;
+    bool done = wait_for(pid, ms, &status);
+    buf[n > 0 ? n : 0] = 0;
+    return done && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+           sscanf(buf, "sample %" SCNxPTR, v) == 1 ? 0 : -1;
+}
+
+static void sampled(const alloc_t *a, unsigned ms, char *out)
+{
+    uintptr_t v[HARDEN_PROP_SAMPLES];
+    size_t n = 0;
+    if (alloc_is_remote(a)) {
+        snprintf(out, HARDEN_PROP_VALUE, "n/a: preload: not supported");
+        return;
+    }
+    while (n < HARDEN_PROP_SAMPLES && !children_stop() && sample_one(a, ms, &v[n]) == 0)
+        n++;
+    char buf[HARDEN_PROP_VALUE - 8];
+    if (harden_prop_entropy(v, n, buf, sizeof buf) < 0)
+        snprintf(out, HARDEN_PROP_VALUE, "n/a: %s", buf);
+    else
+        snprintf(out, HARDEN_PROP_VALUE, "%s", buf);
+}
+
+int harden_sample_main(int argc, char **argv)
+{
+    static alloc_t a;
+    char err[256];
+    if (argc != 3 || alloc_load(&a, argv[2], err, sizeof err) < 0)
+        return 2;
+    printf("sample %" PRIxPTR "\n", harden_prop_sample(&a));
+    return fflush(stdout) == 0 ? 0 : 2;
+}
+
 static void measure(const alloc_t *a, size_t i, unsigned ms, pslot_t *s, char *out)
 {
+    if (harden_prop_needs_samples(i)) {
+        sampled(a, ms, out);
+        return;
+    }
     memset(s, 0, sizeof *s);
     fflush(NULL);
     pid_t parent = getpid(), pid = fork();

@@ -14,4 +14,10 @@
 int harden_props_run(const alloc_t *allocs, size_t nallocs, unsigned timeout_ms,
                      char (*values)[HARDEN_PROP_VALUE]);
 
+/* The hidden mode that samples one fresh process: `allocheck __harden-sample SPEC` loads SPEC
+ * and prints "sample ADDRESS" (src/harden/props.h, harden_prop_sample). main() hands argv to
+ * harden_sample_main when argv[1] is HARDEN_SAMPLE_ARG; it returns the exit status. */
+#define HARDEN_SAMPLE_ARG "__harden-sample"
+int harden_sample_main(int argc, char **argv);
+
 #endif

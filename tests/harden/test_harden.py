@@ -5,6 +5,7 @@ its library is absent), and the command line keeps its contracts.
 usage: test_harden.py ALLOCHECK SEEDED_DIR"""
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -152,6 +153,16 @@ cases = json.loads(p.stdout)['cases'] if p.returncode == 0 else []
 ok(len(cases) >= 100 and all(c['cite'] for c in cases) and
    len({c['id'] for c in cases}) == len(cases),
    'at least 100 cases, each with a unique id and a citation', '%d cases' % len(cases))
+
+# Properties are extra rows; entropy is sampled in fresh exec'd processes.
+p = subprocess.run([ALLOCHECK, 'harden', '-a', 'system', '--only', 'double-free-small', '-f',
+                    'json'], capture_output=True, text=True, env=ENV, timeout=300)
+props = {q['id']: q['values'][0] for q in json.loads(p.stdout)['properties']} \
+    if p.returncode == 0 else {}
+ok(len(props) >= 5 and all(v and not v.startswith('error') for v in props.values()),
+   'every property is a row with a value', props or p.stderr)
+ok(re.match(r'\d+ bits', props.get('entropy-bits', '')) is not None,
+   'entropy is measured over fresh processes', props.get('entropy-bits'))
 
 # Reproducers: written for the outcome the harness saw, compiled, and run, they see it again.
 CC = os.environ.get('CC', 'cc')
