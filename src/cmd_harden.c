@@ -20,6 +20,7 @@
 #include "src/harden/repro.h"
 
 #define MAX_GLOBS 64
+#define MAX_PROPS 64
 
 enum { OPT_ONLY = 0x100, OPT_SKIP, OPT_RUNS, OPT_REQUIRE, OPT_REPRO, OPT_NO_PROPS };
 
@@ -148,6 +149,7 @@ static int props(const args_t *args, const alloc_t *allocs, size_t nallocs,
                  harden_report_t *rep, const char **ids, char (**values)[HARDEN_PROP_VALUE])
 {
     size_t n = args->no_props ? 0 : harden_prop_count();
+    n = n > MAX_PROPS ? MAX_PROPS : n;
     for (size_t i = 0; i < n; i++)
         ids[i] = harden_prop_id(i);
     rep->nprops = n;
@@ -168,7 +170,7 @@ static int run(const args_t *args, const alloc_t *allocs, size_t nallocs,
     for (size_t i = 0; i < nallocs; i++)
         labels[i] = cli_alloc_label(&allocs[i]);
     harden_result_t *res = calloc(nallocs * nsel, sizeof *res);
-    const char *ids[64];
+    const char *ids[MAX_PROPS];
     char (*values)[HARDEN_PROP_VALUE] = NULL;
     harden_report_t rep = { .labels = labels, .nallocs = nallocs, .cases = sel, .ncases = nsel,
                             .results = res, .runs = args->opts.runs ? args->opts.runs

@@ -140,9 +140,13 @@ static void json_str(FILE *f, const char *key, const char *v, bool comma)
     fprintf(f, "\"%s", comma ? ", " : "");
 }
 
-static void json_result(FILE *f, const harden_result_t *res)
+/* Each cell names the command that writes its reproducer. */
+static void json_result(FILE *f, const harden_result_t *res, const char *id, const char *label)
 {
+    char repro[1024];
+    snprintf(repro, sizeof repro, "allocheck harden --repro %s -a %s -o %s.c", id, label, id);
     fputs("{", f);
+    json_str(f, "repro", repro, true);
     json_str(f, "outcome", harden_outcome_name(res->outcome), true);
     json_str(f, "class", harden_class_name(harden_class_of(res->outcome)), true);
     fprintf(f, "\"runs\": %u, \"probability\": %.3f, \"counts\": {", res->runs,
@@ -177,7 +181,7 @@ static void write_json(FILE *f, const harden_report_t *r)
         fputs("\"results\": [", f);
         for (size_t ai = 0; ai < r->nallocs; ai++) {
             fputs(ai ? ", " : "", f);
-            json_result(f, res_of(r, ai, ci));
+            json_result(f, res_of(r, ai, ci), c->id, r->labels[ai]);
         }
         fputs("]}", f);
     }

@@ -179,6 +179,8 @@ with tempfile.TemporaryDirectory() as tmp:
         r = subprocess.run([exe], capture_output=True, text=True, env=ENV, timeout=60) \
             if c.returncode == 0 else c
         want = res and res[case]['outcome']
+        ok(res is not None and res[case]['repro'].startswith('allocheck harden --repro ' + case),
+           'the JSON cell names its reproducer command', res)
         ok(r.returncode == 0 and ('outcome: %s\n' % want) in r.stdout,
            'the reproducer of %s on %s compiles warning-free and sees %s again' %
            (case, os.path.basename(spec), want), p.stderr + c.stderr + r.stdout + r.stderr)
