@@ -382,7 +382,8 @@ static void wait_some(run_t *r)
     }
 }
 
-/* After a stop signal: what did not finish is an error saying so. */
+/* After a stop signal: a task none of whose runs finished is an error saying so; one with
+ * some runs in keeps their outcome (its cell shows how many). */
 static void abandon(run_t *r)
 {
     for (unsigned i = 0; i < r->njobs; i++)
@@ -390,11 +391,15 @@ static void abandon(run_t *r)
             kill(-r->jobs[i].pid, SIGKILL);
             finish(r, &r->jobs[i]);
         }
-    for (size_t t = 0; t < r->ntasks; t++)
-        if (r->res[t].runs < r->runs && r->res[t].outcome != HO_NA) {
-            r->res[t].outcome = HO_ERROR;
-            snprintf(r->res[t].msg, sizeof r->res[t].msg, "not finished: allocheck was interrupted");
+    for (size_t t = 0; t < r->ntasks; t++) {
+        harden_result_t *res = &r->res[t];
+        if (res->runs >= r->runs || res->outcome == HO_NA)
+            continue;
+        if (res->runs == 0) {   /* the runs already in keep their outcome */
+            res->outcome = HO_ERROR;
+            snprintf(res->msg, sizeof res->msg, "not run: allocheck was interrupted");
         }
+    }
 }
 
 static unsigned pick_jobs(const harden_opts_t *o, size_t n)
