@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "src/alloc.h"
+#include "src/load/alloc.h"
 
 typedef struct mz mz_t;   /* the harness's record of one run (src/harden/probe.c) */
 

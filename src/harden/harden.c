@@ -1,5 +1,5 @@
 /* The runner of `allocheck harden` (src/harden/harden.h). One forked child per run of a task,
- * in its own process group (src/children.h), stdout+stderr into a pipe whose tail is kept as
+ * in its own process group (src/base/children.h), stdout+stderr into a pipe whose tail is kept as
  * the allocator's message, the probe's verdict in a MAP_SHARED slot. The parent waits with
  * poll(2) on pidfds and pipes and SIGKILLs a group whose deadline passed. The outcome of a run
  * is decided here, from how the child ended and how far it got (judge()). */
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "src/children.h"
+#include "src/base/children.h"
 #include "src/harden/harden.h"
 
 #define MAX_JOBS 64

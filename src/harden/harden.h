@@ -5,7 +5,7 @@
  * Terms: an "outcome" is a class with, for corrupted, the primitive the misuse gave
  * (duplicate, overlapping, arbitrary, restricted write; a late fault or a hang when the
  * allocator's own state broke); a "task" is one (allocator, case) pair, run `runs` times.
- * Leaves out: option parsing and report formats (src/cmd_harden.c, src/harden/report.c). */
+ * Leaves out: option parsing and report formats (src/cli/cmd_harden.c, src/harden/report.c). */
 #ifndef ALLOCHECK_SRC_HARDEN_HARDEN_H
 #define ALLOCHECK_SRC_HARDEN_HARDEN_H
 
@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #include "misuse/misuse.h"
-#include "src/alloc.h"
+#include "src/load/alloc.h"
 
 typedef enum harden_outcome {
     HO_NA,            /* a function the case needs is absent, or its setup failed */

@@ -1,7 +1,7 @@
 /* The child's half of `allocheck harden`: runs one misuse case, then the probe every case
  * shares, and writes what it found into the run's shared slot. The probe is the same sequence
  * after every misuse: the blocks the misuse returned, then PROBE_ALLOCS allocations of the
- * probe size (malloc and calloc alternately), each checked under the shadow model (src/shadow.c)
+ * probe size (malloc and calloc alternately), each checked under the shadow model (src/exec/shadow.c)
  * against the live blocks, each other and foreign memory before it is filled with its pattern;
  * then every live block, handed-out block and watched foreign byte must be as left. Only after
  * that verdict is written are the probe's blocks freed: a death there is a late answer.
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "src/harden/harden.h"
-#include "src/shadow.h"
+#include "src/exec/shadow.h"
 
 #define MAX_FOREIGN 4
 #define FOREIGN_WATCH 1024

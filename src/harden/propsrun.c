@@ -1,5 +1,5 @@
 /* Measures every property (src/harden/props.h) of every allocator, each in its own child
- * (src/children.h) with a timeout, so a property that crashes the allocator costs one cell.
+ * (src/base/children.h) with a timeout, so a property that crashes the allocator costs one cell.
  * The value crosses back in a MAP_SHARED buffer. A property that needs fresh address spaces
  * (entropy: a fork shares its parent's layout) is sampled in HARDEN_PROP_SAMPLES children that
  * each exec allocheck's hidden sample mode, which prints one address. */
@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "src/children.h"
+#include "src/base/children.h"
 #include "src/harden/props.h"
 #include "src/harden/propsrun.h"
 

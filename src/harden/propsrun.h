@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "src/alloc.h"
+#include "src/load/alloc.h"
 
 #define HARDEN_PROP_VALUE 96
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "src/base/escape.h"
 #include "src/harden/report.h"
 
 static const harden_result_t *res_of(const harden_report_t *r, size_t ai, size_t ci)
@@ -25,20 +26,6 @@ const char *harden_cell(const harden_result_t *res, char *buf, size_t len)
                                     res->runs);
         }
     return buf;
-}
-
-static void put_escaped(FILE *f, const char *s, cli_format_t fmt)
-{
-    for (; *s; s++) {
-        if (fmt == FORMAT_JSON && (*s == '"' || *s == '\\'))
-            fprintf(f, "\\%c", *s);
-        else if (fmt == FORMAT_JUNIT && strchr("<>&\"", *s))
-            fputs(*s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : "&quot;", f);
-        else if (fmt == FORMAT_MARKDOWN && strchr("|\\`*_<>", *s))
-            fprintf(f, "\\%c", *s);
-        else
-            fputc(*s, f);
-    }
 }
 
 static void counts(const harden_report_t *r, size_t ai, unsigned n[HC_COUNT])
@@ -89,7 +76,7 @@ static void write_markdown(FILE *f, const harden_report_t *r)
     fputs("| case |", f);
     for (size_t ai = 0; ai < r->nallocs; ai++) {
         fputc(' ', f);
-        put_escaped(f, r->labels[ai], FORMAT_MARKDOWN);
+        esc_md_cell(f, r->labels[ai]);
         fputs(" |", f);
     }
     fputs("\n| --- |", f);
@@ -100,7 +87,7 @@ static void write_markdown(FILE *f, const harden_report_t *r)
         fprintf(f, "| `%s` |", r->cases[ci]->id);
         for (size_t ai = 0; ai < r->nallocs; ai++) {
             fputc(' ', f);
-            put_escaped(f, harden_cell(res_of(r, ai, ci), cell, sizeof cell), FORMAT_MARKDOWN);
+            esc_md_cell(f, harden_cell(res_of(r, ai, ci), cell, sizeof cell));
             fputs(" |", f);
         }
         fputc('\n', f);
@@ -109,7 +96,7 @@ static void write_markdown(FILE *f, const harden_report_t *r)
         fprintf(f, "| property `%s` |", r->prop_ids[pi]);
         for (size_t ai = 0; ai < r->nallocs; ai++) {
             fputc(' ', f);
-            put_escaped(f, r->prop_values[ai * r->nprops + pi], FORMAT_MARKDOWN);
+            esc_md_cell(f, r->prop_values[ai * r->nprops + pi]);
             fputs(" |", f);
         }
         fputc('\n', f);
@@ -125,7 +112,7 @@ static void write_markdown(FILE *f, const harden_report_t *r)
         unsigned n[HC_COUNT];
         counts(r, ai, n);
         fputs("| ", f);
-        put_escaped(f, r->labels[ai], FORMAT_MARKDOWN);
+        esc_md_cell(f, r->labels[ai]);
         fputs(" |", f);
         for (int c = HC_DETECTED; c < HC_COUNT; c++)
             fprintf(f, " %u |", n[c]);
@@ -135,9 +122,9 @@ static void write_markdown(FILE *f, const harden_report_t *r)
 
 static void json_str(FILE *f, const char *key, const char *v, bool comma)
 {
-    fprintf(f, "\"%s\": \"", key);
-    put_escaped(f, v, FORMAT_JSON);
-    fprintf(f, "\"%s", comma ? ", " : "");
+    fprintf(f, "\"%s\": ", key);
+    esc_json(f, v);
+    fputs(comma ? ", " : "", f);
 }
 
 /* Each cell names the command that writes its reproducer. */
@@ -167,9 +154,8 @@ static void write_json(FILE *f, const harden_report_t *r)
 {
     fprintf(f, "{\"runs\": %u, \"allocators\": [", r->runs);
     for (size_t ai = 0; ai < r->nallocs; ai++) {
-        fputs(ai ? ", \"" : "\"", f);
-        put_escaped(f, r->labels[ai], FORMAT_JSON);
-        fputc('"', f);
+        fputs(ai ? ", " : "", f);
+        esc_json(f, r->labels[ai]);
     }
     fputs("],\n \"cases\": [", f);
     for (size_t ci = 0; ci < r->ncases; ci++) {
@@ -191,9 +177,8 @@ static void write_json(FILE *f, const harden_report_t *r)
         json_str(f, "id", r->prop_ids[pi], true);
         fputs("\"values\": [", f);
         for (size_t ai = 0; ai < r->nallocs; ai++) {
-            fputs(ai ? ", \"" : "\"", f);
-            put_escaped(f, r->prop_values[ai * r->nprops + pi], FORMAT_JSON);
-            fputc('"', f);
+            fputs(ai ? ", " : "", f);
+            esc_json(f, r->prop_values[ai * r->nprops + pi]);
         }
         fputs("]}", f);
     }
@@ -208,7 +193,7 @@ static void write_junit(FILE *f, const harden_report_t *r)
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"allocheck harden\">\n", f);
     for (size_t ai = 0; ai < r->nallocs; ai++) {
         fputs(" <testsuite name=\"", f);
-        put_escaped(f, r->labels[ai], FORMAT_JUNIT);
+        esc_xml_attr(f, r->labels[ai]);
         fprintf(f, "\" tests=\"%zu\">\n", r->ncases);
         for (size_t ci = 0; ci < r->ncases; ci++) {
             const harden_result_t *res = res_of(r, ai, ci);
@@ -218,15 +203,15 @@ static void write_junit(FILE *f, const harden_report_t *r)
                               : (c == HC_CORRUPTED || c == HC_LEAKED) ? "failure" : NULL;
             if (tag) {
                 fprintf(f, "<%s message=\"", tag);
-                put_escaped(f, harden_cell(res, cell, sizeof cell), FORMAT_JUNIT);
+                esc_xml_attr(f, harden_cell(res, cell, sizeof cell));
                 fputs("\">", f);
-                put_escaped(f, res->msg, FORMAT_JUNIT);
+                esc_xml_text(f, res->msg);
                 fprintf(f, "</%s>", tag);
             } else {
                 fputs("<system-out>", f);
-                put_escaped(f, harden_cell(res, cell, sizeof cell), FORMAT_JUNIT);
+                esc_xml_text(f, harden_cell(res, cell, sizeof cell));
                 fputs(res->msg[0] ? ": " : "", f);
-                put_escaped(f, res->msg, FORMAT_JUNIT);
+                esc_xml_text(f, res->msg);
                 fputs("</system-out>", f);
             }
             fputs("</testcase>\n", f);
@@ -236,7 +221,7 @@ static void write_junit(FILE *f, const harden_report_t *r)
     fputs("</testsuites>\n", f);
 }
 
-int harden_report_write(FILE *f, const harden_report_t *r, cli_format_t fmt)
+int harden_report_write(FILE *f, const harden_report_t *r, report_format_t fmt)
 {
     if (fmt == FORMAT_MARKDOWN)
         write_markdown(f, r);

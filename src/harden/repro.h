@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "misuse/misuse.h"
-#include "src/alloc.h"
+#include "src/load/alloc.h"
 
 /* Whether a reproducer can load a by itself: the C library's allocator, or a library with the
  * standard or prefixed names. NULL, or why not. */
