@@ -81,9 +81,10 @@ def run_libfuzzer(target, so, seed, cap, corpus, work):
         p = subprocess.run(argv, capture_output=True, text=True, timeout=cap + 60, env=env,
                            cwd=wd)
         took = time.monotonic() - start
-        crashed = p.returncode != 0 and ("==allocheck==" in p.stderr or "deadly signal" in
-                                         p.stderr or "ERROR: libFuzzer" in p.stderr)
-        return took if crashed else None
+        # Whatever reported it (our abort, a sanitizer's SEGV handler, libFuzzer's timeout or
+        # out-of-memory), a finding leaves an artifact.
+        found = glob.glob(os.path.join(wd, "crash-*")) + glob.glob(os.path.join(wd, "timeout-*"))
+        return took if p.returncode != 0 and found else None
     except subprocess.TimeoutExpired:
         return None
     finally:
