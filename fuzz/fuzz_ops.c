@@ -1,9 +1,9 @@
 /* The one fuzz target: an input is an op sequence (binary form, or a text trace, see
- * src/trace.h) run by the executor with every shadow oracle against the allocator chosen by
+ * src/trace/trace.h) run by the executor with every shadow oracle against the allocator chosen by
  * ALLOCHECK_ALLOCATOR=SPEC or -allocator=SPEC (default: reference). A broken promise is
  * printed and abort()ed, so libFuzzer, AFL++ and the standalone driver all see a crash.
- * Every op the model has is decoded (src/trace_bin.c); which ones run is decided by what they
- * need of the harness (op_needs, src/trace.c), never by a list here, so a new op reaches the
+ * Every op the model has is decoded (src/trace/trace_bin.c); which ones run is decided by what they
+ * need of the harness (op_needs, src/trace/trace.c), never by a list here, so a new op reaches the
  * targets with no change to this file. Variants come from -D flags: FUZZ_OPS_THREADS=0 drops
  * the ops that need more threads (single-threaded). At run time ALLOCHECK_DROP_OPS=NAME,...
  * drops ops by name (e.g. `fork` under a libFuzzer mode that must not fork), and
@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/alloc.h"
-#include "src/engine.h"
-#include "src/exec.h"
-#include "src/trace.h"
+#include "src/engine/engine.h"
+#include "src/load/alloc.h"
+#include "src/exec/exec.h"
+#include "src/trace/trace.h"
 
 #ifndef FUZZ_OPS_THREADS
 #define FUZZ_OPS_THREADS 1
@@ -112,7 +112,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     exec_opts_t o;
     exec_opts_default(&o);
-    o.size_dependent_align = true;   /* the same rule as allocheck fuzz (src/engine.c) */
+    o.size_dependent_align = true;   /* the same rule as allocheck fuzz (src/engine/engine.c) */
     /* Bound each input's work: checking costs time in proportion to the bytes allocated,
      * and coverage comes from the allocator's paths, not from filling big blocks.
      * ALLOCHECK_MAX_LIVE=BYTES raises it (e.g. to reach mmap-threshold paths). */
