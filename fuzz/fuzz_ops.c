@@ -1,14 +1,14 @@
 /* The one fuzz target: an input is an op sequence (binary form, or a text trace, see
- * src/trace/trace.h) run by the executor with every shadow oracle against the allocator chosen by
- * ALLOCHECK_ALLOCATOR=SPEC or -allocator=SPEC (default: reference). A broken promise is
- * printed and abort()ed, so libFuzzer, AFL++ and the standalone driver all see a crash.
- * Every op the model has is decoded (src/trace/trace_bin.c); which ones run is decided by what they
- * need of the harness (op_needs, src/trace/trace.c), never by a list here, so a new op reaches the
- * targets with no change to this file. Variants come from -D flags: FUZZ_OPS_THREADS=0 drops
- * the ops that need more threads (single-threaded). At run time ALLOCHECK_DROP_OPS=NAME,...
- * drops ops by name (e.g. `fork` under a libFuzzer mode that must not fork), and
- * ALLOCHECK_WARMUP=N runs N of `allocheck fuzz --warmup`'s sequences (big heaps) once before
- * the first input, so every input meets a warm heap. */
+ * src/trace/trace.h) run by the executor with every shadow oracle against the allocator chosen
+ * by ALLOCHECK_ALLOCATOR=SPEC or -allocator=SPEC (default: reference). A broken promise is
+ * printed and abort()ed, so libFuzzer, AFL++ and the standalone driver all see a crash. Every
+ * op the model has is decoded (src/trace/trace_bin.c); which ones run is decided by what they
+ * need of the harness (op_needs, src/trace/trace.c), never by a list here, so a new op reaches
+ * the targets with no change to this file. Variants come from -D flags: FUZZ_OPS_THREADS=0
+ * drops the ops that need more threads (single-threaded). At run time
+ * ALLOCHECK_DROP_OPS=NAME,... drops ops by name (e.g. `fork` under a libFuzzer mode that must
+ * not fork), and ALLOCHECK_WARMUP=N runs N of `allocheck fuzz --warmup`'s sequences (big heaps)
+ * once before the first input, so every input meets a warm heap. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
