@@ -24,7 +24,7 @@
 #include "src/trace/trace.h"
 
 enum {
-    OPT_KEEP_GOING = 0x100, OPT_MAX_OPS, OPT_MINIMIZE_TIME,
+    OPT_KEEP_GOING = 0x100, OPT_MAX_OPS, OPT_MINIMIZE_TIME, OPT_WARMUP, OPT_BIG_HEAP,
 };
 
 typedef struct args {
@@ -75,6 +75,11 @@ static const struct argp_option options[] = {
     { "max-ops", OPT_MAX_OPS, "N", 0, "Longest sequence (default 2048 ops)", 0 },
     { "format", 'f', "FMT", 0, "human (default), or json: the closing summary as one JSON "
       "object on stdout (the findings' paragraphs then go to stderr)", 0 },
+    { "warmup", OPT_WARMUP, "N", 0, "Run N sequences, each opening with a big heap, before "
+      "the others in every fuzzing child (checked too), for bugs that need a warm heap", 0 },
+    { "big-heap", OPT_BIG_HEAP, "BYTES", 0, "One sequence in 8 opens with a heap of up to "
+      "BYTES of medium blocks (also the warmup's heap; default 64 MiB, at most half of "
+      "--max-live)", 0 },
     { 0 },
 };
 
@@ -106,6 +111,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         if (x->eo.gen.min_ops > x->eo.gen.max_ops)
             x->eo.gen.min_ops = x->eo.gen.max_ops;
         return 0;
+    case OPT_WARMUP:
+        x->eo.warmup = cli_parse_range("--warmup", arg, 0, 1000000, state);
+        return 0;
+    case OPT_BIG_HEAP:
+        x->eo.gen.big_heap = cli_parse_range("--big-heap", arg, 1, (uint64_t)1 << 40, state);
+        x->eo.gen.big_heap_one_in = 8;
+        return 0;
     case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); return 0;
     default: return ARGP_ERR_UNKNOWN;
     }
@@ -124,14 +136,25 @@ static void show_progress(void *arg, const engine_progress_t *p)
             p->duplicates);
 }
 
+/* "sequence N" or "warmup sequence N" (see ENGINE_WARMUP). */
+static const char *seq_label(uint64_t seq, char *buf, size_t len)
+{
+    snprintf(buf, len, "%ssequence %llu", seq & ENGINE_WARMUP ? "warmup " : "",
+             (unsigned long long)(seq & ~ENGINE_WARMUP));
+    return buf;
+}
+
 /* The comment lines of a saved finding: deterministic (no pointers, no dates). */
 static void finding_comment(const state_t *st, const engine_finding_t *f, const finding_t *fd,
                             const char *what, char *buf, size_t len)
 {
+    char seq[48], warm[48] = "";
+    if (st->args->eo.warmup)
+        snprintf(warm, sizeof warm, " --warmup %llu", (unsigned long long)st->args->eo.warmup);
     snprintf(buf, len, "# %s: %s at op %zu\n# allocator: %s\n# found by: allocheck fuzz "
-             "--seed %llu (sequence %llu)%s\n", what, fd->oracle, fd->op_index,
-             cli_alloc_label(st->a), (unsigned long long)st->args->eo.seed,
-             (unsigned long long)f->sequence,
+             "--seed %llu%s (%s)%s\n", what, fd->oracle, fd->op_index,
+             cli_alloc_label(st->a), (unsigned long long)st->args->eo.seed, warm,
+             seq_label(f->sequence, seq, sizeof seq),
              f->reproduced ? "" : "\n# note: did not reproduce from a fresh process");
 }
 
@@ -241,10 +264,11 @@ static void summary(const state_t *st, const engine_finding_t *f, const sup_resu
                     const minimize_stats_t *ms, unsigned written)
 {
     const char *dir = st->args->out, *n = st->name;
+    char seq[48];
     printf("%s%s in %s: %s\n", st->tty ? "\r\033[K" : "", min->f.oracle, cli_alloc_label(st->a),
            min->f.message);
-    printf("  found after %.2f s in sequence %llu of seed %llu; minimized from %zu to %zu "
-           "ops in %.1f s%s.\n", f->elapsed_ms / 1000.0, (unsigned long long)f->sequence,
+    printf("  found after %.2f s in %s of seed %llu; minimized from %zu to %zu "
+           "ops in %.1f s%s.\n", f->elapsed_ms / 1000.0, seq_label(f->sequence, seq, sizeof seq),
            (unsigned long long)st->args->eo.seed, ms->before, ms->after, ms->ms / 1000.0,
            !ms->cut_short ? "" : children_stop() ? " (interrupted: the smallest trace so far)"
                                              : " (time budget spent: the smallest trace so far)");

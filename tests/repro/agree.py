@@ -51,9 +51,16 @@ def repro_oracle(out):
     return m.group(1) if m else None
 
 
+# Options that shape what fuzz generates; the trace it saves carries their effect, so replay
+# and repro neither need nor take them.
+FUZZ_ONLY = ('--warmup', '--big-heap')
+
+
 class Job:
     def __init__(self, tap, exe, spec, opts, tmp):
-        self.tap, self.exe, self.spec, self.opts, self.tmp = tap, exe, spec, opts, tmp
+        self.tap, self.exe, self.spec, self.tmp = tap, exe, spec, tmp
+        self.fuzz_opts = opts
+        self.opts = [o for o in opts if not o.split('=')[0] in FUZZ_ONLY]
         self.cc = shutil.which('cc')
 
     def reproducer(self, trace, env=None):
@@ -151,7 +158,7 @@ class Job:
     def fuzz(self, seconds, keep_going):
         out_dir = os.path.join(self.tmp, 'out')
         argv = [self.exe, 'fuzz', '-a', self.spec, '--seed', '1', '--time', str(seconds),
-                '--out', out_dir, *self.opts] + (['--keep-going'] if keep_going else [])
+                '--out', out_dir, *self.fuzz_opts] + (['--keep-going'] if keep_going else [])
         rc, out, err = run(argv, timeout=seconds * 4 + 120)
         self.tap.diag(' '.join(argv[1:]) + f": exit {rc}")
         return rc, sorted(glob.glob(os.path.join(out_dir, '*.min.trace'))), out + err
