@@ -6,6 +6,7 @@ int main(void)
 {
     void *volatile p = malloc(32);
     free(p);
+    // cppcheck-suppress doubleFree
     free(p);
     return 0;
 }
