@@ -15,7 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "src/alloc.h"
+#include "src/load/alloc.h"
 
 #define SMALL 48u                 /* a small class every allocator has */
 #define LARGE ((size_t)1 << 20)   /* above every mmap threshold here */

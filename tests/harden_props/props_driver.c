@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "src/alloc.h"
+#include "src/load/alloc.h"
 #include "src/harden/props.h"
 
 static int load(alloc_t *a, const char *spec)
