@@ -6,7 +6,7 @@
 
 #include "src/exec/exec.h"
 #include "src/footprint/measure.h"
-#include "tests/refalloc/tap.h"
+#include "tests/tap.h"
 
 static _Alignas(64) unsigned char arena[4 << 20];
 static size_t used;
