@@ -304,7 +304,7 @@ unsigned long long cli_parse_duration_ms(const char *opt, const char *arg, struc
 }
 
 enum { OPT_CHECK = 0x200, OPT_HANG, OPT_MAX_LIVE, OPT_IGNORE_ERRNO, OPT_SPREAD_THREADS,
-       OPT_RESOURCES };
+       OPT_SCHEDULE, OPT_RESOURCES };
 
 static const struct argp_option checking_options[] = {
     { "check", OPT_CHECK, "LEVEL", 0, "full (default), sampled or none (a benchmark)", 0 },
@@ -316,6 +316,8 @@ static const struct argp_option checking_options[] = {
     { "spread-threads", OPT_SPREAD_THREADS, 0, 0, "Let `thread T` ops run on any CPU (for "
       "allocators with per-CPU caches; slower handoffs). Default: the harness's threads "
       "share one CPU, since only one runs at a time", 0 },
+    { "schedule", OPT_SCHEDULE, "HOW", 0, "How `thread T` ops run: turns (default: one thread "
+      "at a time) or bursts (at once on real CPUs, between barriers; finds races)", 0 },
     { "resources", OPT_RESOURCES, 0, 0, "Resource oracles too: `leak` (the footprint grows "
       "each time a sequence that frees everything runs again) and, in fuzz, the retention "
       "figure. Costs time (docs/FUZZING.md)", 0 },
@@ -342,6 +344,11 @@ static error_t parse_checking(int key, char *arg, struct argp_state *state)
         return 0;
     case OPT_IGNORE_ERRNO: c->exec->check_errno = false; return 0;
     case OPT_SPREAD_THREADS: c->exec->spread_threads = true; return 0;
+    case OPT_SCHEDULE:
+        if (strcmp(arg, "bursts") && strcmp(arg, "turns"))
+            argp_error(state, "--schedule: '%s' is not bursts or turns", arg);
+        c->exec->concurrent = !strcmp(arg, "bursts");
+        return 0;
     case OPT_RESOURCES: c->exec->resources = true; return 0;
     default: return ARGP_ERR_UNKNOWN;
     }

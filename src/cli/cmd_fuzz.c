@@ -218,11 +218,13 @@ static void distinct_summary(const state_t *st)
                st->distinct[i].sig, st->args->out, st->distinct[i].name);
 }
 
-static int write_repro(state_t *st, const trace_t *t, const finding_t *f)
+static int write_repro(state_t *st, const trace_t *t, const finding_t *f,
+                       const minimize_stats_t *ms)
 {
     char ref[4096];
     repro_info_t info = { cli_alloc_label(st->a), repro_find_ref_so(ref, sizeof ref),
-                          ALLOCHECK_VERSION, f, st->args->eo.hang_ms };
+                          ALLOCHECK_VERSION, f, st->args->eo.hang_ms, ms->rate_hits,
+                          ms->rate_runs };
     snprintf(st->path, sizeof st->path, "%s/%s.c", st->args->out, st->name);
     outfile_t af;
     int r = outfile_open(&af, st->path);
@@ -275,6 +277,11 @@ static void summary(const state_t *st, const engine_finding_t *f, const sup_resu
     if (!f->reproduced)
         printf("  warning: it did not reproduce from a fresh process; the trace is the "
                "sequence as the fuzzer ran it.\n");
+    if (f->rate_runs)
+        printf("  reproduced %u/%u from a fresh process (its threads run at once: it needs an "
+               "interleaving)\n", f->rate_hits, f->rate_runs);
+    if (ms->rate_runs)
+        printf("  the minimized trace reproduced %u/%u\n", ms->rate_hits, ms->rate_runs);
     if (min->lastwords[0])
         printf("  the allocator's last words (stderr):\n    %.*s\n",
                (int)strcspn(min->lastwords, "\0"), min->lastwords);
@@ -314,7 +321,8 @@ static int on_finding(void *arg, const engine_finding_t *f)
     /* the trace that replays from a fresh process */
     unsigned written = save(st, ".trace", f->trace, comment) ? FILE_TRACE : 0;
     minimize_opts_t mo = { .deadline_ms = minimize_deadline(st, f),
-                           .stop = children_stop_flag() };
+                           .stop = children_stop_flag(), .rate_hits = f->rate_hits,
+                           .rate_runs = f->rate_runs };
     uint64_t now = engine_now_ms();
     announce(st, f, mo.deadline_ms > now ? mo.deadline_ms - now : 0);
 
@@ -329,7 +337,7 @@ static int on_finding(void *arg, const engine_finding_t *f)
     if (!r) {
         finding_comment(st, f, &min.f, "minimized finding", comment, sizeof comment);
         written |= save(st, ".min.trace", &t, comment) ? FILE_MIN : 0;
-        r = write_repro(st, &t, &min.f);
+        r = write_repro(st, &t, &min.f, &ms);
         if (r)
             cli_error("%s: %s", cli_name(st->path), strerror(-r));
         written |= r ? 0 : FILE_C;

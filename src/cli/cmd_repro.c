@@ -35,7 +35,7 @@ static int write_program(const cli_trace_job_t *x, const alloc_t *a, const trace
     char ref[4096];
     repro_info_t info = { cli_alloc_label(a), repro_find_ref_so(ref, sizeof ref),
                           ALLOCHECK_VERSION, !r && res.status == 1 ? &res.f : NULL,
-                          x->hang_ms };
+                          x->hang_ms, 0, 0 };
     int w = repro_write(af.f, a, &x->exec, t, &info);
     if (w == -ENOENT && !af.write_err) {
         outfile_abort(&af);

@@ -537,6 +537,83 @@ static int build_candidate(trace_t *t, const engine_opts_t *o, probe_t *probes,
 
 #define REPRO_MAX_OPS (4u << 20)
 
+/* Replays of one candidate of a racy finding before a longer one is tried: a race that
+ * shows in a third of the replays is then missed by 1 candidate in 5. */
+#define RACE_TRIES 4
+
+bool engine_racy(const exec_opts_t *eo, const trace_t *t)
+{
+    if (!eo->concurrent)
+        return false;
+    for (size_t i = 0; i < t->len; i++)
+        if (t->ops[i].kind == OP_THREAD && t->ops[i].slot % OPS_THREADS)
+            return true;
+    return false;
+}
+
+int engine_rate(const alloc_t *a, const exec_opts_t *eo, unsigned hang_ms, uint64_t deadline_ms,
+                const volatile int *stop, const trace_t *t, const char *oracle, unsigned runs,
+                unsigned *hits, unsigned *done)
+{
+    sup_result_t res;
+    *hits = *done = 0;
+    for (unsigned i = 0; i < runs; i++) {
+        int r = sup_run_trace_until(a, eo, t, hang_ms, deadline_ms, stop, &res);
+        if (r == -ETIMEDOUT || r == -EINTR)
+            return 0;
+        if (r)
+            return r;
+        ++*done;
+        *hits += res.status == 1 && strcmp(res.f.oracle, oracle) == 0;
+    }
+    return 0;
+}
+
+/* Runs a reproduction candidate up to `tries` times: 1 if it failed with oracle (ef->res
+ * holds it), 0 if not, -ETIMEDOUT or -EINTR at the budget, or an error. */
+static int try_reproduce(const alloc_t *a, const engine_opts_t *o, const exec_opts_t *eo,
+                         const trace_t *cand, const char *oracle, engine_finding_t *ef,
+                         unsigned tries)
+{
+    for (unsigned i = 0; i < tries; i++) {
+        int r = sup_run_trace_until(a, eo, cand, o->hang_ms, ef->deadline_ms, o->interrupted,
+                                    &ef->res);
+        if (r)
+            return r;
+        if (ef->res.status == 1 && strcmp(ef->res.f.oracle, oracle) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* One pass over the candidates, seq alone first: one replay each in pass 0, RACE_TRIES - 1
+ * more for a racy one in pass 1. */
+static int reproduce_pass(const alloc_t *a, const engine_opts_t *o, const exec_opts_t *eo,
+                          probe_t *probes, const warm_span_t *sp, uint64_t seq, size_t idx,
+                          const char *oracle, trace_t *t, engine_finding_t *ef, trace_t *cand,
+                          unsigned pass)
+{
+    uint64_t last = warm_span_pos(o, sp, seq);
+    for (uint64_t k = 1;; k *= 4) {
+        uint64_t first = last + 1 > k ? last - k + 1 : 0;
+        int r = build_candidate(cand, o, probes, sp, first, last, idx);
+        if (r || cand->len > REPRO_MAX_OPS)
+            return r;
+        bool again = pass && !engine_racy(eo, cand);   /* would fail as it did */
+        r = again ? 0 : try_reproduce(a, o, eo, cand, oracle, ef, pass ? RACE_TRIES - 1 : 1);
+        if (r == -ETIMEDOUT || r == -EINTR)
+            return 0;
+        if (r < 0)
+            return r;
+        if (r == 1) {
+            ef->reproduced = true;
+            return trace_copy(t, cand);
+        }
+        if (first == 0)
+            return 0;
+    }
+}
+
 /* Finds the shortest run of sequences ending at `seq` that reproduces the finding from a
  * fresh process: seq alone, then 4, 16, ... sequences back to the child's first one (its
  * first warmup sequence, if it ran any). */
@@ -552,31 +629,14 @@ static int reproduce(const alloc_t *a, const engine_opts_t *o, probe_t *probes,
     ef->reproduced = false;
     exec_opts_t eo = o->exec;
     resources_only_for(&eo, oracle);
-    uint64_t last = warm_span_pos(o, sp, seq);
-    for (uint64_t k = 1;; k *= 4) {
-        uint64_t first = last + 1 > k ? last - k + 1 : 0;
-        r = build_candidate(&cand, o, probes, sp, first, last, idx);
-        if (r || cand.len > REPRO_MAX_OPS)
-            break;
-        r = sup_run_trace_until(a, &eo, &cand, o->hang_ms, ef->deadline_ms, o->interrupted,
-                                &ef->res);
-        if (r == -ETIMEDOUT || r == -EINTR) {
-            r = 0;
-            break;
-        }
-        if (r)
-            break;
-        if (ef->res.status == 1 && strcmp(ef->res.f.oracle, oracle) == 0) {
-            ef->reproduced = true;
-            r = trace_copy(t, &cand);
-            break;
-        }
-        if (first == 0)
-            break;
-    }
+    /* One replay per candidate first, so a finding that needs a long history costs what it
+     * did; a racy one gets RACE_TRIES - 1 more per candidate after, shortest first. */
+    for (unsigned pass = 0; pass < 2 && !ef->reproduced && !r; pass++)
+        r = reproduce_pass(a, o, &eo, probes, sp, seq, idx, oracle, t, ef, &cand, pass);
     trace_release(&cand);
     return r;
 }
+
 
 /* One child's ending: a finding (reported, reproduced) or the end of the run. */
 static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, int wstatus,
@@ -629,6 +689,12 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
         /* Report what the fuzzing child saw; the trace is its sequence, flagged. */
         build_candidate(&t, o, NULL, &sp, pos, pos, kept.res.f.op_index);
         ef.res = kept.res;
+    } else if (engine_racy(&o->exec, &t)) {
+        ef.rate_runs = ENGINE_RATE_RUNS;
+        r = engine_rate(a, &o->exec, o->hang_ms, ef.deadline_ms, o->interrupted, &t, oracle,
+                        ENGINE_RATE_RUNS, &ef.rate_hits, &ef.rate_runs);
+        if (r)
+            goto out;
     }
     l->findings++;
     r = l->cb->finding && l->cb->finding(l->cb->arg, &ef) ? 1 : 0;

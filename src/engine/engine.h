@@ -43,6 +43,20 @@ int sup_run_trace_until(const alloc_t *a, const exec_opts_t *eo, const trace_t *
                         unsigned hang_ms, uint64_t deadline_ms, const volatile int *stop,
                         sup_result_t *res);
 
+/* Whether t's `thread T` ops run at once under eo (exec_opts_t.concurrent): a failure may
+ * then need one interleaving, and shows only in some replays. */
+bool engine_racy(const exec_opts_t *eo, const trace_t *t);
+
+/* Replays of a racy finding's trace when its rate is measured. */
+#define ENGINE_RATE_RUNS 10
+
+/* Replays t up to `runs` times from fresh processes and counts in *hits those that fail with
+ * `oracle`; *done gets the replays made (fewer when the deadline or *stop ends it). Returns 0
+ * or a negative errno other than -ETIMEDOUT and -EINTR. */
+int engine_rate(const alloc_t *a, const exec_opts_t *eo, unsigned hang_ms, uint64_t deadline_ms,
+                const volatile int *stop, const trace_t *t, const char *oracle, unsigned runs,
+                unsigned *hits, unsigned *done);
+
 /* Milliseconds of CLOCK_MONOTONIC: the clock of every deadline here. */
 uint64_t engine_now_ms(void);
 
@@ -79,6 +93,9 @@ typedef struct engine_finding {
     uint64_t elapsed_ms;      /* since the run started, when the child failed */
     uint64_t deadline_ms;     /* when the run must end (engine_now_ms), or 0 */
     sup_result_t res;
+    /* Its threads ran at once (engine_racy): of rate_runs replays of `trace` from a fresh
+     * process, rate_hits failed with the same oracle. rate_runs 0: not racy. */
+    unsigned rate_hits, rate_runs;
 } engine_finding_t;
 
 typedef struct engine_cb {

@@ -398,6 +398,32 @@ static void sc_handoff(gen_t *g)
     }
 }
 
+/* Threads churning one size class at once, each on its own band of slots (so the burst
+ * runner, src/exec/exec_threads.c, runs them together), then each band freed by the next thread:
+ * a lock-free path racing a locked one needs two threads in the same class at the same time. */
+static void sc_race(gen_t *g)
+{
+    unsigned k = 2 + pick(g, (g->o->threads < 4 ? g->o->threads : 4) - 1);
+    unsigned m = 2 + pick(g, 7), first = pick(g, g->o->threads), base = slot(g);
+    m = k * m > g->width ? g->width / k : m;
+    /* Small blocks: the harness fills every byte, so small ones keep the threads in the
+     * allocator for more of the burst (and fast paths are for small blocks). */
+    uint64_t size = 1 + gen_size(g) % (pick(g, 4) ? 256 : 4096);
+    unsigned rounds = 4 + pick(g, 13), hand = pick(g, 2);
+    for (unsigned r = 0; r <= rounds; r++) {
+        for (unsigned j = 0; j < k; j++) {
+            emit(g, OP_THREAD, (first + j + (r == rounds) * hand) % g->o->threads, 0, 0, 0);
+            for (unsigned i = 0; i < m; i++) {
+                unsigned s = (base + j * m + i) % g->width;
+                if (r == rounds)
+                    emit_free(g, s);
+                else
+                    emit(g, pick(g, 4) ? OP_MALLOC : OP_CALLOC, s, 1, size, 0);
+            }
+        }
+    }
+}
+
 static void sc_usable(gen_t *g)
 {
     unsigned s = slot(g);
@@ -471,9 +497,11 @@ typedef void (*scenario_fn)(gen_t *g);
 static const struct { scenario_fn fn; unsigned weight; } scenarios[] = {
     { sc_random, 40 }, { sc_walk, 4 }, { sc_frag, 3 }, { sc_chain, 5 }, { sc_aligned, 6 },
     { sc_calloc_recycle, 5 }, { sc_huge, 3 }, { sc_handoff, 4 }, { sc_usable, 4 },
-    { sc_page, 1 },
+    { sc_page, 1 }, { sc_race, 6 },
 };
 #define N_SCENARIOS (sizeof scenarios / sizeof scenarios[0])
+/* Without threads sc_race (the last) is never drawn, so single-threaded runs draw as before. */
+#define N_SINGLE (N_SCENARIOS - 1)
 
 /* Long lives: blocks in the top slots, made first and checked at the end. */
 static void long_lives(gen_t *g, unsigned n, bool end)
@@ -491,10 +519,10 @@ int gen_sequence(trace_t *t, uint64_t seq_seed, const gen_opts_t *o)
     static const unsigned widths[] = { 4, 8, 16, 64, 256, LONG_SLOT_BASE };
     gen_t g = { .r = { seq_seed }, .t = t, .o = o };
     g.width = widths[pick(&g, sizeof widths / sizeof widths[0])];
-    unsigned w[N_SCENARIOS];
+    unsigned w[N_SCENARIOS], n = o->threads > 1 ? N_SCENARIOS : N_SINGLE;
     for (unsigned i = 0; i < N_SCENARIOS; i++)
-        w[i] = scenarios[i].weight;
-    w[pick(&g, N_SCENARIOS)] += 40;   /* each sequence favours one scenario */
+        w[i] = i < n ? scenarios[i].weight : 0;
+    w[pick(&g, n)] += 40;   /* each sequence favours one scenario */
 
     size_t span = o->max_ops > o->min_ops ? o->max_ops - o->min_ops : 1;
     size_t target = o->min_ops + gen_below(&g.r, 1 + gen_below(&g.r, span));

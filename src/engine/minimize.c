@@ -54,8 +54,10 @@ static int try_cand(mz_t *m)
 {
     if (spent(m))
         return 0;
+    unsigned tries, need;
+    minimize_tries(m->o->rate_hits, m->o->rate_runs, &tries, &need);
     m->tests++;
-    m->spent += m->cand.len;
+    m->spent += m->cand.len * tries;   /* every replay counts against the ops budget */
     int r = m->test(m->arg, &m->cand);
     if (r == -ETIMEDOUT || r == -EINTR) {
         m->cut_short = true;
@@ -537,9 +539,22 @@ typedef struct fin_arg {
     sup_result_t tmp;
 } fin_arg_t;
 
+#define RATE_TRIES_MAX 10
+
+void minimize_tries(unsigned hits, unsigned runs, unsigned *tries, unsigned *need)
+{
+    *tries = *need = 1;
+    if (!runs || !hits)
+        return;
+    unsigned t = (3 * runs + hits - 1) / hits;
+    *tries = t < 2 ? 2 : t > RATE_TRIES_MAX ? RATE_TRIES_MAX : t;
+    unsigned n = (hits * *tries + 2 * runs - 1) / (2 * runs);
+    *need = n ? n : 1;
+}
+
 /* The same finding: same oracle and same signature (function of the failing op, message up
  * to numbers), so a cut that turns one bug into another is not kept. */
-static int same_failure(void *arg, const trace_t *cand)
+static int same_failure_once(void *arg, const trace_t *cand)
 {
     fin_arg_t *x = arg;
     int r = sup_run_trace_until(x->a, x->eo, cand, x->hang_ms, x->mo->deadline_ms,
@@ -554,6 +569,38 @@ static int same_failure(void *arg, const trace_t *cand)
         return 0;
     *x->res = x->tmp;
     return 1;
+}
+
+/* A racy finding's candidate fails at about the finding's rate: replays stop as soon as
+ * enough failed or too few are left to get there. */
+static int same_failure(void *arg, const trace_t *cand)
+{
+    fin_arg_t *x = arg;
+    unsigned tries, need, got = 0;
+    minimize_tries(x->mo->rate_hits, x->mo->rate_runs, &tries, &need);
+    for (unsigned i = 0; i < tries; i++) {
+        int r = same_failure_once(arg, cand);
+        if (r < 0)
+            return r;
+        got += (unsigned)r;
+        if (got >= need)
+            return 1;
+        if (got + (tries - i - 1) < need)
+            return 0;
+    }
+    return 0;
+}
+
+/* Measures the rate of a racy trace into *hits and *runs (0 runs: not racy). */
+static int measure_rate(const alloc_t *a, const exec_opts_t *eo, unsigned hang_ms,
+                        const minimize_opts_t *o, const trace_t *t, const char *oracle,
+                        unsigned *hits, unsigned *runs)
+{
+    *hits = *runs = 0;
+    if (!engine_racy(eo, t))
+        return 0;
+    return engine_rate(a, eo, hang_ms, o->deadline_ms, o->stop, t, oracle, ENGINE_RATE_RUNS,
+                       hits, runs);
 }
 
 int minimize_finding(const alloc_t *a, const exec_opts_t *eo, unsigned hang_ms, trace_t *t,
@@ -577,5 +624,17 @@ int minimize_finding(const alloc_t *a, const exec_opts_t *eo, unsigned hang_ms, 
         o.max_tests = 12;
         x.hang_ms = hang_ms / 2 > 1000 ? hang_ms / 2 : (hang_ms < 1000 ? hang_ms : 1000);
     }
-    return minimize_trace(t, same_failure, &x, &o, st);
+    int r = 0;
+    if (!o.rate_runs)
+        r = measure_rate(a, eo, hang_ms, &o, t, oracle, &o.rate_hits, &o.rate_runs);
+    /* A race no replay showed would spend the whole budget on candidates that cannot be
+     * told from cuts that lost it: the trace is kept as it is. */
+    bool hopeless = o.rate_runs && !o.rate_hits;
+    if (!r && hopeless && st)
+        *st = (minimize_stats_t){ .before = t->len, .after = t->len };
+    else if (!r)
+        r = minimize_trace(t, same_failure, &x, &o, st);
+    if (!r && st)
+        r = measure_rate(a, eo, hang_ms, &o, t, oracle, &st->rate_hits, &st->rate_runs);
+    return r;
 }

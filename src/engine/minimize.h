@@ -28,6 +28,10 @@ typedef struct minimize_opts {
     uint64_t deadline_ms;     /* engine_now_ms() when to stop; 0: none */
     const volatile int *stop; /* nonzero: stop now (may be NULL) */
     const finding_t *f;       /* the failure (its slots guide a cut); may be NULL */
+    /* A racy finding (engine_racy) failed in rate_hits of rate_runs replays: a candidate is
+     * replayed several times and kept if it fails at about that rate (minimize_tries). 0:
+     * measured by minimize_finding when racy, else one replay per candidate. */
+    unsigned rate_hits, rate_runs;
 } minimize_opts_t;
 
 typedef struct minimize_stats {
@@ -35,7 +39,13 @@ typedef struct minimize_stats {
     unsigned tests;           /* candidates tried */
     bool cut_short;           /* the deadline or the stop flag ended it */
     uint64_t ms;              /* how long it took */
+    unsigned rate_hits, rate_runs;  /* racy: the minimized trace's rate (0 runs: not racy) */
 } minimize_stats_t;
+
+/* The replays a candidate gets (*tries) and how many must fail (*need) for a finding that
+ * failed in hits of runs replays: about three times the replays it takes on average (at most
+ * 10), and half the failures expected in them; 1 and 1 when runs is 0. */
+void minimize_tries(unsigned hits, unsigned runs, unsigned *tries, unsigned *need);
 
 /* Shrinks t in place. t's last op is the failing one. mo may be NULL (defaults).
  * Returns 0 (also when cut short) or a negative errno. */

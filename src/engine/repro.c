@@ -155,6 +155,23 @@ static void put_options(FILE *out, const alloc_t *a, const exec_opts_t *eo,
             eo->resources && (!info->f || strcmp(info->f->oracle, ORACLE_LEAK) == 0));
 }
 
+#define MAX_ATTEMPTS 20
+
+/* Whether the ops' threads run at once, and how many runs the reproducer makes: about three
+ * times the runs a failure takes at the finding's rate (MAX_ATTEMPTS when none was measured
+ * or none failed), one when nothing runs at once. */
+static void put_schedule(FILE *out, const exec_opts_t *eo, const trace_t *t,
+                         const repro_info_t *info)
+{
+    bool at_once = false;
+    for (size_t i = 0; i < t->len && eo->concurrent; i++)
+        at_once |= t->ops[i].kind == OP_THREAD && t->ops[i].slot % OPS_THREADS;
+    unsigned n = !at_once ? 1 : !info->rate_hits ? MAX_ATTEMPTS
+        : (3 * info->rate_runs + info->rate_hits - 1) / info->rate_hits;
+    fprintf(out, "static const int CONCURRENT = %d;\nstatic const unsigned ATTEMPTS = %u;\n",
+            eo->concurrent, n < MAX_ATTEMPTS ? n : MAX_ATTEMPTS);
+}
+
 static const char *const kind_names[OP_COUNT] = {
     "K_MALLOC", "K_CALLOC", "K_REALLOC", "K_REALLOCARRAY", "K_ALIGNED_ALLOC",
     "K_POSIX_MEMALIGN", "K_MEMALIGN", "K_VALLOC", "K_PVALLOC", "K_FREE", "K_FREE_SIZED",
@@ -190,6 +207,7 @@ int repro_write(FILE *out, const alloc_t *a, const exec_opts_t *eo, const trace_
     if ((r = put_loader(out, a, info)) != 0)
         return r;
     put_options(out, a, eo, info);
+    put_schedule(out, eo, t, info);
     put_ops(out, t);
     fputs("/* ---- end of the generated part ---- */\n", out);
     r = put_lines(out, repro_rt_body, sizeof repro_rt_body / sizeof repro_rt_body[0]);

@@ -21,6 +21,7 @@ typedef struct repro_info {
     const char *version;      /* allocheck version */
     const finding_t *f;       /* the finding it reproduces, or NULL */
     unsigned hang_ms;         /* --hang: an op that takes longer is a timeout; 0: 3 s */
+    unsigned rate_hits, rate_runs;  /* a racy finding's rate (engine_finding_t), or 0 */
 } repro_info_t;
 
 /* Writes the program to out. Returns 0, or -ENOENT when the reference allocator's shared

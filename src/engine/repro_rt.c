@@ -11,6 +11,9 @@
  * Exit status: 1 with "FAIL ORACLE at op N (OP): MESSAGE" while the bug is there, 0 once it
  * is fixed, 2 when the allocator cannot be loaded; a crash ends it by the signal.
  * Set ALLOCHECK_REPRO_LIB=PATH to load the allocator from another path.
+ * With CONCURRENT the `thread T` ops run at once in allocheck's bursts (src/exec/exec_threads.c:
+ * the same bursts, start delays and one CPU per thread), the shadow table under a lock; a
+ * race shows in some runs only, so ATTEMPTS runs are made, each in a fresh child process.
  * Leaves out: the supervisor's hang detection by progress (an alarm per op stands in). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -21,6 +24,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <sched.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -32,6 +36,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/time.h>
+#include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { K_MALLOC, K_CALLOC, K_REALLOC, K_REALLOCARRAY, K_ALIGNED_ALLOC, K_POSIX_MEMALIGN,
@@ -190,6 +196,7 @@ static void reexec_for_tls(char **argv)
 
 /* Set once the program ends on its own terms (on_exit_early tells the other exits). */
 static volatile int finished;
+static pid_t main_pid;
 
 /* One line on stderr, exit 2: the allocator (or the program) cannot be set up. */
 static void load_failed(const char *what, const char *why)
@@ -354,8 +361,25 @@ static struct state {
     uint32_t allocs;
     size_t reuse_max, reuse_last;
     size_t page;
-    volatile size_t op_index;
 } S;
+
+/* The op each thread runs (a thread of a burst names its own when it fails or crashes). */
+static __thread size_t op_index;
+/* Bursts run: every use of the shadow table is locked (never an allocator call). */
+static int bursts_on;
+static pthread_mutex_t sh_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void lock(void)
+{
+    if (bursts_on)
+        pthread_mutex_lock(&sh_mu);
+}
+
+static void unlock(void)
+{
+    if (bursts_on)
+        pthread_mutex_unlock(&sh_mu);
+}
 
 static const char *op_text(size_t i)
 {
@@ -370,9 +394,13 @@ static void fail(const char *oracle, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    static int failing;
+    if (__atomic_exchange_n(&failing, 1, __ATOMIC_ACQ_REL))
+        for (;;)
+            pause();   /* another thread of the burst failed first: it reports */
     finished = 1;
-    printf("FAIL %s at op %zu (%s): %s\nthe bug is still there\n", oracle, S.op_index,
-           op_text(S.op_index), msg);
+    printf("FAIL %s at op %zu (%s): %s\nthe bug is still there\n", oracle, op_index,
+           op_text(op_index), msg);
     fflush(stdout);
     _exit(1);
 }
@@ -528,7 +556,8 @@ static int overlap(const void *p, size_t len, int except)
     for (int i = 0; i < 2; i++)
         if (lo < regions[i][1] && regions[i][0] < hi)
             return OVERLAP_HARNESS;
-    for (int s = 0; s < SLOTS; s++) {
+    for (size_t k = 0; k < S.live_blocks; k++) {   /* the live ones: short under the lock */
+        int s = S.live[k];
         const struct block *b = &S.slot[s];
         if (s != except && b->live && lo < end_of((uintptr_t)b->p, b->extent)
             && (uintptr_t)b->p < hi)
@@ -572,7 +601,9 @@ static void release(unsigned s, int how, const char *when)
     static const char *const how_name[] = { "free", "free_sized", "free_aligned_sized" };
     verify_block(s, "contents", when);
     struct block b = S.slot[s];
+    lock();
     forget(s);
+    unlock();
     errno = ERRNO_SENTINEL;
     if (how == FREE_SIZED)
         x_free_sized(b.p, b.size);
@@ -762,8 +793,10 @@ static void posix_memalign_result(const struct op *op, const struct req *r, int 
 
 static void on_forbidden(const struct op *op, unsigned s, unsigned char *p)
 {
+    lock();
     if (S.slot[s].live)
         forget(s);
+    unlock();
     if (CHECK != CHECK_NONE)
         fail("failure-path", "%s returned %p for a request that must fail (nmemb %zu, size %zu, "
              "alignment %zu)", kind_name[op->kind], (void *)p, (size_t)op->nmemb,
@@ -826,13 +859,21 @@ static void on_block(const struct op *op, unsigned s, int self, const struct req
 {
     int aligned = op->kind >= K_ALIGNED_ALLOC && op->kind <= K_MEMALIGN;
     struct block b = { p, r->size, r->size, aligned ? op->align : 0, 0, op->kind, self, 1 };
-    b.key = old ? old->key : key_of(s, S.allocs++);
+    b.key = old ? old->key : key_of(s, __atomic_fetch_add(&S.allocs, 1, __ATOMIC_RELAXED));
     if (r->must_fail) {
         on_forbidden(op, s, p);
         return;
     }
-    if (CHECK != CHECK_NONE) {
+    /* Placed and entered under one lock (a block two threads get at once is caught), filled
+     * after: allocheck's order. */
+    lock();
+    if (CHECK != CHECK_NONE)
         check_placement(op, &b, old ? (int)s : -1, r->align);
+    if (S.slot[s].live)
+        forget(s);
+    insert(s, &b);
+    unlock();
+    if (CHECK != CHECK_NONE) {
         if (op->kind == K_CALLOC)
             calloc_fill(s, &b);
         else
@@ -840,9 +881,6 @@ static void on_block(const struct op *op, unsigned s, int self, const struct req
         S.reuse_last = r->size;
         S.reuse_max = r->size > S.reuse_max ? r->size : S.reuse_max;
     }
-    if (S.slot[s].live)
-        forget(s);
-    insert(s, &b);
 }
 
 /* ---- the ops ---- */
@@ -878,17 +916,33 @@ static void op_realloc(const struct op *op, unsigned s, int self)
     struct block old = S.slot[s];
     if (old.live)
         verify_block(s, "contents", "before realloc");
+    /* In a burst the old block leaves the table first (realloc may free it for another
+     * thread to get), and comes back if the call fails. */
+    int out = bursts_on && old.live;
+    if (out) {
+        lock();
+        forget(s);
+        unlock();
+    }
     errno = ERRNO_SENTINEL;
     unsigned char *q = op->kind == K_REALLOC ? x_realloc(old.live ? old.p : NULL, op->size)
         : x_reallocarray(old.live ? old.p : NULL, op->nmemb, op->size);
     int err = errno;
+    if (!q && out && (r.size || r.must_fail)) {   /* realloc(p, 0) freed it */
+        lock();
+        insert(s, &old);
+        unlock();
+    }
     if (q) {
         on_block(op, s, self, &r, q, old.live ? &old : NULL);
         return;
     }
     /* realloc(p, 0) returning NULL counts as having freed p (allocheck's reading). */
     if (r.size == 0 && old.live && !r.must_fail) {
-        forget(s);
+        lock();
+        if (!out)
+            forget(s);
+        unlock();
         return;
     }
     on_null(op, &r, err);
@@ -920,6 +974,7 @@ static void op_usable(unsigned s)
     if (u < b->size || u - b->size > b->size + USABLE_SLACK)
         fail("usable-size", "usable size of slot %u (%s of %zu bytes at %p) is %zu", s,
              kind_name[b->origin], b->size, (void *)b->p, u);
+    lock();
     int o = overlap(b->p, u, (int)s);
     if (o != OVERLAP_NONE)
         fail("usable-size", "usable size %zu of slot %u (%zu bytes at %p) reaches into %s %d", u,
@@ -927,6 +982,7 @@ static void op_usable(unsigned s)
     size_t from = b->extent;
     if (u > from)
         b->extent = u;
+    unlock();
     fill_block(b->p, from < u ? from : u, u, b->key);
 }
 
@@ -941,7 +997,7 @@ static void run_op(size_t i, int self)
 {
     const struct op *op = &OPS[i];
     unsigned s = op->slot % SLOTS;
-    S.op_index = i;
+    op_index = i;
     if (!present(op->kind))
         return;   /* allocheck skips an op whose function the allocator lacks */
     if (op->kind == K_REALLOC || op->kind == K_REALLOCARRAY)
@@ -1021,6 +1077,178 @@ static void run_on(int t, size_t i)
     sem_wait(&done);
 }
 
+/* ---- threads at once: allocheck's bursts (src/exec/exec_threads.c) ---- */
+
+#define BURST_MAX_OPS 512
+#define DELAY_MAX 64
+
+static pthread_barrier_t bar;
+static size_t b_lo, b_hi, b_count;
+static int b_first, b_done, b_cpu[THREADS];
+static unsigned char owner[SLOTS];
+static size_t owned[SLOTS];
+
+static uint64_t mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* The burst from lo, where thread *cur runs: up to the first op on a slot another thread
+ * of it touched, a `check` (alone), or BURST_MAX_OPS ops. */
+static size_t plan_burst(size_t lo, int *cur, unsigned *mask)
+{
+    size_t n_ops = sizeof OPS / sizeof OPS[0], i = lo, n = 0, stamp = ++b_count;
+    *mask = 0;
+    for (; i < n_ops; i++) {
+        const struct op *op = &OPS[i];
+        if (op->kind == K_THREAD) {
+            *cur = (int)(op->slot % THREADS);
+            continue;
+        }
+        int check = op->kind == K_CHECK;
+        unsigned s = op->slot % SLOTS;
+        if (check ? n > 0 : owned[s] == stamp && owner[s] != *cur)
+            break;
+        if (!check) {
+            owned[s] = stamp;
+            owner[s] = (unsigned char)*cur;
+        }
+        *mask |= 1u << *cur;
+        if (check || ++n == BURST_MAX_OPS) {
+            i++;
+            break;
+        }
+    }
+    return i;
+}
+
+static unsigned b_parties, b_running;
+
+/* After the start barrier, waits up to 200 us for every thread to be running (a thread woken
+ * from the barrier's futex is late, and would miss most of the burst). */
+static void rendezvous(uint32_t burst)
+{
+    unsigned want = (burst + 1) * b_parties;
+    __atomic_add_fetch(&b_running, 1, __ATOMIC_ACQ_REL);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (unsigned i = 0; __atomic_load_n(&b_running, __ATOMIC_ACQUIRE) < want; i++) {
+        __builtin_ia32_pause();
+        if (i % 64)
+            continue;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000000000L + now.tv_nsec - t0.tv_nsec > 200000)
+            return;
+    }
+}
+
+static void run_slice(int self, uint32_t burst)
+{
+    rendezvous(burst);
+    uint64_t d = mix(SEED ^ ((uint64_t)burst << 8) ^ (unsigned)self) % DELAY_MAX;
+    for (uint64_t k = 0; k < d; k++)
+        __builtin_ia32_pause();
+    int cur = b_first;
+    for (size_t i = b_lo; i < b_hi; i++) {
+        if (OPS[i].kind == K_THREAD)
+            cur = (int)(OPS[i].slot % THREADS);
+        else if (cur == self)
+            run_op(i, self);
+    }
+}
+
+static void pin(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (cpu >= 0)
+        sched_setaffinity(0, sizeof one, &one);
+}
+
+static uint32_t b_burst;
+
+static void *burst_worker(void *arg)
+{
+    int self = (int)(uintptr_t)arg;
+    pin(b_cpu[self]);
+    for (;;) {
+        pthread_barrier_wait(&bar);
+        if (b_done)
+            return NULL;
+        run_slice(self, b_burst);
+        pthread_barrier_wait(&bar);
+    }
+}
+
+/* One CPU per thread, the next ones after the main thread's (allocheck's placement). */
+static void place(unsigned used)
+{
+    cpu_set_t mask;
+    int cpu0 = sched_getcpu(), k = 0;
+    for (int i = 0; i < THREADS; i++)
+        b_cpu[i] = -1;
+    if (cpu0 < 0 || sched_getaffinity(0, sizeof mask, &mask) || CPU_COUNT(&mask) < 2)
+        return;
+    for (int i = 0; i < THREADS; i++) {
+        if (!(used & (1u << i)))
+            continue;
+        int cpu = cpu0;
+        for (int step = k++ % CPU_COUNT(&mask); step > 0; step--)
+            do
+                cpu = (cpu + 1) % CPU_SETSIZE;
+            while (!CPU_ISSET(cpu, &mask));
+        b_cpu[i] = cpu;
+    }
+    pin(b_cpu[0]);
+}
+
+static void run_bursts(unsigned used)
+{
+    size_t n = sizeof OPS / sizeof OPS[0], pc = 0;
+    b_done = 0;   /* the leak check runs the ops several times */
+    b_burst = 0;
+    b_running = 0;
+    place(used);
+    b_parties = (unsigned)__builtin_popcount(used);
+    pthread_barrier_init(&bar, NULL, b_parties);
+    bursts_on = 1;
+    for (int t = 1; t < THREADS; t++) {
+        pthread_t tid;
+        if ((used & (1u << t))
+            && pthread_create(&tid, NULL, burst_worker, (void *)(uintptr_t)t) != 0)
+            load_failed("reproducer", "cannot start a thread");
+    }
+    int cur = 0;
+    while (pc < n) {
+        unsigned mask;
+        b_first = cur;
+        b_lo = pc;
+        b_hi = plan_burst(pc, &cur, &mask);
+        arm_hang_timer();
+        pthread_barrier_wait(&bar);
+        run_slice(0, b_burst);
+        pthread_barrier_wait(&bar);
+        b_burst++;
+        pc = b_hi;
+    }
+    b_done = 1;
+    pthread_barrier_wait(&bar);
+    bursts_on = 0;
+}
+
+/* The threads the ops use, thread 0 always, as a bit mask; 1 alone: no bursts. */
+static unsigned threads_used(void)
+{
+    unsigned mask = 1;
+    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
+        if (OPS[i].kind == K_THREAD)
+            mask |= 1u << (OPS[i].slot % THREADS);
+    return mask;
+}
+
 /* ---- crashes, exits and hangs inside the allocator ---- */
 
 static void say(const char *s)
@@ -1042,9 +1270,9 @@ static void say_num(size_t i)
 static void say_op(void)
 {
     say(" at op ");
-    say_num(S.op_index);
+    say_num(op_index);
     say(" (");
-    say(op_text(S.op_index));
+    say(op_text(op_index));
     say(")");
 }
 
@@ -1093,18 +1321,47 @@ static void watch(void)
     atexit(on_exit_early);
 }
 
-/* Runs every op, then frees what is left live and probes reuse, as exec_run does. */
+/* A race shows in some runs only: each of ATTEMPTS runs in a child of its own, and the first
+ * that fails (it says how) ends the reproducer with its status. */
+static void attempts(void)
+{
+    for (unsigned k = 1; k < ATTEMPTS; k++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid < 0)
+            return;
+        if (pid == 0)
+            return;   /* the child runs the ops below */
+        int st;
+        if (waitpid(pid, &st, 0) < 0)
+            continue;
+        if (WIFSIGNALED(st)) {
+            signal(WTERMSIG(st), SIG_DFL);
+            raise(WTERMSIG(st));
+        }
+        if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+            exit(WEXITSTATUS(st));
+    }
+}
+
+/* Runs every op (in bursts with CONCURRENT), then frees what is left live and probes reuse,
+ * as exec_run does. */
 static void run_all(void)
 {
-    int t = 0;
+    unsigned used = threads_used();
     size_t n = sizeof OPS / sizeof OPS[0];
-    for (size_t i = 0; i < n; i++) {
-        if (OPS[i].kind == K_THREAD)
-            t = (int)(OPS[i].slot % THREADS);
-        else
-            run_on(t, i);
+    if (CONCURRENT && used != 1) {
+        run_bursts(used);
+    } else {
+        int t = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (OPS[i].kind == K_THREAD)
+                t = (int)(OPS[i].slot % THREADS);
+            else
+                run_on(t, i);
+        }
     }
-    S.op_index = n;
+    op_index = n;
     arm_hang_timer();
     for (unsigned s = 0; s < SLOTS; s++)
         if (S.slot[s].live)
@@ -1179,9 +1436,9 @@ static void check_leak(void)
     long long step[2][LEAK_REPS];
     if (!grows(0, step) || !grows(LEAK_SETTLE_REPS, step))
         return;
-    S.op_index = sizeof OPS / sizeof OPS[0];
+    op_index = sizeof OPS / sizeof OPS[0];
     printf("FAIL leak at op %zu (end of run): run %d more times, the ops (which free "
-           "everything) grew the footprint in each of the last %d: resident", S.op_index,
+           "everything) grew the footprint in each of the last %d: resident", op_index,
            2 * LEAK_REPS + LEAK_SETTLE_REPS, LEAK_REPS);
     for (int m = 0; m < 2; m++)
         for (int i = 0; i < LEAK_REPS; i++)
@@ -1197,11 +1454,15 @@ int main(int argc, char **argv)
     load(argv);
     S.page = (size_t)sysconf(_SC_PAGESIZE);
     sem_init(&done, 0, 0);
+    main_pid = getpid();
+    attempts();
     watch();
     run_all();
     if (LEAK_CHECK)
         check_leak();
     finished = 1;
+    if (getpid() != main_pid)
+        _exit(0);   /* one clean attempt of several: the parent goes on */
     printf("no failure: the ops ran clean (the bug looks fixed)\n");
     return 0;
 }

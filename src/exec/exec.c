@@ -2,7 +2,8 @@
  * (docs/ARCHITECTURE.md, Executor and shadow model) against the shadow model. Thread 0 is the
  * caller's thread; `thread T` (T > 0) hands the ops that follow to worker T, created once per
  * exec_t on an mmap'ed stack. Exactly one thread runs at a time (a futex handoff), so a trace
- * replays identically.
+ * replays identically; with opts.concurrent they run at once in bursts (src/exec/exec_threads.c),
+ * and every use of the shadow's shared index goes through sh_lock (never an allocator call).
  * Slot semantics beyond ops.h, chosen here:
  *  - `free S` on an empty slot calls free(NULL) (C17 7.22.3.3p2: no action occurs).
  *  - `free_sized S` uses free_sized for malloc/calloc/realloc blocks (C23 7.24.3.4), and for
@@ -32,6 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "src/exec/exec_threads.h"
 #include "src/exec/shadow.h"
 #include "src/footprint/measure.h"
 
@@ -79,7 +81,27 @@ struct exec {
     unsigned pinned_runs;   /* runs since it was pinned */
     int cpu;                /* the CPU the workers are pinned to, or -1 */
     cpu_set_t mask0;
+    /* real concurrency (src/exec/exec_threads.c) */
+    conc_t *conc;           /* the burst runner, or NULL (opts.concurrent off) */
+    bool conc_on;           /* a burst runs: the shadow index is shared */
+    uint32_t found;         /* a thread has filled `finding` in this run */
+    pthread_mutex_t sh_mu;  /* guards the shadow's index while conc_on */
 };
+
+/* The op each thread is running in a burst (a finding names it). */
+static __thread size_t tl_pc;
+
+static inline void sh_lock(exec_t *e)
+{
+    if (e->conc_on)
+        pthread_mutex_lock(&e->sh_mu);
+}
+
+static inline void sh_unlock(exec_t *e)
+{
+    if (e->conc_on)
+        pthread_mutex_unlock(&e->sh_mu);
+}
 
 /* An allocation request, normalized. */
 typedef struct req {
@@ -110,9 +132,12 @@ __attribute__((format(printf, 3, 4)))
 static int finding(exec_t *e, const char *oracle, const char *fmt, ...)
 {
     finding_t *f = &e->finding;
+    size_t pc = e->conc_on ? tl_pc : e->pc;
+    if (e->conc_on && __atomic_exchange_n(&e->found, 1, __ATOMIC_ACQ_REL))
+        return 1;   /* another thread's finding came first: this one only stops */
     snprintf(f->oracle, sizeof f->oracle, "%s", oracle);
-    f->op_index = e->pc;
-    f->line = e->pc < e->t->len ? e->t->ops[e->pc].line : 0;
+    f->op_index = pc;
+    f->line = pc < e->t->len ? e->t->ops[pc].line : 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(f->message, sizeof f->message, fmt, ap);
@@ -194,10 +219,14 @@ static void *worker_main(void *arg)
     exec_t *e = w->e;
     await_turn(e, w->id);
     while (!e->quit) {
-        run_ops(e, w->id);
+        if (e->conc)
+            conc_worker(e, e->conc, w->id);   /* bursts until the run ends */
+        else
+            run_ops(e, w->id);
         if (e->quit)
             break;
-        give_turn(e, 0);    /* the trace ended (or a finding) on this thread */
+        if (!e->conc)
+            give_turn(e, 0);    /* the trace ended (or a finding) on this thread */
         await_turn(e, w->id);
     }
     return NULL;
@@ -334,7 +363,9 @@ static int release(exec_t *e, unsigned slot, free_how_t how, const char *when)
     if (verify_block(e, slot, ORACLE_CONTENTS, when))
         return 1;
     shadow_block_t b = e->sh.slot[slot];
+    sh_lock(e);
     shadow_remove(&e->sh, slot);
+    sh_unlock(e);
     errno = ERRNO_SENTINEL;
     call_free(e, how, &b);
     return check_free_errno(e, errno, how_names[how]);
@@ -580,8 +611,10 @@ static void note_success(exec_t *e, size_t size)
  * when the allocator is right). The slot's old block, if any, is forgotten. */
 static int on_forbidden(exec_t *e, const op_t *op, unsigned slot, const req_t *r, void *p)
 {
+    sh_lock(e);
     if (e->sh.slot[slot].live)
         shadow_remove(&e->sh, slot);
+    sh_unlock(e);
     int res = 0;
     if (e->o.check != CHECK_LEVEL_NONE)
         res = finding(e, ORACLE_FAILURE_PATH, "%s returned %p for a request that must fail "
@@ -663,16 +696,29 @@ static int on_block(exec_t *e, const op_t *op, unsigned slot, unsigned self, con
         .thread = (uint8_t)self,
         .align = op->kind >= OP_ALIGNED_ALLOC && op->kind <= OP_MEMALIGN ? op->align : 0,
     };
-    b.key = old ? old->key : shadow_key(e->o.seed, slot, e->sh.allocs++);
+    if (old)
+        b.key = old->key;
+    else   /* a locked add only while threads share the counter */
+        b.key = shadow_key(e->o.seed, slot, e->conc_on
+                           ? __atomic_fetch_add(&e->sh.allocs, 1, __ATOMIC_RELAXED)
+                           : e->sh.allocs++);
     if (r->must_fail)
         return on_forbidden(e, op, slot, r, p);
-    if (e->o.check == CHECK_LEVEL_NONE) {
+    bool none = e->o.check == CHECK_LEVEL_NONE;
+    /* Checked and indexed under one lock, so a block two threads get at once is caught;
+     * the fill after needs no shadow. */
+    sh_lock(e);
+    int o = none ? SHADOW_NONE : shadow_overlap(&e->sh, b.ptr, b.size, old ? (int)slot : -1);
+    if (o == SHADOW_NONE) {
         if (e->sh.slot[slot].live)
             shadow_remove(&e->sh, slot);
         shadow_insert(&e->sh, slot, &b);
-        return 0;
+        if (!none)
+            note_success(e, b.size);
     }
-    int o = shadow_overlap(&e->sh, b.ptr, b.size, old ? (int)slot : -1);
+    sh_unlock(e);
+    if (none)
+        return 0;
     if (o != SHADOW_NONE)
         return overlap_finding(e, op, p, b.size, o);
     int res;
@@ -680,10 +726,6 @@ static int on_block(exec_t *e, const op_t *op, unsigned slot, unsigned self, con
         res = calloc_fill(e, slot, p, b.size, b.key);
     else
         res = plain_fill(e, op, slot, p, b.size, old, b.key);
-    if (e->sh.slot[slot].live)
-        shadow_remove(&e->sh, slot);
-    shadow_insert(&e->sh, slot, &b);
-    note_success(e, b.size);
     if (b.ptr & (r->align - 1))
         return misaligned(e, op, &b, p, r->align);
     return res;
@@ -718,13 +760,26 @@ static int op_alloc(exec_t *e, const op_t *op, unsigned slot, unsigned self)
 static int on_realloc_null(exec_t *e, const op_t *op, unsigned slot, const req_t *r, int err)
 {
     if (r->size == 0 && e->sh.slot[slot].live && !r->must_fail) {
+        sh_lock(e);
         shadow_remove(&e->sh, slot);   /* see the file comment on realloc(p, 0) */
+        sh_unlock(e);
         return 0;
     }
     int res = on_null(e, op, r, err);
     if (res || !e->sh.slot[slot].live)
         return res;
     return verify_block(e, slot, ORACLE_FAILURE_PATH, "after a failed realloc");
+}
+
+/* Takes slot out of the index (b NULL) or puts b back, under the shadow lock. */
+static void reindex(exec_t *e, unsigned slot, const shadow_block_t *b)
+{
+    sh_lock(e);
+    if (b)
+        shadow_insert(&e->sh, slot, b);
+    else
+        shadow_remove(&e->sh, slot);
+    sh_unlock(e);
 }
 
 static int op_realloc(exec_t *e, const op_t *op, unsigned slot, unsigned self)
@@ -740,13 +795,22 @@ static int op_realloc(exec_t *e, const op_t *op, unsigned slot, unsigned self)
     if (b->live && verify_block(e, slot, ORACLE_CONTENTS, "before realloc"))
         return 1;
     shadow_block_t old = *b;
-    void *q;
+    void *q, *from = old.live ? (void *)old.ptr : NULL;
+    /* In a burst the old block leaves the index first: realloc may free it, and another
+     * thread may be handed its memory before this one indexes the new block. */
+    bool unindexed = e->conc_on && old.live;
+    if (unindexed)
+        reindex(e, slot, NULL);
     errno = ERRNO_SENTINEL;
     if (op->kind == OP_REALLOC)
-        q = a->realloc(a->ctx, b->live ? (void *)b->ptr : NULL, op->size);
+        q = a->realloc(a->ctx, from, op->size);
     else
-        q = a->reallocarray(a->ctx, b->live ? (void *)b->ptr : NULL, op->nmemb, op->size);
+        q = a->reallocarray(a->ctx, from, op->nmemb, op->size);
     int err = errno;
+    /* It failed: the old block is still there, unless realloc(p, 0) freed it (see the file
+     * comment), when another thread may already have been handed its memory. */
+    if (!q && unindexed && (r.size || r.must_fail))
+        reindex(e, slot, &old);
     if (!q)
         return on_realloc_null(e, op, slot, &r, err);
     return on_block(e, op, slot, self, &r, q, old.live ? &old : NULL);
@@ -795,16 +859,18 @@ static int op_usable(exec_t *e, const op_t *op, unsigned slot, unsigned self)
     if (u < b->size || implausible_usable(e, u, b->size))
         return finding(e, ORACLE_USABLE_SIZE, "usable size of slot %u (%s of %zu bytes at %p) "
                        "is %zu", slot, kind_names[b->origin], b->size, (void *)b->ptr, u);
+    size_t from = b->extent;
+    sh_lock(e);
     int o = shadow_overlap(&e->sh, b->ptr, u, (int)slot);
+    if (o == SHADOW_NONE && u > b->extent)
+        shadow_set_extent(&e->sh, slot, u);
+    sh_unlock(e);
     if (o != SHADOW_NONE)
         return finding(e, ORACLE_USABLE_SIZE, "usable size %zu of slot %u (%zu bytes at %p) "
                        "reaches into %s %d", u, slot, b->size, (void *)b->ptr,
                        o == SHADOW_HARNESS ? "harness memory" : "live slot", o);
     /* The bytes below the extent hold the pattern already (checked at the next free or
      * check): only the new ones are written, the whole usable size in sampled mode. */
-    size_t from = b->extent;
-    if (u > from)
-        shadow_set_extent(&e->sh, slot, u);
     fill_block(e, (void *)b->ptr, from < u ? from : u, u, b->key);
     return 0;
 }
@@ -860,6 +926,41 @@ static void run_ops(exec_t *e, unsigned self)
         if (!e->result)
             e->pc++;
     }
+}
+
+/* ---- the hooks of the burst runner (src/exec/exec_threads.h) ---- */
+
+int exec_step(exec_t *e, size_t pc, unsigned self)
+{
+    const op_t *op = &e->t->ops[pc];
+    tl_pc = pc;
+    if (e->progress)
+        *e->progress = pc;
+    int r = op->kind < OP_THREAD ? op_fns[op->kind](e, op, op->slot % OPS_SLOTS, self) : -1;
+    if (r < 0)
+        __atomic_fetch_add(&e->skipped, 1, __ATOMIC_RELAXED);
+    else if (r)
+        __atomic_store_n(&e->result, r, __ATOMIC_RELEASE);
+    return r;
+}
+
+bool exec_halted(const exec_t *e)
+{
+    return e->quit || __atomic_load_n(&e->result, __ATOMIC_ACQUIRE) != 0;
+}
+
+int exec_start_worker(exec_t *e, unsigned id)
+{
+    int r = ensure_worker(e, id);
+    if (!r)
+        give_turn(e, id);
+    return r;
+}
+
+void exec_set_bursts(exec_t *e, bool on, uint64_t ops)
+{
+    e->conc_on = on;
+    e->ops += ops;
 }
 
 /* ---- end of a run ---- */
@@ -960,6 +1061,11 @@ exec_t *exec_new(const alloc_t *a, const exec_opts_t *o)
     e->cpu = -1;
     shadow_set_harness(&e->sh, H_EXEC, e, len);
     footprint_exclude(e, len);   /* the shadow model is no part of the allocator's footprint */
+    pthread_mutex_init(&e->sh_mu, NULL);
+    if (e->o.concurrent && !(e->conc = conc_new(e->o.seed))) {
+        munmap(e, len);
+        return NULL;
+    }
     return e;
 }
 
@@ -983,6 +1089,7 @@ void exec_free(exec_t *e)
             footprint_include(e->w[i].stack, WORKER_STACK_SIZE);
             munmap(e->w[i].stack, WORKER_STACK_SIZE);
         }
+    conc_free(e->conc);
     footprint_include(e, e->map_len);
     munmap(e, e->map_len);
 }
@@ -1020,7 +1127,14 @@ int exec_run(exec_t *e, const trace_t *t, finding_t *f, volatile size_t *progres
     e->reuse_max = e->reuse_last = 0;
     e->reuse_probe[0] = e->reuse_probe[1] = 0;
     memset(&e->finding, 0, sizeof e->finding);
-    run_ops(e, 0);
+    e->found = 0;
+    if (e->conc && conc_wanted(t)) {
+        int r = conc_run(e, e->conc, t);
+        e->result = r < 0 ? r : e->result;
+        e->pc = e->result == 1 ? e->finding.op_index : e->pc;
+    } else {
+        run_ops(e, 0);
+    }
     uncolocate(e, false);
     e->pc = e->result ? e->pc : t->len;
     int r = finish_run(e);

@@ -306,6 +306,23 @@ static void raw_free(char *raw, size_t rawsize)
 #endif
         return;
     }
+#if BUG_RACY_FREE /* "freeing a small block needs no lock": the list head is read, the first
+                   * entries walked for a double free (as tcache does), the block scrubbed, and
+                   * the head written back, with no CAS and without the lock malloc pops under:
+                   * a block popped in between goes back on the list while in use */
+    if (rawsize <= 4096) {
+        size_t c = class_of(rawsize);
+        freeblk_t *head = free_head[c];
+        unsigned depth = 0;
+        for (freeblk_t *b = head; b != NULL && depth < 16; b = *link_of((char *)b, rawsize))
+            if ((char *)b == raw || ++depth == 16)
+                break;
+        memset(raw + HDR + sizeof(freeblk_t *), 0xdf, rawsize - HDR - sizeof(freeblk_t *));
+        *link_of(raw, rawsize) = head;
+        free_head[c] = (freeblk_t *)raw;
+        return;
+    }
+#endif
     LOCK();
 #if BUG_BIG_HEAP_PURGE /* only with more than PURGE_LIVE bytes live: a big or warm heap */
     pressure_purge(raw, rawsize);
