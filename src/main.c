@@ -29,6 +29,7 @@ static const command_t commands[] = {
     { "replay", cmd_replay, "replay traces against an allocator, checking every promise", true },
     { "minimize", cmd_minimize, "shrink a failing trace to the fewest operations", true },
     { "repro", cmd_repro, "write a standalone C reproducer for a failing trace", true },
+    { "profile", cmd_profile, "profile allocators' footprint and speed side by side", true },
     { "generate", cmd_generate, "write a random workload trace", false },
     { "trace", cmd_trace, "convert traces between text and binary", false },
     { "list", cmd_list, "list every conformance check", true },
@@ -49,6 +50,7 @@ static const char doc[] =
     "  replay      replay traces against an allocator, checking every promise\n"
     "  minimize    shrink a failing trace to the fewest operations\n"
     "  repro       write a standalone C reproducer for a failing trace\n"
+    "  profile     profile allocators' footprint and speed side by side\n"
     "  generate    write a random workload trace\n"
     "  trace       convert traces between text and binary\n"
     "  list        list every conformance check\n"
