@@ -21,7 +21,7 @@ typedef struct scale {
 
 static scale_t scale_of(const fp_opts_t *o)
 {
-    return o->quick ? (scale_t){ 2u << 20, 5000, 60000 } : (scale_t){ 8u << 20, 20000, 240000 };
+    return o->quick ? (scale_t){ 1u << 20, 3000, 30000 } : (scale_t){ 8u << 20, 20000, 240000 };
 }
 
 static size_t min_sz(size_t a, size_t b)

@@ -233,8 +233,8 @@ static void run(const alloc_t *a, const fp_opts_t *o, unsigned threads, bool xth
         r->status = FP_SKIPPED, snprintf(r->note, sizeof r->note, "no memory for the test");
         return;
     }
-    sh->rounds = (o->quick ? 400u : 1600u) / (threads > 1 ? threads / 2 : 1);
-    sh->tput_ops = (o->quick ? 200000u : 800000u) / threads;
+    sh->rounds = (o->quick ? 200u : 1600u) / (threads > 1 ? threads / 2 : 1);
+    sh->tput_ops = (o->quick ? 100000u : 800000u) / threads;
     run_threads(a, sh, threads, xthread, r);
     r->frag_peak = r->peak_live ? (double)r->peak_resident / (double)r->peak_live : 0;
 }

@@ -231,7 +231,7 @@ static int cmp_u64(const void *x, const void *y)
 int fp_sweep_sizes(const alloc_t *first, bool quick, uint64_t *out, int max)
 {
     int n = 0;
-    for (int k = 0; k <= 20; k += quick ? 2 : 1) {
+    for (int k = 0; k <= 20; k += quick ? 4 : 1) {
         uint64_t p = 1ull << k;
         n = add_size(out, n, max, p - 1), n = add_size(out, n, max, p);
         n = add_size(out, n, max, p + 1);
