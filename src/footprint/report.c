@@ -158,7 +158,7 @@ static void fill_overhead(const profile_t *p, table_t *t)
 
 static void print_table(const profile_t *p, const table_t *t, bool md, FILE *f)
 {
-    fprintf(f, md ? "\n### %s\n\n| |" : "\n%s\n%-14s", t->title, "");
+    fprintf(f, md ? "\n### %s\n\n| |" : "\n%s\n%-16s", t->title, "");
     for (int k = 0; k < p->nallocs; k++)
         fprintf(f, md ? " %s |" : "  %-22.22s", p->alloc[k].label);
     if (md) {
@@ -167,7 +167,7 @@ static void print_table(const profile_t *p, const table_t *t, bool md, FILE *f)
             fprintf(f, " --- |");
     }
     for (int r = 0; r < t->nrows; r++) {
-        fprintf(f, md ? "\n| %s |" : "\n%-14s", t->row[r]);
+        fprintf(f, md ? "\n| %s |" : "\n%-16s", t->row[r]);
         for (int k = 0; k < p->nallocs; k++)
             fprintf(f, md ? " %s |" : "  %-22s", t->cell[r][k]);
     }

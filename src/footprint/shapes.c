@@ -4,7 +4,7 @@
  *   every round, so a hole one round leaves can only serve the next when merged;
  * - random: random sizes (mostly small, a few up to 512 KiB), random lifetimes;
  * - realloc: growth chains (a buffer growing by 1/4 at a time, as strings and vectors do)
- *   among small pinned blocks that keep it from growing in place;
+ *   up to 64 KiB, among small pinned blocks that keep it from growing in place;
  * - robson: a Robson-style adversary: every phase frees every other live block in address
  *   order, then fills the live budget with blocks twice the last size, which no hole fits;
  * - trace: a trace file's ops, slot for slot (thread switches are ignored: one thread).
@@ -94,11 +94,12 @@ static void realloc_chains(const alloc_t *a, const fp_opts_t *o, fp_result_t *r)
     enum { CHAINS = 48 };
     size_t pins = sc.cap / 5;
     fp_ctx_t c;
-    if (fp_ctx_init(&c, a, r, CHAINS + pins, sc.ops, o->seed))
+    /* Half the ops of the others: each one copies kilobytes. */
+    if (fp_ctx_init(&c, a, r, CHAINS + pins, sc.ops / 2, o->seed))
         return;
-    while (r->ops < sc.ops) {
+    while (r->ops < sc.ops / 2) {
         size_t k = fp_rand(&c) % CHAINS, n = c.slot[k].n;
-        if (n > (256u << 10))
+        if (n > (64u << 10))
             fp_free(&c, k);
         else
             fp_realloc(&c, k, n + n / 4 + 16);

@@ -202,6 +202,7 @@ static void run_threads(const alloc_t *a, shared_t *sh, unsigned threads, bool x
             sample_once(sh, &base, r);
             nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
         }
+    sample_once(sh, &base, r);   /* what the run left: a short run may end before a sample */
     r->ns = now_ns() - t0;
     r->ops = atomic_load(&sh->ops);
     r->peak_live = atomic_load(&sh->peak_live);

@@ -217,7 +217,7 @@ static int class_edges(const alloc_t *a, uint64_t *out, int n, int max)
             a->free(a->ctx, p);
         if (u >= s)
             n = add_size(out, n, max, u), n = add_size(out, n, max, u + 1);
-        s = u + 1 > s + s / 2 ? u + 1 : s + s / 2 + 1;
+        s = u + 1 > 2 * s ? u + 1 : 2 * s + 1;
     }
     return n;
 }
