@@ -2,7 +2,8 @@
  * cell's child. Every block the workload holds is counted in `live` (its requested size) and
  * touched once per page, so the footprint read is the memory the allocator really used; the
  * footprint is sampled FP_SAMPLES times over the run, and the time spent reading it is left
- * out of ns/op.
+ * out of ns/op. That time is the thread's CPU time (user and system, page faults included),
+ * not the wall clock: on a loaded machine the wall clock measures the other processes.
  * Terms: a "slot" holds one block of the workload (its pointer and requested size); the
  * slot table is mmap'ed and excluded from the footprint.
  * Leaves out: checking the allocator's answers (conform and fuzz do that): a NULL is only
@@ -20,7 +21,7 @@
 static uint64_t now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
