@@ -98,16 +98,27 @@ static void fmt_tick(double v, char *out, size_t len)
         snprintf(out, len, "%g", v);
 }
 
+/* A step of 1, 2 or 5 times a power of ten giving 3 to 6 gridlines over span. */
+static double nice_step(double span)
+{
+    double p = exp10(floor(log10(span > 0 ? span : 1))), m = span / p;
+    return p * (m > 5 ? 2 : m > 2 ? 1 : m > 1 ? 0.5 : 0.2);
+}
+
+/* The axis's top, rounded up to a whole step, so the last gridline closes the frame. */
+static double nice_top(double y1)
+{
+    double st = nice_step(y1);
+    return ceil(y1 / st - 1e-9) * st;
+}
+
 /* Gridlines and labels: linear axes in 4 steps, log axes at powers of two (every k-th). */
 static void axes(FILE *f, const frame_t *fr, const char *xlabel, const char *ylabel)
 {
     char t[32];
-    int steps = fr->logy ? (int)ceil(log2(fr->y1 / fr->y0)) : 4;
-    for (int i = 0; i <= steps; i++) {
-        double v = fr->logy ? fr->y0 * exp2(i) : fr->y0 + i * (fr->y1 - fr->y0) / 4;
-        if (v > fr->y1 * 1.0001)
-            break;
-        snprintf(t, sizeof t, v >= 10 ? "%.0f" : "%.2g", v);
+    double step = fr->logy ? 0 : nice_step(fr->y1 - fr->y0);
+    for (double v = fr->y0; v <= fr->y1 * 1.0001; v = fr->logy ? v * 2 : v + step) {
+        snprintf(t, sizeof t, v >= 10 || v == floor(v) ? "%.0f" : "%.2g", v);
         double y = fy(fr, v);
         fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"g\"/>"
                 "<text x=\"%d\" y=\"%.1f\" class=\"a\" text-anchor=\"end\">%s</text>\n",
@@ -115,8 +126,8 @@ static void axes(FILE *f, const frame_t *fr, const char *xlabel, const char *yla
     }
     for (int i = 0; xlabel && i <= 4 && !fr->logx; i++) {
         double v = fr->x0 + i * (fr->x1 - fr->x0) / 4, x = fx(fr, v);
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"a\" text-anchor=\"middle\">%.0f%%</text>\n",
-                x, PLOT_H - MB + 14, fr->x1 > fr->x0 ? 100 * (v - fr->x0) / (fr->x1 - fr->x0) : 0);
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"a\" text-anchor=\"%s\">%.0f%%</text>\n",
+                x, PLOT_H - MB + 14, i == 4 ? "end" : "middle", fr->x1 > fr->x0 ? 100 * (v - fr->x0) / (fr->x1 - fr->x0) : 0);
     }
     for (double v = fr->x0; fr->logx && v <= fr->x1; v *= 16) {
         fmt_tick(v, t, sizeof t);
@@ -151,7 +162,7 @@ static double max_resident(const profile_t *p, int w)
         for (uint32_t i = 0; i < r->nsamples; i++)
             m = fmax(m, fmax(mib(r->sample[i].resident), mib(r->sample[i].live)));
     }
-    return m * 1.08;
+    return m * 1.05;
 }
 
 static void series_over_time(FILE *f, const fp_result_t *r, const frame_t *fr, int k, bool live)
@@ -172,7 +183,7 @@ static void plot_time(FILE *f, const profile_t *p, int w, int slot)
     snprintf(id, sizeof id, "time-%d", w);
     plot_open(f, slot, id, title);
     legend(f, p);
-    frame_t fr = { 0, 1, 0, max_resident(p, w), false, false };
+    frame_t fr = { 0, 1, 0, nice_top(max_resident(p, w)), false, false };
     for (int k = 0; k < p->nallocs; k++)
         fr.x1 = fmax(fr.x1, (double)p->alloc[k].work[w].r.ops);
     axes(f, &fr, "run", "resident MiB");
@@ -253,6 +264,7 @@ static void plot_bars(FILE *f, const profile_t *p, int slot, const char *id, con
             double v = value(p, k, w, &lo, &hi);
             fr.y1 = fmax(fr.y1, fmin(fmax(v, hi) * 1.1, 50));
         }
+    fr.y1 = nice_top(fr.y1);
     axes(f, &fr, NULL, ylabel);
     double group = (double)(PLOT_W - ML - MR) / p->nworkloads, bw = group * 0.8 / p->nallocs;
     for (int w = 0; w < p->nworkloads; w++) {
