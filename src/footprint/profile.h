@@ -130,8 +130,8 @@ double fp_ratio(const profile_t *p, int k, const fp_cell_t *c, const fp_cell_t *
 
 typedef enum fp_format { FPF_HUMAN, FPF_JSON, FPF_CSV, FPF_MARKDOWN, FPF_HTML } fp_format_t;
 
-/* Writes the report in format f. Returns 0 or -errno of a failed write (ferror). */
-int profile_write(const profile_t *p, fp_format_t f, FILE *out);
-int profile_write_html(const profile_t *p, FILE *out);
+/* Writes the report in format fmt to f. Returns 0 or -errno of a failed write (ferror). */
+int profile_write(const profile_t *p, fp_format_t fmt, FILE *f);
+int profile_write_html(const profile_t *p, FILE *f);
 
 #endif
