@@ -98,10 +98,13 @@ int fp_ctx_init(fp_ctx_t *c, const alloc_t *a, fp_result_t *r, size_t nslots,
     return 0;
 }
 
-/* One write per page: the pages the program would use become resident. */
+/* One write per page: the pages the program would use become resident. Past TOUCH_MAX a
+ * block is left untouched: a trace's 4 GiB request would otherwise take minutes and the
+ * machine's memory (its footprint is then its mapping, not its resident pages). */
+#define TOUCH_MAX ((size_t)16 << 20)
 static void touch(void *p, size_t n)
 {
-    for (size_t i = 0; i < n; i += 4096)
+    for (size_t i = 0; i < n && i < TOUCH_MAX; i += 4096)
         ((volatile char *)p)[i] = 1;
 }
 

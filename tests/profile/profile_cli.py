@@ -4,7 +4,7 @@ writes the file, a trace file given with --workload becomes a workload, an alloc
 crashes in some workloads is a 'crashed' cell with its signal while the others still run
 (exit 1, the report complete), and bad input is one line on stderr with exit 2.
 
-Usage: profile_cli.py ALLOCHECK CLEAN_PLUGIN CRASH_PLUGIN TRACE_FILE"""
+Usage: profile_cli.py ALLOCHECK CLEAN_PLUGIN CRASH_PLUGIN TEXT_TRACE BINARY_TRACE"""
 import csv
 import io
 import json
@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-ALLOCHECK, CLEAN, CRASH, TRACE = sys.argv[1:5]
+ALLOCHECK, CLEAN, CRASH, TRACE, BINTRACE = sys.argv[1:6]
 QUICK = ["profile", "--quick", "--reps", "1"]
 results = []
 
@@ -32,7 +32,8 @@ def check(ok, name, diag=""):
 
 def json_report(tmp):
     out = os.path.join(tmp, "r.json")
-    p = run(QUICK + ["-a", CLEAN, "-a", "reference", "--workload", TRACE, "--format", "json",
+    p = run(QUICK + ["-a", CLEAN, "-a", "reference", "--workload", TRACE, "--workload", BINTRACE,
+                     "--format", "json",
                      "-o", out])
     check(p.returncode == 0 and p.stdout == "", "json run exits 0 and writes only -o",
           p.stderr)
@@ -48,15 +49,15 @@ def json_report(tmp):
 
 def json_content(doc):
     names = doc["workloads"]
-    check(names[:4] == ["sawtooth", "random", "realloc", "robson"] and
-          names[4] == os.path.basename(TRACE), "json names the four workloads and the trace",
+    check(names == ["sawtooth", "random", "realloc", "robson", os.path.basename(TRACE),
+                     os.path.basename(BINTRACE)], "json names the four workloads and the traces",
           names)
     res = doc["results"]
-    check(len(res) == 2 and all(len(r["workloads"]) == 5 for r in res),
+    check(len(res) == 2 and all(len(r["workloads"]) == 6 for r in res),
           "json has every workload for both allocators")
-    trace_cell = res[0]["workloads"][4]
-    check(trace_cell["status"] == "ok" and trace_cell["ops"] > 0 and
-          trace_cell["peak_live"] > 0, "the trace file ran as a workload", trace_cell)
+    for cell in res[0]["workloads"][4:]:
+        check(cell["status"] == "ok" and cell["ops"] > 0 and cell["peak_live"] > 0,
+              "the trace file %s ran as a workload" % cell["name"], cell)
     w = res[0]["workloads"][0]
     check(w["peak_resident"] > 0 and w["fragmentation"] > 0.5 and len(w["samples"]) > 10,
           "sawtooth has a footprint, a fragmentation figure and samples over time", w)
