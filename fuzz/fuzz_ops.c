@@ -1,5 +1,5 @@
 /* The one fuzz target: an input is an op sequence (binary form, or a text trace, see
- * src/trace.h) run by the executor with every shadow oracle against the allocator chosen by
+ * src/trace/trace.h) run by the executor with every shadow oracle against the allocator chosen by
  * ALLOCHECK_ALLOCATOR=SPEC or -allocator=SPEC (default: reference). A broken promise is
  * printed and abort()ed, so libFuzzer, AFL++ and the standalone driver all see a crash.
  * Variants come from -D flags: FUZZ_OPS_THREADS=0 drops `thread` ops (single-threaded). */
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/alloc.h"
-#include "src/exec.h"
-#include "src/trace.h"
+#include "src/load/alloc.h"
+#include "src/exec/exec.h"
+#include "src/trace/trace.h"
 
 #ifndef FUZZ_OPS_THREADS
 #define FUZZ_OPS_THREADS 1
@@ -46,7 +46,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     exec_opts_t o;
     exec_opts_default(&o);
-    o.size_dependent_align = true;   /* the same rule as allocheck fuzz (src/engine.c) */
+    o.size_dependent_align = true;   /* the same rule as allocheck fuzz (src/engine/engine.c) */
     /* Bound each input's work: checking costs time in proportion to the bytes allocated,
      * and coverage comes from the allocator's paths, not from filling big blocks.
      * ALLOCHECK_MAX_LIVE=BYTES raises it (e.g. to reach mmap-threshold paths). */

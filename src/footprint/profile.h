@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "src/alloc.h"
-#include "src/ops.h"
+#include "src/load/alloc.h"
+#include "src/trace/ops.h"
 
 #define FP_SAMPLES 48       /* footprint samples per workload run (the plot over time) */
 #define FP_MAX_SIZES 160    /* sizes in the overhead sweep */

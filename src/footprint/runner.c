@@ -1,4 +1,4 @@
-/* allocheck profile's runner: every cell in its own child (src/children.h), so a crash or a
+/* allocheck profile's runner: every cell in its own child (src/base/children.h), so a crash or a
  * hang in one allocator's workload is a reported cell and the run goes on. The child writes
  * its fp_result_t into a shared mapping; the parent waits on a pidfd with the cell's time
  * limit and the stop flag, and keeps the result, or the signal and the allocator's last words.
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "src/children.h"
+#include "src/base/children.h"
 #include "src/footprint/measure.h"
 #include "src/footprint/profile.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests of the conformance runner (src/conform.c) with a throwaway check table: each kind
+/* Unit tests of the conformance runner (src/conform/conform.c) with a throwaway check table: each kind
  * of ending a child can have (pass, fail, divergence, skip before forking, SIGSEGV, abort with
  * last words, hang, exit, a grandchild left behind; a report that runs, aborts or crashes)
  * must become the right verdict and message,
@@ -15,7 +15,7 @@
 
 #include "conformance/check.h"
 #include "conformance/util.h"
-#include "src/conform.h"
+#include "src/conform/conform.h"
 
 static int failures, count;
 

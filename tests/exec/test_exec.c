@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "src/exec.h"
-#include "src/shadow.h"
+#include "src/exec/exec.h"
+#include "src/exec/shadow.h"
 
 #define OP(k, s, ...) { .kind = (k), .slot = (s), __VA_ARGS__ }
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "src/alloc.h"
+#include "src/load/alloc.h"
 
 static int test_no, failures;
 

@@ -1,4 +1,4 @@
-/* Unit tests of the trace forms (src/trace.h): every op and number form parses, every kind
+/* Unit tests of the trace forms (src/trace/trace.h): every op and number form parses, every kind
  * of error names its line and token, print/parse and binary/text round trips are identities,
  * the binary decoder is total on random and adversarial bytes, and files are read as a
  * stream (same ops as parsing them whole, the form decided by their start) within limits.
@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "src/trace.h"
+#include "src/trace/trace.h"
 
 static int checks, failures;
 
