@@ -139,12 +139,26 @@ static int check_output(const char *out)
     return rc ? EXIT_USAGE : 0;
 }
 
+static bool failed(const fp_result_t *r)
+{
+    return r->status == FP_CRASHED || r->status == FP_HUNG;
+}
+
+/* Exit 1 when any cell crashed or hung: the report is complete, the allocator is not. */
 static int any_failed(const profile_t *p)
 {
-    for (int k = 0; k < p->nallocs; k++)
+    for (int k = 0; k < p->nallocs; k++) {
+        const fp_alloc_report_t *ar = &p->alloc[k];
         for (int w = 0; w < p->nworkloads; w++)
-            if (p->alloc[k].work[w].r.status == FP_CRASHED || p->alloc[k].work[w].r.status == FP_HUNG)
+            if (failed(&ar->work[w].r))
                 return EXIT_FINDING;
+        for (int i = 0; i < p->nsizes; i++)
+            if (failed(&ar->size[i]))
+                return EXIT_FINDING;
+        for (int t = 0; t < FP_THREAD_COUNTS; t++)
+            if (failed(&ar->xthread[t].r) || failed(&ar->tput[t].r))
+                return EXIT_FINDING;
+    }
     return EXIT_CLEAN;
 }
 
