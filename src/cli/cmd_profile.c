@@ -35,7 +35,7 @@ static const struct argp_option options[] = {
     { "quick", OPT_QUICK, 0, 0, "smaller workloads, fewer sizes and runs (for CI)", 0 },
     { "workload", OPT_WORKLOAD, "FILE", 0, "also profile a trace file (text or binary), "
       "repeatable", 0 },
-    { "reps", OPT_REPS, "N", 0, "speed runs per workload, 1..9 (default 5, quick 3)", 0 },
+    { "reps", OPT_REPS, "N", 0, "speed runs per workload (1 to 9; default 5, with --quick 3)", 0 },
     { "timeout", OPT_TIMEOUT, "DURATION", 0, "time limit of one measurement (default 30s, "
       "quick 10s); past it the cell is reported hung", 0 },
     { "seed", OPT_SEED, "N", 0, "seed of the random workloads (default 1)", 0 },
