@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""allocheck profile's HTML report in a real browser (TAP): the page is self-contained (no
-script, no external reference of any kind), headless Chromium loads it without a console
-error with every plot in its DOM, and in its screenshot every plot's region is drawn: not
-blank, several colours, and the first allocator's colour in it (its series or bars).
+"""allocheck profile's HTML report in a real browser (TAP lines; exit 0, 1, or 77 to skip): the
+page is self-contained (no script, no external reference of any kind), headless Chromium loads
+it without a console error with every plot in its DOM, and in its screenshot every plot's
+region is drawn: not blank, several colours, and the first allocator's colour in it (its
+series or bars).
 Skips (exit 77) when Chromium is not installed (.ci/run installs Debian's chromium).
 
 Usage: html_render.py ALLOCHECK"""
