@@ -7,6 +7,7 @@ int cmd_allocators(int argc, char **argv);
 int cmd_conform(int argc, char **argv);
 int cmd_fuzz(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_harden(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_minimize(int argc, char **argv);
 int cmd_profile(int argc, char **argv);

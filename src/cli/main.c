@@ -16,6 +16,7 @@
 #include "src/cli/cmds.h"
 #include "src/conform/conform.h"
 #include "src/engine/engine.h"
+#include "src/harden/propsrun.h"
 #include "src/load/worker.h"
 
 typedef struct command {
@@ -34,6 +35,7 @@ static const command_t commands[] = {
     { "profile", cmd_profile, "profile allocators' footprint and speed side by side", true },
     { "generate", cmd_generate, "write a random workload trace", false },
     { "trace", cmd_trace, "convert traces between text and binary", false },
+    { "harden", cmd_harden, "what allocators do with misuse: a matrix per case", true },
     { "list", cmd_list, "list every conformance check", true },
     { "allocators", cmd_allocators, "show where allocators load from and what they provide", true },
 };
@@ -119,6 +121,8 @@ int main(int argc, char **argv)
         return worker_main(argc, argv, worker_bodies, WORKER_KINDS);   /* src/load/worker.h */
     argp_err_exit_status = EXIT_USAGE;
     alloc_reexec_for_tls(argv);
+    if (argc > 1 && strcmp(argv[1], HARDEN_SAMPLE_ARG) == 0)
+        return harden_sample_main(argc, argv);   /* one fresh process: src/harden/propsrun.h */
 
     const command_t *cmd = argc > 1 ? find_command(argv[1]) : NULL;
     if (!cmd) {

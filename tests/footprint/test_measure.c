@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "src/footprint/measure.h"
-#include "tests/refalloc/tap.h"
+#include "tests/tap.h"
 
 static size_t ps;
 static void *volatile sink;
