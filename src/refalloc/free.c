@@ -27,9 +27,9 @@ static void free_checked(void *p, size_t align, size_t size, bool sized, const c
     int saved = errno;
     block_t b;
     ref_block_find(p, &b, fn);
-    if (sized && !size_matches(&b, size))
+    if (REF_CHECKS && sized && !size_matches(&b, size))
         glue_die("size mismatch for", p, fn);
-    if (align && (align & (align - 1) || (uintptr_t)p % align))
+    if (REF_CHECKS && align && (align & (align - 1) || (uintptr_t)p % align))
         glue_die("alignment mismatch for", p, fn);
     ref_block_free(p, &b);
     errno = saved;

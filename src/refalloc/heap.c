@@ -234,14 +234,19 @@ static unsigned class_take(unsigned ci, void **out, unsigned want)
         if (!s)
             break;
         for (; n < want && s->free; s->used++) {
+            ref_free_check(s->free);
             out[n++] = s->free;
             s->free = *(void **)s->free;
         }
-        /* bump is read without the lock by slab_slot_of, hence the atomic store. */
+        /* A carved slot gets the free header ref_free_check and ref_next_check expect. bump
+         * is read without the lock (slab_slot_of, ref_next_check): the release store
+         * publishes the headers with it. */
         uint32_t bump = s->bump;
-        for (; n < want && bump < s->nslots; s->used++)
-            out[n++] = s->base + REF_SLOT0 + REF_HDR + (size_t)bump++ * s->size;
-        __atomic_store_n(&s->bump, bump, __ATOMIC_RELAXED);
+        for (; n < want && bump < s->nslots; s->used++) {
+            out[n] = s->base + REF_SLOT0 + REF_HDR + (size_t)bump++ * s->size;
+            ref_hdr_set(out[n++], REF_FREE);
+        }
+        __atomic_store_n(&s->bump, bump, __ATOMIC_RELEASE);
         if (!s->free && s->bump == s->nslots)
             slab_unlink(c, s);
     }
@@ -443,6 +448,27 @@ static void large_find(void *p, block_t *b, large_t *d, const char *fn)
     *b = (block_t){ .large = d, .slot = p, .usable = d->len - REF_PAGE, .fields = f };
 }
 
+/* The next slot's header, when that slot has been carved, must still be one we wrote: an
+ * overflow past the end of p's slot is reported when p is freed, not only when (and if) its
+ * neighbour is. Any state will do, so the check needs no lock; an unused slot of an aligned
+ * block still carries the free header of its carving. */
+static void next_check(const slab_t *s, const char *slot, const void *p, const char *fn)
+{
+    const char *next = slot + s->size;
+    uint32_t bump = __atomic_load_n(&s->bump, __ATOMIC_ACQUIRE);
+    if (!REF_CHECKS || next >= s->base + REF_SLOT0 + REF_HDR + (size_t)bump * s->size)
+        return;
+    uint64_t h = __atomic_load_n((const uint64_t *)(const void *)(next - REF_HDR),
+                                 __ATOMIC_RELAXED);
+    if ((uint32_t)(h >> 32) != ref_hash((uintptr_t)next, (uint32_t)h))
+        glue_die("overflow past the end of", p, fn);
+}
+
+void ref_free_list_die(const void *slot)
+{
+    glue_die("corrupted free list at", slot, "an allocation");
+}
+
 /* Validates p (a live block of ours) or reports what is wrong with it and aborts. */
 void ref_block_find(void *p, block_t *b, const char *fn)
 {
@@ -464,10 +490,11 @@ void ref_block_find(void *p, block_t *b, const char *fn)
             glue_die("corrupted header of", p, fn);
         glue_die("invalid pointer", p, fn);
     }
-    if (REF_STATE(f) == REF_FREE)
+    if (REF_CHECKS && REF_STATE(f) == REF_FREE)
         glue_die("double free of", p, fn);
-    if (REF_STATE(f) != REF_USED || (f & REF_F_LARGE))
+    if (REF_CHECKS && (REF_STATE(f) != REF_USED || (f & REF_F_LARGE)))
         glue_die("corrupted header of", p, fn);
+    next_check(s, slot, p, fn);
     *b = (block_t){ .slab = s, .slot = slot, .usable = (size_t)(slot + s->size - REF_HDR - (char *)p),
                     .fields = f };
 }
@@ -479,6 +506,9 @@ void ref_block_free(void *p, const block_t *b)
         return;
     }
     ref_hdr_set(p, (b->fields & ~0xffu) | REF_FREE);
+    /* An aligned block's slot gets its own free header back, for ref_free_check. */
+    if (b->fields & REF_F_ALIGNED)
+        ref_hdr_set(b->slot, REF_FREE);
     ref_slot_put(b->slot, b->slab->cls);
 }
 

@@ -16,7 +16,13 @@
  *   size + alignment + header arithmetic can wrap.
  * - free_sized / free_aligned_sized abort when the size or alignment does not match the block
  *   (C23 7.24.3.4-5 make that undefined; catching it is a feature). Errors found on free
- *   (double free, foreign pointer, overwritten header) print one line and abort(). */
+ *   (double free, foreign pointer, overwritten header) print one line and abort().
+ * - Misuse it detects, each with one line and abort() (docs/HARDENING-refalloc.md has what
+ *   it does not, and the cost): a double free from any thread, a pointer it never returned,
+ *   a header overwritten before a block or by an overflow from the block before it, an
+ *   overflow past a block into the next slot's header (seen when either block is freed), a
+ *   free-list link rewritten after free (seen before the slot is handed out), a size or
+ *   alignment that does not match in the sized frees. */
 #ifndef ALLOCHECK_REFALLOC_H
 #define ALLOCHECK_REFALLOC_H
 

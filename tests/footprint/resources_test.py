@@ -19,23 +19,8 @@ import subprocess
 import sys
 import tempfile
 
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=''):
-        self.n += 1
-        self.failed += not cond
-        print(f"{'ok' if cond else 'not ok'} {self.n} - {what}")
-        if not cond and detail:
-            for line in str(detail).rstrip().splitlines()[-15:]:
-                print(f"# {line}")
-
-    def done(self):
-        print(f"1..{self.n}")
-        return 1 if self.failed else 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
 
 
 def run(argv, timeout=300, env=None):
@@ -76,7 +61,7 @@ def check_retention(tap, exe, buggy, clean, runs):
             rc, s, text = fuzz(exe, so, out, ['--runs', runs])
             tap.ok(rc == 0 and not leaks(s, out), f'{os.path.basename(so)}: clean, no leak', text)
             got[so] = ((s or {}).get('retention') or {}).get('resident', 0)
-            print(f"# {os.path.basename(so)}: {got[so]} bytes resident after free-all")
+            tap.diag(f"{os.path.basename(so)}: {got[so]} bytes resident after free-all")
     tap.ok(got[buggy] >= 10 * max(got[clean], 1), 'the buggy allocator retains >= 10x the '
            f'clean one ({got[buggy]} vs {got[clean]})')
 
@@ -115,7 +100,7 @@ def check_trim(tap, exe, spec):
 
 
 def main(argv):
-    tap = Tap()
+    tap = Tap(diag_lines=15)
     exe, mode, rest = argv[1], argv[2], argv[3:]
     if mode == 'clean':
         check_clean(tap, exe, rest[0], rest[1], rest[2:])

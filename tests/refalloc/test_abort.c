@@ -1,5 +1,6 @@
 /* The consistency checks that stay on in release builds: each misuse runs in a child, which
  * must die of SIGABRT after writing the expected one-line report to stderr. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -93,6 +94,67 @@ static void overflow_into_header(void)
     _exit(3);
 }
 
+/* The same overflow, noticed when the block that overflowed is freed: its neighbour's header
+ * is checked too. */
+static void overflow_seen_at_free(void)
+{
+    char *v[16];
+    for (int i = 0; i < 16; i++)
+        v[i] = refalloc_malloc(40);
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) {
+            size_t u = refalloc_malloc_usable_size(v[i]);
+            if (v[i] + u + 8 == v[j]) {
+                memset(v[i], 'A', u + 8);
+                refalloc_free(v[i]);
+            }
+        }
+    _exit(3);
+}
+
+/* A write after free points a freed block's free-list link at memory of the writer's choice;
+ * the allocation that would return that memory stops instead. */
+static void free_list_poisoned(void)
+{
+    static _Alignas(16) char target[64];
+    char *p = refalloc_malloc(40), *q = refalloc_malloc(40);
+    refalloc_free(q);
+    refalloc_free(p);
+    *(void **)p = target + 16;
+    refalloc_malloc(40);
+    refalloc_malloc(40);
+    _exit(3);
+}
+
+/* A calloc block's link poisoned the same way: every allocation function takes slots from the
+ * same lists. */
+static void free_list_poisoned_calloc(void)
+{
+    static _Alignas(16) char target[64];
+    char *p = refalloc_malloc(200);
+    refalloc_free(p);
+    *(void **)p = target + 16;
+    refalloc_calloc(1, 200);
+    refalloc_calloc(1, 200);
+    _exit(3);
+}
+
+static void *free_it(void *p)
+{
+    refalloc_free(p);
+    return NULL;
+}
+
+/* The header is the block's, not the thread's: a second free from another thread is seen. */
+static void double_free_across_threads(void)
+{
+    void *p = refalloc_malloc(64);
+    pthread_t t;
+    pthread_create(&t, NULL, free_it, p);
+    pthread_join(t, NULL);
+    refalloc_free(p);
+}
+
 static void header_scribbled(void)
 {
     char *p = refalloc_malloc(5000);
@@ -134,6 +196,12 @@ static const struct {
     { "double free of a large block", free_large_twice, "invalid pointer 0x" },
     { "malloc_usable_size of a foreign pointer", usable_invalid, "in malloc_usable_size()" },
     { "overflow into the next header", overflow_into_header, "corrupted header of 0x" },
+    { "overflow seen when the overflowing block is freed", overflow_seen_at_free,
+      "overflow past the end of 0x" },
+    { "free-list link overwritten after free", free_list_poisoned, "corrupted free list at 0x" },
+    { "free-list link overwritten, then calloc", free_list_poisoned_calloc,
+      "corrupted free list at 0x" },
+    { "double free across threads", double_free_across_threads, "double free of 0x" },
     { "one header bit flipped", header_scribbled, "corrupted header of 0x" },
     { "free_sized with the wrong size", wrong_size, "size mismatch for 0x" },
     { "free_sized of a large block, size off by one", wrong_size_large, "size mismatch for" },
