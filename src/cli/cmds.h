@@ -10,6 +10,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_harden(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_minimize(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_repro(int argc, char **argv);
 int cmd_trace(int argc, char **argv);

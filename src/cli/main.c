@@ -32,6 +32,7 @@ static const command_t commands[] = {
     { "replay", cmd_replay, "replay traces against an allocator, checking every promise", true },
     { "minimize", cmd_minimize, "shrink a failing trace to the fewest operations", true },
     { "repro", cmd_repro, "write a standalone C reproducer for a failing trace", true },
+    { "profile", cmd_profile, "profile allocators' footprint and speed side by side", true },
     { "generate", cmd_generate, "write a random workload trace", false },
     { "trace", cmd_trace, "convert traces between text and binary", false },
     { "harden", cmd_harden, "what allocators do with misuse: a matrix per case", true },
