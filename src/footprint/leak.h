@@ -22,8 +22,8 @@
  * quarter of the largest (the same loss each time); and they still do so after
  * LEAK_SETTLE_REPS more (an allocator whose free lists settle after a few rounds, as glibc's
  * do under some aligned and threaded patterns, stops growing by then). */
-#define LEAK_REPS 4
-#define LEAK_SETTLE_REPS 8
+#define LEAK_REPS 4u
+#define LEAK_SETTLE_REPS 8u
 #define LEAK_MIN_STEP 4096u
 #define LEAK_MIN_TOTAL (64u << 10)
 
