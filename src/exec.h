@@ -48,7 +48,13 @@ typedef struct exec_opts {
     bool spread_threads;      /* let the scheduler place `thread T` workers on any CPU (for
                                  allocators with per-CPU caches); default: all harness
                                  threads share one CPU while a run hands off between them */
+    unsigned fork_wait_ms;    /* how long a `fork` op waits for its child before calling it
+                                 deadlocked (a timeout finding); 0: EXEC_FORK_WAIT_MS */
 } exec_opts_t;
+
+/* Half the supervisor's default 3 s hang watchdog, so a deadlocked fork child is this op's
+ * timeout finding and not a hang of the whole run. */
+#define EXEC_FORK_WAIT_MS 1500
 
 typedef struct finding {
     char oracle[32];          /* ORACLE_* */

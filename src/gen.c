@@ -2,7 +2,9 @@
  * drives an allocator into a state where one class of bug shows (see gen.h). Sizes and
  * alignments are drawn with a bias toward the values that break allocators: size-class edges,
  * powers of two +- 1, page and mmap-threshold boundaries, alignment == size, and sizes that
- * must fail (near SIZE_MAX, past PTRDIFF_MAX, overflowing products). */
+ * must fail (near SIZE_MAX, past PTRDIFF_MAX, overflowing products), sizes that are valid but
+ * no machine can meet (2^45..2^62), and now and then a fork while other threads are busy in
+ * the allocator. */
 #include <errno.h>
 
 #include "src/alloc.h"
@@ -78,7 +80,7 @@ static const int8_t op_fn[OP_COUNT] = {
     [OP_POSIX_MEMALIGN] = AF_POSIX_MEMALIGN, [OP_MEMALIGN] = AF_MEMALIGN,
     [OP_VALLOC] = AF_VALLOC, [OP_PVALLOC] = AF_PVALLOC, [OP_FREE] = AF_FREE,
     [OP_FREE_SIZED] = AF_FREE_SIZED, [OP_FREE_ALIGNED_SIZED] = AF_FREE_ALIGNED_SIZED,
-    [OP_USABLE] = AF_MALLOC_USABLE_SIZE, [OP_CHECK] = -1, [OP_THREAD] = -1,
+    [OP_USABLE] = AF_MALLOC_USABLE_SIZE, [OP_CHECK] = -1, [OP_THREAD] = -1, [OP_FORK] = -1,
 };
 
 static bool fn_present(const gen_t *g, unsigned kind)
@@ -371,6 +373,29 @@ static void sc_huge(gen_t *g)
     }
 }
 
+/* Valid sizes no machine can meet (2^45..2^62, above any RLIMIT_AS the tool sets and far
+ * below PTRDIFF_MAX, so an allocator's size check lets them through to where it maps): every
+ * allocating function on an empty slot, realloc and reallocarray on a live block, whose
+ * failure must leave the block live (then queried and checked). */
+static void sc_unmeetable(gen_t *g)
+{
+    static const uint8_t kinds[] = { OP_MALLOC, OP_CALLOC, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN,
+                                     OP_MEMALIGN, OP_VALLOC, OP_PVALLOC };
+    uint64_t h = (1ull << (45 + pick(g, 18))) + (uint64_t)(jitter(g) * 4096);
+    unsigned s = slot(g), r = pick(g, 10);
+    if (r < 3) {
+        unsigned k = kinds[pick(g, sizeof kinds)];
+        emit(g, k, s, k == OP_CALLOC ? 2 : 1, k == OP_CALLOC ? h / 2 : h, 64);
+        return;
+    }
+    emit(g, pick(g, 3) ? OP_MALLOC : OP_CALLOC, s, 1, gen_size(g), 0);
+    if (r < 7)
+        emit(g, OP_REALLOC, s, 0, h, 0);
+    else
+        emit(g, OP_REALLOCARRAY, s, 32, h >> 5, 0);
+    emit(g, pick(g, 2) ? OP_USABLE : OP_CHECK, s, 0, 0, 0);
+}
+
 /* Blocks allocated on one thread, used and freed on another. */
 static void sc_handoff(gen_t *g)
 {
@@ -420,7 +445,7 @@ typedef void (*scenario_fn)(gen_t *g);
 static const struct { scenario_fn fn; unsigned weight; } scenarios[] = {
     { sc_random, 40 }, { sc_walk, 4 }, { sc_frag, 3 }, { sc_chain, 5 }, { sc_aligned, 6 },
     { sc_calloc_recycle, 5 }, { sc_huge, 3 }, { sc_handoff, 4 }, { sc_usable, 4 },
-    { sc_page, 1 },
+    { sc_page, 1 }, { sc_unmeetable, 2 },
 };
 #define N_SCENARIOS (sizeof scenarios / sizeof scenarios[0])
 
@@ -433,6 +458,21 @@ static void long_lives(gen_t *g, unsigned n, bool end)
         else
             emit(g, pick(g, 3) ? OP_MALLOC : OP_CALLOC, LONG_SLOT_BASE + i, 1, gen_size(g), 0);
     }
+}
+
+/* One scenario in this many is followed by a fork: a fork costs milliseconds (the child runs
+ * and is waited for), so at the fuzzer's rate of about 100,000 ops/s this keeps forks near a
+ * few per second and their cost within a few percent. */
+#define FORK_ONE_IN 3000
+
+/* `fork B` with B of the other threads busy in the allocator (at least one when the run has
+ * threads at all: a fork while a lock is held is the case that breaks allocators). */
+static void maybe_fork(gen_t *g)
+{
+    if (pick(g, FORK_ONE_IN))
+        return;
+    unsigned others = g->o->threads > 1 ? g->o->threads - 1 : 0;
+    emit(g, OP_FORK, others ? 1 + pick(g, others < 3 ? others : 3) : 0, 0, 0, 0);
 }
 
 int gen_sequence(trace_t *t, uint64_t seq_seed, const gen_opts_t *o)
@@ -450,8 +490,10 @@ int gen_sequence(trace_t *t, uint64_t seq_seed, const gen_opts_t *o)
     size_t start = t->len;
     unsigned nlong = pick(&g, 9);
     long_lives(&g, nlong, false);
-    while (!g.err && t->len - start < target)
+    while (!g.err && t->len - start < target) {
         scenarios[pick_weighted(&g, w, N_SCENARIOS)].fn(&g);
+        maybe_fork(&g);
+    }
     emit(&g, OP_CHECK, 0, 0, 0, 0);
     if (pick(&g, 2))
         long_lives(&g, nlong, true);

@@ -130,6 +130,7 @@ static const char *const op_names[OP_COUNT] = {
     [OP_USABLE] = "usable",
     [OP_CHECK] = "check",
     [OP_THREAD] = "thread",
+    [OP_FORK] = "fork",
 };
 
 const char *op_name(op_kind_t k)
@@ -144,6 +145,14 @@ int op_from_name(const char *name, size_t len)
             return k;
     }
     return -1;
+}
+
+unsigned trace_version_needed(const trace_t *t)
+{
+    for (size_t i = 0; i < t->len; i++)
+        if (t->ops[i].kind == OP_FORK)
+            return 2;
+    return 1;
 }
 
 bool op_equal(const op_t *a, const op_t *b)
