@@ -15,6 +15,8 @@
 
 typedef struct gen {
     gen_rng_t r;
+    gen_rng_t side;           /* decides the extras (forks, unmeetable sizes) between scenarios,
+                                 so adding them left the scenarios of every seed as they were */
     trace_t *t;
     const gen_opts_t *o;
     unsigned width;           /* ordinary scenarios use slots 0..width-1 */
@@ -445,7 +447,7 @@ typedef void (*scenario_fn)(gen_t *g);
 static const struct { scenario_fn fn; unsigned weight; } scenarios[] = {
     { sc_random, 40 }, { sc_walk, 4 }, { sc_frag, 3 }, { sc_chain, 5 }, { sc_aligned, 6 },
     { sc_calloc_recycle, 5 }, { sc_huge, 3 }, { sc_handoff, 4 }, { sc_usable, 4 },
-    { sc_page, 1 }, { sc_unmeetable, 2 },
+    { sc_page, 1 },
 };
 #define N_SCENARIOS (sizeof scenarios / sizeof scenarios[0])
 
@@ -464,21 +466,30 @@ static void long_lives(gen_t *g, unsigned n, bool end)
  * and is waited for), so at the fuzzer's rate of about 100,000 ops/s this keeps forks near a
  * few per second and their cost within a few percent. */
 #define FORK_ONE_IN 3000
+/* One scenario in this many is followed by requests of sizes that cannot be met. */
+#define UNMEETABLE_ONE_IN 40
 
-/* `fork B` with B of the other threads busy in the allocator (at least one when the run has
- * threads at all: a fork while a lock is held is the case that breaks allocators). */
-static void maybe_fork(gen_t *g)
+/* The extras between scenarios, drawn from the side generator: `fork B` with B of the other
+ * threads busy in the allocator (at least one when the run has threads at all: a fork while
+ * a lock is held is the case that breaks allocators), and sc_unmeetable. */
+static void extras(gen_t *g)
 {
-    if (pick(g, FORK_ONE_IN))
-        return;
-    unsigned others = g->o->threads > 1 ? g->o->threads - 1 : 0;
-    emit(g, OP_FORK, others ? 1 + pick(g, others < 3 ? others : 3) : 0, 0, 0, 0);
+    gen_rng_t main = g->r;
+    g->r = g->side;
+    if (!pick(g, UNMEETABLE_ONE_IN))
+        sc_unmeetable(g);
+    if (!pick(g, FORK_ONE_IN)) {
+        unsigned others = g->o->threads > 1 ? g->o->threads - 1 : 0;
+        emit(g, OP_FORK, others ? 1 + pick(g, others < 3 ? others : 3) : 0, 0, 0, 0);
+    }
+    g->side = g->r;
+    g->r = main;
 }
 
 int gen_sequence(trace_t *t, uint64_t seq_seed, const gen_opts_t *o)
 {
     static const unsigned widths[] = { 4, 8, 16, 64, 256, LONG_SLOT_BASE };
-    gen_t g = { .r = { seq_seed }, .t = t, .o = o };
+    gen_t g = { .r = { seq_seed }, .side = { seq_seed ^ 0x666f726b756e6d74ull }, .t = t, .o = o };
     g.width = widths[pick(&g, sizeof widths / sizeof widths[0])];
     unsigned w[N_SCENARIOS];
     for (unsigned i = 0; i < N_SCENARIOS; i++)
@@ -492,7 +503,7 @@ int gen_sequence(trace_t *t, uint64_t seq_seed, const gen_opts_t *o)
     long_lives(&g, nlong, false);
     while (!g.err && t->len - start < target) {
         scenarios[pick_weighted(&g, w, N_SCENARIOS)].fn(&g);
-        maybe_fork(&g);
+        extras(&g);
     }
     emit(&g, OP_CHECK, 0, 0, 0, 0);
     if (pick(&g, 2))

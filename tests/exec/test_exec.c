@@ -916,8 +916,8 @@ static void random_op(op_t *op, bool threads)
     memset(op, 0, sizeof *op);
     op->kind = next() % OP_COUNT;
     op->slot = next() % 64;
-    if (op->kind == OP_THREAD && !threads)
-        op->kind = OP_CHECK;
+    if ((op->kind == OP_THREAD && !threads) || op->kind == OP_FORK)
+        op->kind = OP_CHECK;   /* a fork costs milliseconds: t_fork_* test it */
     if (op->kind == OP_THREAD)
         op->slot = next() % OPS_THREADS;
     op->size = random_size();
