@@ -2,7 +2,9 @@
  * src/trace.h) run by the executor with every shadow oracle against the allocator chosen by
  * ALLOCHECK_ALLOCATOR=SPEC or -allocator=SPEC (default: reference). A broken promise is
  * printed and abort()ed, so libFuzzer, AFL++ and the standalone driver all see a crash.
- * Variants come from -D flags: FUZZ_OPS_THREADS=0 drops `thread` ops (single-threaded). */
+ * Variants come from -D flags: FUZZ_OPS_THREADS=0 drops `thread` ops and runs every `fork`
+ * without busy threads (single-threaded). A `fork` (binary v2, text v2) forks the target
+ * process itself: the child checks, exits and is waited for (docs/FUZZING.md). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +89,12 @@ static void decode(const uint8_t *data, size_t size)
         trace_clear(&fuzz_trace);
     if (!FUZZ_OPS_THREADS) {
         size_t k = 0;
-        for (size_t i = 0; i < fuzz_trace.len; i++)
+        for (size_t i = 0; i < fuzz_trace.len; i++) {
+            if (fuzz_trace.ops[i].kind == OP_FORK)
+                fuzz_trace.ops[i].slot = 0;   /* no hammer threads either */
             if (fuzz_trace.ops[i].kind != OP_THREAD)
                 fuzz_trace.ops[k++] = fuzz_trace.ops[i];
+        }
         fuzz_trace.len = k;
     }
 }

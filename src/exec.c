@@ -997,9 +997,11 @@ static int fork_once(exec_t *e, unsigned busy, unsigned wait_ms, unsigned self)
 
 /* `fork B`: forks while B hammers are inside the allocator (none for an allocator declared
  * NOT_THREAD_SAFE), FORK_BUSY_TRIES times while they run, and judges each child (see
- * fork_child_ops). */
+ * fork_child_ops). Skipped for an allocator declared NOT_FORK_SAFE. */
 static int op_fork(exec_t *e, const op_t *op, unsigned slot, unsigned self)
 {
+    if (e->a->flags & ALLOCHECK_PLUGIN_NOT_FORK_SAFE)
+        return -1;
     unsigned busy = (e->a->flags & ALLOCHECK_PLUGIN_NOT_THREAD_SAFE) ? 0 : op->slot % OPS_THREADS;
     unsigned wait_ms = e->o.fork_wait_ms ? e->o.fork_wait_ms : EXEC_FORK_WAIT_MS;
     (void)slot;

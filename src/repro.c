@@ -151,8 +151,9 @@ static void put_options(FILE *out, const alloc_t *a, const exec_opts_t *eo,
     unsigned hang = info->hang_ms ? info->hang_ms : 3000;
     fprintf(out, "static const unsigned HANG_MS = %u, FORK_WAIT_MS = %u;\n", hang,
             eo->fork_wait_ms ? eo->fork_wait_ms : EXEC_FORK_WAIT_MS);
-    fprintf(out, "static const int NOT_THREAD_SAFE = %d;\n",
-            (a->flags & ALLOCHECK_PLUGIN_NOT_THREAD_SAFE) != 0);
+    fprintf(out, "static const int NOT_THREAD_SAFE = %d, NOT_FORK_SAFE = %d;\n",
+            (a->flags & ALLOCHECK_PLUGIN_NOT_THREAD_SAFE) != 0,
+            (a->flags & ALLOCHECK_PLUGIN_NOT_FORK_SAFE) != 0);
 }
 
 static const char *const kind_names[OP_COUNT] = {

@@ -682,7 +682,7 @@ static int over_budget(const struct req *r, unsigned s)
 static const int fn_of[K_COUNT] = {
     F_MALLOC, F_CALLOC, F_REALLOC, F_REALLOCARRAY, F_ALIGNED_ALLOC, F_POSIX_MEMALIGN,
     F_MEMALIGN, F_VALLOC, F_PVALLOC, F_FREE, F_FREE_SIZED, F_FREE_ALIGNED_SIZED,
-    F_MALLOC_USABLE_SIZE, -1, -1,
+    F_MALLOC_USABLE_SIZE, -1, -1, -1,
 };
 
 /* errno is the sentinel before each call; *err gets what the call left (or posix_memalign's
@@ -1231,6 +1231,8 @@ static void op_fork(const struct op *op, int self)
 {
     unsigned busy = NOT_THREAD_SAFE ? 0 : op->slot % THREADS;
     cpu_set_t mask0;
+    if (NOT_FORK_SAFE)
+        return;   /* allocheck skips a fork for an allocator declared not fork-safe */
     if (busy)
         hammers_start(busy, &mask0);
     for (unsigned i = 0; i < (busy ? FORK_BUSY_TRIES : 1); i++)
