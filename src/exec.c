@@ -755,10 +755,13 @@ static int kept_block(exec_t *e, unsigned slot)
         uintptr_t q = (uintptr_t)a->malloc(a->ctx, b->size);
         if (q)
             a->free(a->ctx, (void *)q);
-        if (q && q < b->ptr + b->size && b->ptr < q + b->size)
+        if (q && q < b->ptr + b->size && b->ptr < q + b->size) {
+            uintptr_t p = b->ptr;
+            shadow_remove(&e->sh, slot);   /* freed already: the cleanup must not free it */
             return finding(e, ORACLE_FAILURE_PATH, "a failed realloc freed slot %u: malloc(%zu) "
                            "then returned %p, inside its block at %p", slot, b->size,
-                           (void *)q, (void *)b->ptr);
+                           (void *)q, (void *)p);
+        }
     }
     if (verify_block(e, slot, ORACLE_FAILURE_PATH, "after a failed realloc"))
         return 1;
