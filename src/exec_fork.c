@@ -20,7 +20,7 @@
 
 #define HAMMERS 7
 #define HAMMER_STACK (256u << 10)
-#define START_WAIT_NS (50 * 1000000ll)   /* how long to wait to see every hammer mid-call */
+#define START_WAIT_NS (20 * 1000000ll)   /* how long to wait to see every hammer mid-call */
 
 typedef struct hammer {
     struct hammers *h;

@@ -1058,12 +1058,12 @@ static long long now_ns(void)
     return ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
-/* Waits (up to 50 ms) to see each of n hammers make a call and be inside one again. */
+/* Waits (up to 20 ms) to see each of n hammers make a call and be inside one again. */
 static void hammers_mid_call(unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
         H[i].calls = 0;
-    long long until = now_ns() + 50000000ll;
+    long long until = now_ns() + 20000000ll;
     for (unsigned i = 0; i < n && now_ns() < until;)
         if (H[i].in_call && H[i].calls)
             i++;
