@@ -243,9 +243,10 @@ fork_end_t fork_wait(pid_t pid, int fd, void *report, size_t len, unsigned ms, i
     int64_t until = now_ns() + (int64_t)ms * 1000000ll;
     size_t got = 0;
     *status = 0;
-    for (int64_t left; (left = until - now_ns()) > 0;) {
+    for (;;) {
+        int64_t left = until - now_ns();
         struct pollfd p = { .fd = fd, .events = POLLIN };
-        int r = poll(&p, 1, (int)(left / 1000000ll) + 1);
+        int r = poll(&p, 1, left > 0 ? (int)(left / 1000000ll) + 1 : 0);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)

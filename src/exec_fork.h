@@ -40,7 +40,8 @@ typedef enum fork_end {
 } fork_end_t;
 
 /* Waits up to ms for child pid to write len bytes of report to fd (the read end of its pipe)
- * and reaps it; kills its process group when the wait runs out. */
+ * and reaps it; kills its process group when the wait runs out (with ms 0: takes a report
+ * already written, else kills). */
 fork_end_t fork_wait(pid_t pid, int fd, void *report, size_t len, unsigned ms, int *status);
 
 #endif

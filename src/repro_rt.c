@@ -368,6 +368,7 @@ static struct state {
     size_t page;
     size_t map_limit;   /* valid requests above this cannot be met */
     int report_fd;      /* in a fork child: where fail() sends the finding; else -1 */
+    size_t full_max;    /* FULL_CHECK_MAX, lowered in a fork child as allocheck does */
     volatile size_t op_index;
 } S;
 
@@ -490,7 +491,7 @@ static size_t each_sample(unsigned char *p, size_t len, size_t limit, uint64_t k
 
 static int sampled_for(size_t len)
 {
-    return CHECK == CHECK_SAMPLED || (FULL_CHECK_MAX && len > FULL_CHECK_MAX);
+    return CHECK == CHECK_SAMPLED || (S.full_max && len > S.full_max);
 }
 
 static size_t find_bad(unsigned char *p, size_t len, size_t limit, uint64_t key, int zero)
@@ -1004,6 +1005,7 @@ static int present(int kind)
 #define FORK_BUSY_TRIES 8
 #define FORK_CHILD_SIZE 100
 #define FORK_CHILD_ALIGN 64
+#define FORK_CHILD_FULL_MAX 4096   /* allocheck's: blocks above get the sampled check */
 
 static struct hammer {
     pthread_t tid;
@@ -1140,6 +1142,8 @@ __attribute__((noreturn)) static void fork_child(int fd, int self, const cpu_set
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         signal(sigs[i], SIG_DFL);   /* a crash is the parent's to report */
     S.report_fd = fd;
+    if (!S.full_max || S.full_max > FORK_CHILD_FULL_MAX)
+        S.full_max = FORK_CHILD_FULL_MAX;
     int first = lowest_live(0);
     child_op(K_CHECK, 0, 0, 0, self);
     for (int s = first; s >= 0; s = lowest_live((unsigned)s + 1))
@@ -1164,14 +1168,17 @@ __attribute__((noreturn)) static void fork_child(int fd, int self, const cpu_set
     _exit(w == (ssize_t)sizeof rep ? 0 : 3);
 }
 
-/* Waits for the child's report as allocheck's fork_wait does: 1 reported, 0 died, -1 hung. */
-static int fork_wait(pid_t pid, int fd, struct fork_report *rep, int *status)
+/* Waits up to ns for the child's report as allocheck's fork_wait does: 1 reported, 0 died,
+ * -1 hung (killed). */
+static int fork_wait(pid_t pid, int fd, struct fork_report *rep, int *status, long long ns)
 {
-    long long until = now_ns() + (long long)FORK_WAIT_MS * 1000000ll;
+    long long until = now_ns() + ns;
     size_t got = 0;
-    for (long long left; (left = until - now_ns()) > 0;) {
+    *status = 0;
+    for (;;) {
+        long long left = until - now_ns();
         struct pollfd p = { fd, POLLIN, 0 };
-        int r = poll(&p, 1, (int)(left / 1000000ll) + 1);
+        int r = poll(&p, 1, left > 0 ? (int)(left / 1000000ll) + 1 : 0);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -1192,11 +1199,10 @@ static int fork_wait(pid_t pid, int fd, struct fork_report *rep, int *status)
     return -1;
 }
 
-/* One fork and the verdict on its child, as allocheck's fork_once. */
-static void fork_once(unsigned busy, int self, const cpu_set_t *mask0)
+/* One child forked (allocheck's fork_spawn); its pipe's read end in *fd. */
+static pid_t fork_spawn(unsigned busy, int self, const cpu_set_t *mask0, int *fd)
 {
-    int fds[2], status = 0;
-    struct fork_report rep;
+    int fds[2];
     if (pipe2(fds, O_CLOEXEC))
         load_failed("reproducer", "cannot make a pipe");
     if (busy)
@@ -1210,8 +1216,13 @@ static void fork_once(unsigned busy, int self, const cpu_set_t *mask0)
     if (pid < 0)
         load_failed("reproducer", "cannot fork");
     setpgid(pid, pid);
-    int end = fork_wait(pid, fds[0], &rep, &status);
-    close(fds[0]);
+    *fd = fds[0];
+    return pid;
+}
+
+/* allocheck's fork_verdict on one child. */
+static void fork_judge(int end, const struct fork_report *rep, int status, unsigned busy)
+{
     if (end < 0)
         fail("timeout", "the child of fork (with %u thread%s busy in the allocator) did not "
              "finish within %u ms: deadlocked, a lock held at the fork was never released in "
@@ -1222,23 +1233,35 @@ static void fork_once(unsigned busy, int self, const cpu_set_t *mask0)
     if (end == 0)
         fail("crash", "the child of fork exited with status %d inside the allocator",
              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    if (rep.oracle[0])
-        fail(rep.oracle, "in the child of fork: %s", rep.message);
+    if (rep->oracle[0])
+        fail(rep->oracle, "in the child of fork: %s", rep->message);
 }
 
-/* allocheck's `fork B`: FORK_BUSY_TRIES forks while B hammers run, else one. */
+/* allocheck's `fork B`: FORK_BUSY_TRIES children forked while B hammers run (else one),
+ * waited for together against one deadline, judged in fork order. */
 static void op_fork(const struct op *op, int self)
 {
-    unsigned busy = NOT_THREAD_SAFE ? 0 : op->slot % THREADS;
+    unsigned busy = NOT_THREAD_SAFE ? 0 : op->slot % THREADS, n = busy ? FORK_BUSY_TRIES : 1;
     cpu_set_t mask0;
+    pid_t pid[FORK_BUSY_TRIES];
+    int fd[FORK_BUSY_TRIES], end[FORK_BUSY_TRIES], status[FORK_BUSY_TRIES];
+    struct fork_report rep[FORK_BUSY_TRIES];
     if (NOT_FORK_SAFE)
         return;   /* allocheck skips a fork for an allocator declared not fork-safe */
     if (busy)
         hammers_start(busy, &mask0);
-    for (unsigned i = 0; i < (busy ? FORK_BUSY_TRIES : 1); i++)
-        fork_once(busy, self, busy ? &mask0 : NULL);
+    for (unsigned i = 0; i < n; i++)
+        pid[i] = fork_spawn(busy, self, busy ? &mask0 : NULL, &fd[i]);
     if (busy)
         hammers_stop(busy, &mask0);
+    long long until = now_ns() + (long long)FORK_WAIT_MS * 1000000ll;
+    for (unsigned i = 0; i < n; i++) {
+        long long left = until - now_ns();
+        end[i] = fork_wait(pid[i], fd[i], &rep[i], &status[i], left > 0 ? left : 0);
+        close(fd[i]);
+    }
+    for (unsigned i = 0; i < n; i++)
+        fork_judge(end[i], &rep[i], status[i], busy);
 }
 
 /* allocheck's children run under RLIMIT_AS of their VmSize + 1 TiB; the limit (or 2^57, more
@@ -1428,6 +1451,7 @@ int main(int argc, char **argv)
     load(argv);
     S.page = (size_t)sysconf(_SC_PAGESIZE);
     S.report_fd = -1;
+    S.full_max = FULL_CHECK_MAX;
     limit_address_space();
     sem_init(&done, 0, 0);
     watch();
