@@ -462,11 +462,11 @@ static void long_lives(gen_t *g, unsigned n, bool end)
     }
 }
 
-/* One scenario in this many is followed by a fork, about one in 60,000 ops: a busy fork costs
- * tens of milliseconds (eight children, each run and waited for), so at the fuzzer's rate of
- * about 100,000 ops/s forks stay near one or two a second and within a few percent of the
- * time (bench/fuzz_rate.sh measures it). */
-#define FORK_ONE_IN 8000
+/* One scenario in this many is followed by a fork, about one in 150,000 ops: a busy fork
+ * costs milliseconds of CPU (eight children side by side, each forked, run and reaped), so
+ * at the fuzzer's rate of about 100,000 ops/s forks stay near one a second (1 in 60,000 ops
+ * cost 15 % of CPU per op; bench/fuzz_rate.sh measures it). */
+#define FORK_ONE_IN 20000
 /* One scenario in this many is followed by requests of sizes that cannot be met. */
 #define UNMEETABLE_ONE_IN 40
 
