@@ -11,8 +11,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "src/exec.h"
-#include "src/trace.h"
+#include "src/exec/exec.h"
+#include "src/trace/trace.h"
 
 #define OPS 2000000
 #define RUNS 5

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "src/gen.h"
-#include "src/ops.h"
-#include "src/trace.h"
+#include "src/engine/gen.h"
+#include "src/trace/ops.h"
+#include "src/trace/trace.h"
 
 #ifndef FUZZ_OPS_THREADS
 #define FUZZ_OPS_THREADS 1   /* the same default as fuzz/fuzz_ops.c */

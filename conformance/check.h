@@ -1,9 +1,9 @@
 /* The shape of a conformance check and the macros checks use to report.
  * A check is one property of one function, named by behaviour, citing the clause it rests on.
- * The runner (src/conform.c) runs each check in its own child process; the check writes its
+ * The runner (src/conform/conform.c) runs each check in its own child process; the check writes its
  * verdict into a check_ctx_t that lives in shared memory, never in the allocator's heap, and
  * formats messages into fixed buffers so reporting never calls the allocator under test.
- * Leaves out: scheduling, timeouts and output formats (src/conform.c, src/report.c). */
+ * Leaves out: scheduling, timeouts and output formats (src/conform/conform.c, src/report/report.c). */
 #ifndef ALLOCHECK_CONFORMANCE_CHECK_H
 #define ALLOCHECK_CONFORMANCE_CHECK_H
 
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "src/alloc.h"
+#include "src/load/alloc.h"
 
 typedef enum verdict {
     VERDICT_PASS,

@@ -25,7 +25,7 @@ void *ref_aligned(size_t align, size_t n)
     if (!slot)
         return NULL;
     char *p = (char *)(((uintptr_t)slot + align - 1) & ~(uintptr_t)(align - 1));
-    ref_hdr_set(p, REF_USED | REF_F_ALIGNED | (uint32_t)((size_t)(p - slot) / 16) << 16);
+    ref_hdr_set(p, REF_USED | REF_F_ALIGNED | (uint32_t)((size_t)(p - slot) / REF_ALIGN) << 16);
     return p;
 }
 

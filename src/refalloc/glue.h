@@ -22,6 +22,13 @@ static inline void glue_unlock(glue_lock_t *l) { pthread_mutex_unlock(l); }
 /* In a fork child the lock may be held by a thread that no longer exists: start afresh. */
 static inline void glue_lock_reinit(glue_lock_t *l) { pthread_mutex_init(l, NULL); }
 
+/* The system's page size from the auxiliary vector (no allocation, no syscall). */
+static inline size_t glue_page(void)
+{
+    unsigned long page = getauxval(AT_PAGESZ);
+    return page ? (size_t)page : 4096;
+}
+
 /* pre: len is a multiple of the page size. Returns NULL (errno ENOMEM) on failure.
  * An inaccessible mapping costs no commit charge; no MAP_NORESERVE, so that a part made
  * writable later is charged like any other (and mremap cannot grow it past the limit). */

@@ -35,6 +35,17 @@ static pthread_key_t tc_key;
  * which then works on the class directly. */
 static tcache_t tc_dead;
 
+size_t ref_page_size(void)
+{
+    static size_t page;   /* threads may race to fill it in, with the same value */
+    size_t p = __atomic_load_n(&page, __ATOMIC_RELAXED);
+    if (!p) {
+        p = glue_page();
+        __atomic_store_n(&page, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
 /* Bytes of spare slabs kept with their pages rather than purged, all classes together. A
  * class whose last slab empties and soon refills (a loop's working set, a fuzz input's) then
  * costs no page faults, and what an idle heap holds on to stays bounded. */

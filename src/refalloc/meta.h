@@ -33,8 +33,8 @@
 #include <string.h>
 
 #define REF_HDR 8u                      /* header bytes before each user pointer */
-#define REF_ALIGN 16u                   /* alignof(max_align_t) on x86-64 */
-#define REF_PAGE ((size_t)4096)         /* x86-64 page; valloc, pvalloc, large mappings */
+#define REF_ALIGN ((unsigned)_Alignof(max_align_t))   /* what malloc's blocks are aligned to */
+#define REF_PAGE ref_page_size()        /* the system's page: valloc, pvalloc, large mappings */
 #define REF_CHUNK_SHIFT 16
 #define REF_CHUNK ((size_t)1 << REF_CHUNK_SHIFT)
 #define REF_CLASS_STEPS 8             /* classes per power of two above 128 */
@@ -51,7 +51,7 @@
 #define REF_F_ALIGNED (1u << 8)         /* pointer inside its slot, offset in bits 16..31 */
 #define REF_F_LARGE (2u << 8)
 #define REF_STATE(f) ((f) & 0xffu)
-#define REF_OFF(f) ((size_t)((f) >> 16) * 16)
+#define REF_OFF(f) ((size_t)((f) >> 16) * REF_ALIGN)
 
 typedef struct slab {
     char *base;            /* first byte of the span, chunk aligned */
@@ -210,5 +210,8 @@ static inline void *ref_alloc(size_t n)
         ref_hdr_set(p, REF_USED);
     return p;
 }
+
+/* The page size, read from the system once (4 KiB on x86-64, 16 KiB on some arm64). */
+size_t ref_page_size(void);
 
 #endif

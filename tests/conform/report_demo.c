@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/report.h"
+#include "src/report/report.h"
 
 static void *demo_malloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
 static void demo_free(void *ctx, void *p) { (void)ctx; free(p); }
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
                    .nchecks = 4, .results = res, .profile = PROFILE_C17 };
     for (int f = 0; argc > 1 && f < 5; f++)
         if (strcmp(argv[1], names[f]) == 0)
-            return report_write(stdout, &r, (cli_format_t)f) < 0;
+            return report_write(stdout, &r, (report_format_t)f) < 0;
     if (argc > 1 && strcmp(argv[1], "list") == 0)
         return report_list(stdout, table, 4, FORMAT_JSON, NULL, 0) < 0;
     fprintf(stderr, "usage: report_demo human|tap|junit|json|markdown|list [one]\n");
