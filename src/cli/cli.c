@@ -337,6 +337,7 @@ static error_t parse_checking(int key, char *arg, struct argp_state *state)
         if (ms < 10 || ms > 3600000)
             argp_error(state, "--hang: '%s' is not from 10ms to 1h", arg);
         *c->hang_ms = (unsigned)ms;
+        c->exec->fork_wait_ms = (unsigned)ms / 2;   /* a deadlocked fork child: its op's finding */
         return 0;
     }
     case OPT_MAX_LIVE:

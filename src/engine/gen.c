@@ -2,7 +2,9 @@
  * drives an allocator into a state where one class of bug shows (see gen.h). Sizes and
  * alignments are drawn with a bias toward the values that break allocators: size-class edges,
  * powers of two +- 1, page and mmap-threshold boundaries, alignment == size, and sizes that
- * must fail (near SIZE_MAX, past PTRDIFF_MAX, overflowing products). */
+ * must fail (near SIZE_MAX, past PTRDIFF_MAX, overflowing products), sizes that are valid but
+ * no machine can meet (2^45..2^62), and now and then a fork while other threads are busy in
+ * the allocator. */
 #include <errno.h>
 
 #include "src/load/alloc.h"
@@ -13,6 +15,8 @@
 
 typedef struct gen {
     gen_rng_t r;
+    gen_rng_t side;           /* decides the extras (forks, unmeetable sizes) between scenarios,
+                                 so adding them left the scenarios of every seed as they were */
     trace_t *t;
     const gen_opts_t *o;
     unsigned width;           /* ordinary scenarios use slots 0..width-1 */
@@ -80,7 +84,7 @@ static const int8_t op_fn[OP_COUNT] = {
     [OP_POSIX_MEMALIGN] = AF_POSIX_MEMALIGN, [OP_MEMALIGN] = AF_MEMALIGN,
     [OP_VALLOC] = AF_VALLOC, [OP_PVALLOC] = AF_PVALLOC, [OP_FREE] = AF_FREE,
     [OP_FREE_SIZED] = AF_FREE_SIZED, [OP_FREE_ALIGNED_SIZED] = AF_FREE_ALIGNED_SIZED,
-    [OP_USABLE] = AF_MALLOC_USABLE_SIZE, [OP_CHECK] = -1, [OP_THREAD] = -1,
+    [OP_USABLE] = AF_MALLOC_USABLE_SIZE, [OP_CHECK] = -1, [OP_THREAD] = -1, [OP_FORK] = -1,
 };
 
 static bool fn_present(const gen_t *g, unsigned kind)
@@ -373,6 +377,29 @@ static void sc_huge(gen_t *g)
     }
 }
 
+/* Valid sizes no machine can meet (2^45..2^62, above any RLIMIT_AS the tool sets and far
+ * below PTRDIFF_MAX, so an allocator's size check lets them through to where it maps): every
+ * allocating function on an empty slot, realloc and reallocarray on a live block, whose
+ * failure must leave the block live (then queried and checked). */
+static void sc_unmeetable(gen_t *g)
+{
+    static const uint8_t kinds[] = { OP_MALLOC, OP_CALLOC, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN,
+                                     OP_MEMALIGN, OP_VALLOC, OP_PVALLOC };
+    uint64_t h = (1ull << (45 + pick(g, 18))) + (uint64_t)(jitter(g) * 4096);
+    unsigned s = slot(g), r = pick(g, 10);
+    if (r < 3) {
+        unsigned k = kinds[pick(g, sizeof kinds)];
+        emit(g, k, s, k == OP_CALLOC ? 2 : 1, k == OP_CALLOC ? h / 2 : h, 64);
+        return;
+    }
+    emit(g, pick(g, 3) ? OP_MALLOC : OP_CALLOC, s, 1, gen_size(g), 0);
+    if (r < 7)
+        emit(g, OP_REALLOC, s, 0, h, 0);
+    else
+        emit(g, OP_REALLOCARRAY, s, 32, h >> 5, 0);
+    emit(g, pick(g, 2) ? OP_USABLE : OP_CHECK, s, 0, 0, 0);
+}
+
 /* Blocks allocated on one thread, used and freed on another. */
 static void sc_handoff(gen_t *g)
 {
@@ -514,10 +541,35 @@ static void long_lives(gen_t *g, unsigned n, bool end)
     }
 }
 
+/* One scenario in this many is followed by a fork, about one in 150,000 ops: a busy fork
+ * costs milliseconds of CPU (eight children side by side, each forked, run and reaped), so
+ * at the fuzzer's rate of about 100,000 ops/s forks stay near one a second (1 in 60,000 ops
+ * cost 15 % of CPU per op; bench/fuzz_rate.sh measures it). */
+#define FORK_ONE_IN 20000
+/* One scenario in this many is followed by requests of sizes that cannot be met. */
+#define UNMEETABLE_ONE_IN 40
+
+/* The extras between scenarios, drawn from the side generator: `fork B` with B of the other
+ * threads busy in the allocator (at least one when the run has threads at all: a fork while
+ * a lock is held is the case that breaks allocators), and sc_unmeetable. */
+static void extras(gen_t *g)
+{
+    gen_rng_t main = g->r;
+    g->r = g->side;
+    if (!pick(g, UNMEETABLE_ONE_IN))
+        sc_unmeetable(g);
+    if (!pick(g, FORK_ONE_IN)) {
+        unsigned others = g->o->threads > 1 ? g->o->threads - 1 : 0;
+        emit(g, OP_FORK, others ? 1 + pick(g, others < 3 ? others : 3) : 0, 0, 0, 0);
+    }
+    g->side = g->r;
+    g->r = main;
+}
+
 int gen_sequence(trace_t *t, uint64_t seq_seed, const gen_opts_t *o)
 {
     static const unsigned widths[] = { 4, 8, 16, 64, 256, LONG_SLOT_BASE };
-    gen_t g = { .r = { seq_seed }, .t = t, .o = o };
+    gen_t g = { .r = { seq_seed }, .side = { seq_seed ^ 0x666f726b756e6d74ull }, .t = t, .o = o };
     g.width = widths[pick(&g, sizeof widths / sizeof widths[0])];
     unsigned w[N_SCENARIOS], n = o->threads > 1 ? N_SCENARIOS : N_SINGLE;
     for (unsigned i = 0; i < N_SCENARIOS; i++)
@@ -533,8 +585,10 @@ int gen_sequence(trace_t *t, uint64_t seq_seed, const gen_opts_t *o)
      * scenarios, and without it the random stream is the one sequences always had. */
     if (o->big_heap && pick(&g, o->big_heap_one_in ? o->big_heap_one_in : 1) == 0)
         sc_big_heap(&g);
-    while (!g.err && t->len - start < target)
+    while (!g.err && t->len - start < target) {
         scenarios[pick_weighted(&g, w, N_SCENARIOS)].fn(&g);
+        extras(&g);
+    }
     emit(&g, OP_CHECK, 0, 0, 0, 0);
     if (pick(&g, 2))
         long_lives(&g, nlong, true);

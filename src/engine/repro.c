@@ -150,7 +150,12 @@ static void put_options(FILE *out, const alloc_t *a, const exec_opts_t *eo,
             a->max_alignment);
     fprintf(out, "static const size_t MALLOC_ALIGN = %zu, MAX_LIVE = %zu, FULL_CHECK_MAX = %zu;\n",
             align, max_live, eo->full_check_max);
-    fprintf(out, "static const unsigned HANG_MS = %u;\n", info->hang_ms ? info->hang_ms : 3000);
+    unsigned hang = info->hang_ms ? info->hang_ms : 3000;
+    fprintf(out, "static const unsigned HANG_MS = %u, FORK_WAIT_MS = %u;\n", hang,
+            eo->fork_wait_ms ? eo->fork_wait_ms : EXEC_FORK_WAIT_MS);
+    fprintf(out, "static const int NOT_THREAD_SAFE = %d, NOT_FORK_SAFE = %d;\n",
+            (a->flags & ALLOCHECK_PLUGIN_NOT_THREAD_SAFE) != 0,
+            (a->flags & ALLOCHECK_PLUGIN_NOT_FORK_SAFE) != 0);
     fprintf(out, "static const int LEAK_CHECK = %d;\n",
             eo->resources && (!info->f || strcmp(info->f->oracle, ORACLE_LEAK) == 0));
 }
@@ -175,7 +180,7 @@ static void put_schedule(FILE *out, const exec_opts_t *eo, const trace_t *t,
 static const char *const kind_names[OP_COUNT] = {
     "K_MALLOC", "K_CALLOC", "K_REALLOC", "K_REALLOCARRAY", "K_ALIGNED_ALLOC",
     "K_POSIX_MEMALIGN", "K_MEMALIGN", "K_VALLOC", "K_PVALLOC", "K_FREE", "K_FREE_SIZED",
-    "K_FREE_ALIGNED_SIZED", "K_USABLE", "K_CHECK", "K_THREAD",
+    "K_FREE_ALIGNED_SIZED", "K_USABLE", "K_CHECK", "K_THREAD", "K_FORK",
 };
 
 static void put_ops(FILE *out, const trace_t *t)

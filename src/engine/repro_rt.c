@@ -14,6 +14,10 @@
  * With CONCURRENT the `thread T` ops run at once in allocheck's bursts (src/exec/exec_threads.c:
  * the same bursts, start delays and one CPU per thread), the shadow table under a lock; a
  * race shows in some runs only, so ATTEMPTS runs are made, each in a fresh child process.
+ * A `fork B` op forks while B hammer threads are inside the allocator and judges the child as
+ * allocheck does (the same child ops, the same bounded wait); as allocheck's children run
+ * under an address-space limit, so does this program (VmSize + 1 TiB), which decides which
+ * valid sizes cannot be met.
  * Leaves out: the supervisor's hang detection by progress (an alarm per op stands in). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -34,15 +38,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { K_MALLOC, K_CALLOC, K_REALLOC, K_REALLOCARRAY, K_ALIGNED_ALLOC, K_POSIX_MEMALIGN,
        K_MEMALIGN, K_VALLOC, K_PVALLOC, K_FREE, K_FREE_SIZED, K_FREE_ALIGNED_SIZED, K_USABLE,
-       K_CHECK, K_THREAD, K_COUNT };
+       K_CHECK, K_THREAD, K_FORK, K_COUNT };
 enum { F_MALLOC, F_CALLOC, F_REALLOC, F_REALLOCARRAY, F_FREE, F_ALIGNED_ALLOC,
        F_POSIX_MEMALIGN, F_MEMALIGN, F_VALLOC, F_PVALLOC, F_MALLOC_USABLE_SIZE, F_FREE_SIZED,
        F_FREE_ALIGNED_SIZED, F_MALLOC_SIZE, F_COUNT };
@@ -58,6 +69,8 @@ struct op { int kind; unsigned slot; unsigned long long nmemb, size, align; cons
 #define ERRNO_SENTINEL 0x5eed5eed
 #define MEMPTR_SENTINEL ((void *)(uintptr_t)0x5eed0001)
 #define ALIGN_IMPOSSIBLE ((size_t)1 << 56)
+#define MAP_IMPOSSIBLE ((size_t)1 << 57)
+#define AS_HEADROOM (1ull << 40)   /* allocheck's children: RLIMIT_AS of VmSize + this */
 /* Without a declared max-align, alignments above this may be refused (ALLOC_ALIGN_SERVED). */
 #define ALIGN_SERVED ((size_t)64 << 10)
 #define USABLE_SLACK ((size_t)64 << 20)
@@ -68,7 +81,7 @@ struct op { int kind; unsigned slot; unsigned long long nmemb, size, align; cons
 static const char *const kind_name[K_COUNT] = {
     "malloc", "calloc", "realloc", "reallocarray", "aligned_alloc", "posix_memalign",
     "memalign", "valloc", "pvalloc", "free", "free_sized", "free_aligned_sized", "usable",
-    "check", "thread",
+    "check", "thread", "fork",
 };
 
 /* ---- the allocator: the layout of allocheck's plugin descriptor ---- */
@@ -361,6 +374,10 @@ static struct state {
     uint32_t allocs;
     size_t reuse_max, reuse_last;
     size_t page;
+    size_t map_limit;   /* valid requests above this cannot be met */
+    int report_fd;      /* in a fork child: where fail() sends the finding; else -1 */
+    size_t full_max;    /* FULL_CHECK_MAX, lowered in a fork child as allocheck does */
+    volatile size_t op_index;
 } S;
 
 /* The op each thread runs (a thread of a burst names its own when it fails or crashes). */
@@ -386,6 +403,8 @@ static const char *op_text(size_t i)
     return i < sizeof OPS / sizeof OPS[0] ? OPS[i].text : "end of run";
 }
 
+__attribute__((noreturn)) static void fork_child_report(const char *oracle, const char *msg);
+static int present(int kind);
 static void fail(const char *oracle, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(const char *oracle, const char *fmt, ...)
 {
@@ -394,6 +413,8 @@ static void fail(const char *oracle, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (S.report_fd >= 0)
+        fork_child_report(oracle, msg);
     static int failing;
     if (__atomic_exchange_n(&failing, 1, __ATOMIC_ACQ_REL))
         for (;;)
@@ -403,6 +424,20 @@ static void fail(const char *oracle, const char *fmt, ...)
            op_text(op_index), msg);
     fflush(stdout);
     _exit(1);
+}
+
+/* A fork child's finding, as allocheck's executor sends it: a fixed-size record. */
+struct fork_report { char oracle[32]; char message[512]; };
+
+__attribute__((noreturn)) static void fork_child_report(const char *oracle, const char *msg)
+{
+    struct fork_report rep;
+    memset(&rep, 0, sizeof rep);
+    size_t no = strlen(oracle), nm = strlen(msg);
+    memcpy(rep.oracle, oracle, no < sizeof rep.oracle ? no : sizeof rep.oracle - 1);
+    memcpy(rep.message, msg, nm < sizeof rep.message ? nm : sizeof rep.message - 1);
+    ssize_t w = write(S.report_fd, &rep, sizeof rep);
+    _exit(w == (ssize_t)sizeof rep ? 0 : 3);
 }
 
 static const char *errno_name(int e)
@@ -486,7 +521,7 @@ static size_t each_sample(unsigned char *p, size_t len, size_t limit, uint64_t k
 
 static int sampled_for(size_t len)
 {
-    return CHECK == CHECK_SAMPLED || (FULL_CHECK_MAX && len > FULL_CHECK_MAX);
+    return CHECK == CHECK_SAMPLED || (S.full_max && len > S.full_max);
 }
 
 static size_t find_bad(unsigned char *p, size_t len, size_t limit, uint64_t key, int zero)
@@ -616,7 +651,7 @@ static void release(unsigned s, int how, const char *when)
 
 /* ---- allocation requests (allocheck's make_req) ---- */
 
-struct req { size_t size, align, budget; int must_fail, may_fail; };
+struct req { size_t size, align, budget; int must_fail, may_fail, unmeetable; };
 
 static int is_pow2(size_t x)
 {
@@ -645,7 +680,8 @@ static void make_req(const struct op *op, struct req *r)
         ovf = __builtin_mul_overflow((size_t)op->nmemb, n, &n);
     r->size = n;
     r->must_fail = ovf || n > PTRDIFF_MAX;
-    r->may_fail = n == 0;
+    r->unmeetable = !r->must_fail && n > S.map_limit;
+    r->may_fail = n == 0 || r->unmeetable;
     r->align = malloc_align_for(n);
     /* An alignment the allocator may refuse (C17 7.22.3.1p2), as alloc_may_refuse_align. */
     if (op->kind >= K_ALIGNED_ALLOC && op->kind <= K_MEMALIGN && is_pow2(al))
@@ -671,7 +707,7 @@ static void make_req(const struct op *op, struct req *r)
 /* Beyond the live-bytes budget: allocheck skips the op (the slot's old block not counted). */
 static int over_budget(const struct req *r, unsigned s)
 {
-    if (r->must_fail)
+    if (r->must_fail || r->unmeetable)
         return 0;
     size_t live = S.live_bytes - (S.slot[s].live ? S.slot[s].size : 0);
     return r->budget > MAX_LIVE || live > MAX_LIVE - r->budget;
@@ -680,7 +716,7 @@ static int over_budget(const struct req *r, unsigned s)
 static const int fn_of[K_COUNT] = {
     F_MALLOC, F_CALLOC, F_REALLOC, F_REALLOCARRAY, F_ALIGNED_ALLOC, F_POSIX_MEMALIGN,
     F_MEMALIGN, F_VALLOC, F_PVALLOC, F_FREE, F_FREE_SIZED, F_FREE_ALIGNED_SIZED,
-    F_MALLOC_USABLE_SIZE, -1, -1,
+    F_MALLOC_USABLE_SIZE, -1, -1, -1,
 };
 
 /* errno is the sentinel before each call; *err gets what the call left (or posix_memalign's
@@ -864,6 +900,14 @@ static void on_block(const struct op *op, unsigned s, int self, const struct req
         on_forbidden(op, s, p);
         return;
     }
+    if (r->unmeetable) {   /* served from some reservation: freed unwritten, as allocheck does */
+        lock();
+        if (S.slot[s].live)
+            forget(s);
+        unlock();
+        x_free(p);
+        return;
+    }
     /* Placed and entered under one lock (a block two threads get at once is caught), filled
      * after: allocheck's order. */
     lock();
@@ -907,6 +951,28 @@ static void op_alloc(const struct op *op, unsigned s, int self)
         on_block(op, s, self, &r, p, NULL);
 }
 
+/* allocheck's check that a failed realloc kept the block live: a malloc of its size may not
+ * land in it, its contents and usable size stay. */
+static void kept_block(unsigned s)
+{
+    const struct block *b = &S.slot[s];
+    if (CHECK == CHECK_NONE)
+        return;
+    if (fn[F_MALLOC] && fn[F_FREE] && b->size && !FIXED_HEAP) {
+        unsigned char *q = x_malloc(b->size);
+        if (q)
+            x_free(q);
+        if (q && q < b->p + b->size && b->p < q + b->size)
+            fail("failure-path", "a failed realloc freed slot %u: malloc(%zu) then returned %p, "
+                 "inside its block at %p", s, b->size, (void *)q, (void *)b->p);
+    }
+    verify_block(s, "failure-path", "after a failed realloc");
+    size_t u = present(K_USABLE) ? x_usable(b->p) : SIZE_MAX;
+    if (u < b->size)
+        fail("failure-path", "after a failed realloc the usable size of slot %u (%zu bytes at "
+             "%p) is %zu", s, b->size, (void *)b->p, u);
+}
+
 static void op_realloc(const struct op *op, unsigned s, int self)
 {
     struct req r;
@@ -947,7 +1013,7 @@ static void op_realloc(const struct op *op, unsigned s, int self)
     }
     on_null(op, &r, err);
     if (old.live)   /* C17 7.22.3.5p4: a failed realloc leaves the old block intact */
-        verify_block(s, "failure-path", "after a failed realloc");
+        kept_block(s);
 }
 
 static void op_free(const struct op *op, unsigned s)
@@ -993,6 +1059,294 @@ static int present(int kind)
     return fn_of[kind] < 0 || fn[fn_of[kind]];
 }
 
+/* ---- fork (allocheck's op_fork): hammers, the child's ops, the bounded wait ---- */
+
+#define HAMMERS 7
+#define FORK_BUSY_TRIES 8
+#define FORK_CHILD_SIZE 100
+#define FORK_CHILD_ALIGN 64
+#define FORK_CHILD_FULL_MAX 4096   /* allocheck's: blocks above get the sampled check */
+
+static struct hammer {
+    pthread_t tid;
+    int started;
+    volatile int go, in_call, parked;
+    volatile unsigned long calls;
+} H[HAMMERS];
+
+/* allocheck's hammer round: small sizes, each allocating function in turn, then free. */
+static void hammer_call(struct hammer *m)
+{
+    static const size_t sizes[] = { 16, 24, 40, 64, 100, 256, 1000, 4000 };
+    size_t n = sizes[m->calls % 8];
+    void *p = NULL;
+    m->in_call = 1;
+    switch ((m->calls / 8) % 4) {
+    case 1: p = fn[F_CALLOC] ? x_calloc(1, n) : NULL; break;
+    case 2: p = fn[F_MEMALIGN] ? x_memalign(64, n) : NULL; break;
+    case 3:
+        p = fn[F_REALLOC] ? x_realloc(NULL, n) : NULL;
+        if (p) {
+            void *q = x_realloc(p, 2 * n);
+            p = q ? q : p;
+        }
+        break;
+    default: p = fn[F_MALLOC] ? x_malloc(n) : NULL; break;
+    }
+    if (p)
+        x_free(p);
+    m->in_call = 0;
+    m->calls++;
+}
+
+static void *hammer_main(void *arg)
+{
+    struct hammer *m = arg;
+    for (;;) {
+        m->parked = 1;
+        while (!__atomic_load_n(&m->go, __ATOMIC_ACQUIRE))
+            syscall(SYS_futex, &m->go, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+        m->parked = 0;
+        while (__atomic_load_n(&m->go, __ATOMIC_ACQUIRE))
+            hammer_call(m);
+    }
+    return NULL;
+}
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* Waits (up to 20 ms) to see each of n hammers make a call and be inside one again. */
+static void hammers_mid_call(unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        H[i].calls = 0;
+    long long until = now_ns() + 20000000ll;
+    for (unsigned i = 0; i < n && now_ns() < until;)
+        if (H[i].in_call && H[i].calls)
+            i++;
+        else
+            sched_yield();
+}
+
+/* Starts n hammers on this thread's CPU. */
+static void hammers_start(unsigned n, cpu_set_t *mask0)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    sched_getaffinity(0, sizeof *mask0, mask0);
+    sched_setaffinity(0, sizeof one, &one);
+    for (unsigned i = 0; i < n; i++) {
+        if (!H[i].started && pthread_create(&H[i].tid, NULL, hammer_main, &H[i]) != 0)
+            load_failed("reproducer", "cannot start a thread");
+        H[i].started = 1;
+        pthread_setaffinity_np(H[i].tid, sizeof one, &one);
+        __atomic_store_n(&H[i].go, 1, __ATOMIC_RELEASE);
+        syscall(SYS_futex, &H[i].go, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+}
+
+static void hammers_stop(unsigned n, const cpu_set_t *mask0)
+{
+    for (unsigned i = 0; i < n; i++)
+        __atomic_store_n(&H[i].go, 0, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < n; i++)
+        while (!H[i].parked)
+            sched_yield();
+    sched_setaffinity(0, sizeof *mask0, mask0);
+}
+
+static void child_op(int kind, unsigned s, unsigned long long nmemb, unsigned long long size,
+                     int self)
+{
+    struct op op = { kind, s, nmemb, size, FORK_CHILD_ALIGN, "" };
+    if (!present(kind))
+        return;
+    if (kind == K_REALLOC || kind == K_REALLOCARRAY)
+        op_realloc(&op, s, self);
+    else if (kind <= K_PVALLOC)
+        op_alloc(&op, s, self);
+    else if (kind <= K_FREE_ALIGNED_SIZED)
+        op_free(&op, s);
+    else if (kind == K_USABLE)
+        op_usable(s);
+    else
+        for (size_t k = 0; k < S.live_blocks; k++)
+            verify_block(S.live[k], "contents", "check");
+}
+
+static int lowest_live(unsigned from)
+{
+    for (unsigned s = from; s < SLOTS; s++)
+        if (S.slot[s].live)
+            return (int)s;
+    return -1;
+}
+
+/* allocheck's child ops: check, usable of every inherited block, a block from every
+ * allocating function in the highest free slots, the lowest inherited block grown, all freed
+ * by free, free_sized and free_aligned_sized in turn. A finding goes through fail(). */
+__attribute__((noreturn)) static void fork_child(int fd, int self, const cpu_set_t *mask0)
+{
+    static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGALRM };
+    unsigned mine[K_PVALLOC + 1], n = 0;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    setpgid(0, 0);
+    if (mask0)
+        sched_setaffinity(0, sizeof *mask0, mask0);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        signal(sigs[i], SIG_DFL);   /* a crash is the parent's to report */
+    S.report_fd = fd;
+    if (!S.full_max || S.full_max > FORK_CHILD_FULL_MAX)
+        S.full_max = FORK_CHILD_FULL_MAX;
+    int first = lowest_live(0);
+    child_op(K_CHECK, 0, 0, 0, self);
+    for (int s = first; s >= 0; s = lowest_live((unsigned)s + 1))
+        child_op(K_USABLE, (unsigned)s, 0, 0, self);
+    for (int s = SLOTS - 1, k = K_MALLOC; s >= 0 && k <= K_PVALLOC; s--) {
+        if (S.slot[s].live)
+            continue;
+        int arr = k == K_CALLOC || k == K_REALLOCARRAY;
+        child_op(k++, (unsigned)s, arr ? 4 : 1, arr ? FORK_CHILD_SIZE / 4 : FORK_CHILD_SIZE,
+                 self);
+        mine[n++] = (unsigned)s;
+    }
+    if (first >= 0) {
+        child_op(K_REALLOC, (unsigned)first, 0, S.slot[first].size + 100, self);
+        mine[n++] = (unsigned)first;
+    }
+    for (unsigned i = 0; i < n; i++)
+        child_op(K_FREE + (int)(i % 3), mine[i], 0, 0, self);
+    struct fork_report rep;
+    memset(&rep, 0, sizeof rep);
+    ssize_t w = write(fd, &rep, sizeof rep);
+    _exit(w == (ssize_t)sizeof rep ? 0 : 3);
+}
+
+/* Waits up to ns for the child's report as allocheck's fork_wait does: 1 reported, 0 died,
+ * -1 hung (killed). */
+static int fork_wait(pid_t pid, int fd, struct fork_report *rep, int *status, long long ns)
+{
+    long long until = now_ns() + ns;
+    size_t got = 0;
+    *status = 0;
+    for (;;) {
+        long long left = until - now_ns();
+        struct pollfd p = { fd, POLLIN, 0 };
+        int r = poll(&p, 1, left > 0 ? (int)(left / 1000000ll) + 1 : 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        ssize_t k = read(fd, (char *)rep + got, sizeof *rep - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k > 0 && (got += (size_t)k) < sizeof *rep)
+            continue;
+        while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+            ;
+        return got == sizeof *rep;
+    }
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+    return -1;
+}
+
+/* One child forked (allocheck's fork_spawn); its pipe's read end in *fd. */
+static pid_t fork_spawn(unsigned busy, int self, const cpu_set_t *mask0, int *fd)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC))
+        load_failed("reproducer", "cannot make a pipe");
+    if (busy)
+        hammers_mid_call(busy);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        fork_child(fds[1], self, mask0);
+    }
+    close(fds[1]);
+    if (pid < 0)
+        load_failed("reproducer", "cannot fork");
+    setpgid(pid, pid);
+    *fd = fds[0];
+    return pid;
+}
+
+/* allocheck's fork_verdict on one child. */
+static void fork_judge(int end, const struct fork_report *rep, int status, unsigned busy)
+{
+    if (end < 0)
+        fail("timeout", "the child of fork (with %u thread%s busy in the allocator) did not "
+             "finish within %u ms: deadlocked, a lock held at the fork was never released in "
+             "the child (no pthread_atfork handler?)", busy, busy == 1 ? "" : "s", FORK_WAIT_MS);
+    if (end == 0 && WIFSIGNALED(status))
+        fail("crash", "the child of fork was killed by SIG%s",
+             sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+    if (end == 0)
+        fail("crash", "the child of fork exited with status %d inside the allocator",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    if (rep->oracle[0])
+        fail(rep->oracle, "in the child of fork: %s", rep->message);
+}
+
+/* allocheck's `fork B`: FORK_BUSY_TRIES children forked while B hammers run (else one),
+ * waited for together against one deadline, judged in fork order. */
+static void op_fork(const struct op *op, int self)
+{
+    unsigned busy = NOT_THREAD_SAFE ? 0 : op->slot % THREADS, n = busy ? FORK_BUSY_TRIES : 1;
+    cpu_set_t mask0;
+    pid_t pid[FORK_BUSY_TRIES];
+    int fd[FORK_BUSY_TRIES], end[FORK_BUSY_TRIES], status[FORK_BUSY_TRIES];
+    struct fork_report rep[FORK_BUSY_TRIES];
+    if (NOT_FORK_SAFE)
+        return;   /* allocheck skips a fork for an allocator declared not fork-safe */
+    if (busy)
+        hammers_start(busy, &mask0);
+    for (unsigned i = 0; i < n; i++)
+        pid[i] = fork_spawn(busy, self, busy ? &mask0 : NULL, &fd[i]);
+    if (busy)
+        hammers_stop(busy, &mask0);
+    long long until = now_ns() + (long long)FORK_WAIT_MS * 1000000ll;
+    for (unsigned i = 0; i < n; i++) {
+        long long left = until - now_ns();
+        end[i] = fork_wait(pid[i], fd[i], &rep[i], &status[i], left > 0 ? left : 0);
+        close(fd[i]);
+    }
+    for (unsigned i = 0; i < n; i++)
+        fork_judge(end[i], &rep[i], status[i], busy);
+}
+
+/* allocheck's children run under RLIMIT_AS of their VmSize + 1 TiB; the limit (or 2^57, more
+ * than any address space maps) is where valid requests stop being meetable. */
+static void limit_address_space(void)
+{
+    struct rlimit rl;
+    unsigned long long vm = 0;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmSize:", 7) == 0)
+            vm = strtoull(line + 7, NULL, 10) * 1024;
+    if (f)
+        fclose(f);
+    getrlimit(RLIMIT_AS, &rl);
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > vm + AS_HEADROOM) {
+        rl.rlim_cur = vm + AS_HEADROOM;
+        setrlimit(RLIMIT_AS, &rl);
+    }
+    getrlimit(RLIMIT_AS, &rl);
+    S.map_limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > MAP_IMPOSSIBLE
+        ? MAP_IMPOSSIBLE : (size_t)rl.rlim_cur;
+}
+
 static void run_op(size_t i, int self)
 {
     const struct op *op = &OPS[i];
@@ -1011,6 +1365,8 @@ static void run_op(size_t i, int self)
     else if (op->kind == K_CHECK)
         for (size_t k = 0; k < S.live_blocks; k++)
             verify_block(S.live[k], "contents", "check");
+    else if (op->kind == K_FORK)
+        op_fork(op, self);
 }
 
 /* ---- the end of the run ---- */
@@ -1453,6 +1809,9 @@ int main(int argc, char **argv)
     (void)argc;
     load(argv);
     S.page = (size_t)sysconf(_SC_PAGESIZE);
+    S.report_fd = -1;
+    S.full_max = FULL_CHECK_MAX;
+    limit_address_space();
     sem_init(&done, 0, 0);
     main_pid = getpid();
     attempts();

@@ -13,9 +13,10 @@ static const int CHECK = CHECK_FULL, CHECK_ERRNO = 1, SIZE_DEPENDENT_ALIGN = 1, 
                  DELAYED_REUSE = 0;
 static const size_t HEAP_SIZE = 0, MAX_ALIGN = 0;
 static const size_t MALLOC_ALIGN = 16, MAX_LIVE = (size_t)256 << 20, FULL_CHECK_MAX = 0;
-static const unsigned HANG_MS = 3000;
+static const unsigned HANG_MS = 3000, FORK_WAIT_MS = 1500;
 static const int CONCURRENT = 1;
 static const unsigned ATTEMPTS = 2;
+static const int NOT_THREAD_SAFE = 0, NOT_FORK_SAFE = 0;
 static const int LEAK_CHECK = 0;
 static const struct op OPS[] = {
     { K_MALLOC, 0, 0, 100, 0, "malloc 0 100" },
@@ -36,5 +37,7 @@ static const struct op OPS[] = {
     { K_REALLOC, 0, 0, 0, 0, "realloc 0 0" },
     { K_FREE_ALIGNED_SIZED, 2, 0, 0, 0, "free_aligned_sized 2" },
     { K_FREE, 9, 0, 0, 0, "free 9" },
+    { K_FORK, 2, 0, 0, 0, "fork 2" },
+    { K_REALLOC, 3, 0, 1ull << 50, 0, "realloc 3 2^50" },
     { K_CHECK, 0, 0, 0, 0, "check" },
 };

@@ -19,21 +19,32 @@
  * Declarations (alloc_t, docs/FUZZING.md "Declarations"): an alignment the allocator may
  * refuse (alloc_may_refuse_align) may fail; NO_ERRNO judges no errno; a FIXED_HEAP NULL is a
  * capacity failure unless nothing is live and the request takes at most half the heap;
- * DELAYED_REUSE turns a NULL from the end-of-run reuse probe into no finding. */
+ * DELAYED_REUSE turns a NULL from the end-of-run reuse probe into no finding.
+ * Requests that are valid but cannot be met (above what this process may map: RLIMIT_AS,
+ * else 2^57, more than any x86_64 address space holds) may fail and are run whatever the live
+ * budget; one that succeeds is freed unwritten. A failed realloc of a live block must leave
+ * it live: a malloc of its size may not land in it, its contents and usable size stay. */
 #include "src/exec/exec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "src/exec/exec_threads.h"
+#include "src/exec/exec_fork.h"
 #include "src/exec/shadow.h"
 #include "src/footprint/measure.h"
 
@@ -45,6 +56,8 @@
 /* No user-space address on x86_64 (even with 5-level paging) is a multiple of this: a
  * request for this alignment can only fail. */
 #define ALIGN_IMPOSSIBLE ((size_t)1 << 56)
+/* No x86_64 address space (5-level paging: 2^56 bytes for user space) maps a block this big. */
+#define MAP_IMPOSSIBLE ((size_t)1 << 57)
 
 enum { H_EXEC, H_TRACE, H_FINDING, H_PROGRESS, H_STACK0 };
 
@@ -76,6 +89,8 @@ struct exec {
     finding_t finding;
     uint64_t ops, skipped;
     worker_t w[OPS_THREADS];
+    hammers_t *hammers;     /* for `fork B` with B > 0, made on first use */
+    size_t map_limit;       /* requests above this cannot be met (see the file comment) */
     /* co-location (see colocate) */
     bool pinned;            /* thread 0 is pinned; mask0 holds its own mask */
     unsigned pinned_runs;   /* runs since it was pinned */
@@ -110,12 +125,13 @@ typedef struct req {
     size_t budget;      /* live bytes it may consume */
     bool must_fail;     /* only NULL is correct */
     bool may_fail;      /* NULL is acceptable */
+    bool unmeetable;    /* valid, but above what the process may map: NULL is expected */
 } req_t;
 
 static const char *const kind_names[OP_COUNT] = {
     "malloc", "calloc", "realloc", "reallocarray", "aligned_alloc", "posix_memalign",
     "memalign", "valloc", "pvalloc", "free", "free_sized", "free_aligned_sized", "usable",
-    "check", "thread",
+    "check", "thread", "fork",
 };
 
 void exec_opts_default(exec_opts_t *o)
@@ -401,7 +417,8 @@ static void make_req(const exec_t *e, const op_t *op, req_t *r)
     /* Objects above PTRDIFF_MAX break pointer subtraction (C17 6.5.6p9): must fail. */
     r->size = n;
     r->must_fail = ovf || n > PTRDIFF_MAX;
-    r->may_fail = n == 0;
+    r->unmeetable = !r->must_fail && n > e->map_limit;
+    r->may_fail = n == 0 || r->unmeetable;
     r->align = malloc_align_for(e, n);
     /* C17 7.22.3.1p2: an alignment the implementation does not support fails (the rule of
      * docs/CHECKS.md "Large alignments"); within what it serves a NULL is judged as ever. */
@@ -444,7 +461,7 @@ static void make_req(const exec_t *e, const op_t *op, req_t *r)
  * reallocated by the op, does not count). */
 static bool over_budget(const exec_t *e, const req_t *r, unsigned slot)
 {
-    if (r->must_fail)
+    if (r->must_fail || r->unmeetable)
         return false;
     const shadow_block_t *b = &e->sh.slot[slot];
     size_t live = e->sh.live_bytes - (b->live ? b->size : 0);
@@ -627,6 +644,19 @@ static int on_forbidden(exec_t *e, const op_t *op, unsigned slot, const req_t *r
     return res;
 }
 
+/* A block for a request above the map limit (a pre-reserved region can serve one): nothing
+ * is written into it, and it goes at once. A realloc that moved the slot's block took it. */
+static int on_unmet_block(exec_t *e, unsigned slot, void *p)
+{
+    sh_lock(e);
+    if (e->sh.slot[slot].live)
+        shadow_remove(&e->sh, slot);
+    sh_unlock(e);
+    if (e->a->free)
+        e->a->free(e->a->ctx, p);
+    return 0;
+}
+
 static int overlap_finding(exec_t *e, const op_t *op, void *p, size_t len, int o)
 {
     if (o == SHADOW_HARNESS)
@@ -704,6 +734,8 @@ static int on_block(exec_t *e, const op_t *op, unsigned slot, unsigned self, con
                            : e->sh.allocs++);
     if (r->must_fail)
         return on_forbidden(e, op, slot, r, p);
+    if (r->unmeetable)
+        return on_unmet_block(e, slot, p);
     bool none = e->o.check == CHECK_LEVEL_NONE;
     /* Checked and indexed under one lock, so a block two threads get at once is caught;
      * the fill after needs no shadow. */
@@ -756,6 +788,37 @@ static int op_alloc(exec_t *e, const op_t *op, unsigned slot, unsigned self)
     return on_block(e, op, slot, self, &r, p, NULL);
 }
 
+/* After a failed realloc the old block must still be live (C17 7.22.3.5p4): a malloc of its
+ * size must not land in it (an allocator that freed it tends to hand it straight back; a
+ * fixed heap is left out, where the probe itself may not fit), its contents are intact and
+ * its usable size still covers it. */
+static int kept_block(exec_t *e, unsigned slot)
+{
+    const alloc_t *a = e->a;
+    const shadow_block_t *b = &e->sh.slot[slot];
+    if (e->o.check == CHECK_LEVEL_NONE)
+        return 0;
+    if (a->malloc && a->free && b->size && !(a->flags & ALLOCHECK_PLUGIN_FIXED_HEAP)) {
+        uintptr_t q = (uintptr_t)a->malloc(a->ctx, b->size);
+        if (q)
+            a->free(a->ctx, (void *)q);
+        if (q && q < b->ptr + b->size && b->ptr < q + b->size) {
+            uintptr_t p = b->ptr;
+            shadow_remove(&e->sh, slot);   /* freed already: the cleanup must not free it */
+            return finding(e, ORACLE_FAILURE_PATH, "a failed realloc freed slot %u: malloc(%zu) "
+                           "then returned %p, inside its block at %p", slot, b->size,
+                           (void *)q, (void *)p);
+        }
+    }
+    if (verify_block(e, slot, ORACLE_FAILURE_PATH, "after a failed realloc"))
+        return 1;
+    size_t u = a->usable_size ? a->usable_size(a->ctx, (void *)b->ptr) : SIZE_MAX;
+    if (u < b->size)
+        return finding(e, ORACLE_FAILURE_PATH, "after a failed realloc the usable size of slot "
+                       "%u (%zu bytes at %p) is %zu", slot, b->size, (void *)b->ptr, u);
+    return 0;
+}
+
 /* A failed realloc leaves the old block intact and still owned (C17 7.22.3.5p4). */
 static int on_realloc_null(exec_t *e, const op_t *op, unsigned slot, const req_t *r, int err)
 {
@@ -768,7 +831,7 @@ static int on_realloc_null(exec_t *e, const op_t *op, unsigned slot, const req_t
     int res = on_null(e, op, r, err);
     if (res || !e->sh.slot[slot].live)
         return res;
-    return verify_block(e, slot, ORACLE_FAILURE_PATH, "after a failed realloc");
+    return kept_block(e, slot);
 }
 
 /* Takes slot out of the index (b NULL) or puts b back, under the shadow lock. */
@@ -885,6 +948,180 @@ static int op_check(exec_t *e, const op_t *op, unsigned slot, unsigned self)
 
 typedef int (*op_fn_t)(exec_t *e, const op_t *op, unsigned slot, unsigned self);
 
+static const op_fn_t op_fns[OP_COUNT];
+
+/* ---- fork: the child's work, and the parent's verdict on it ---- */
+
+/* What a fork child sends back: empty oracle when every promise held. */
+typedef struct fork_report {
+    char oracle[32];
+    char message[sizeof(((finding_t *)0)->message)];
+} fork_report_t;
+
+/* The size each fresh block in a fork child asks for (per member for calloc/reallocarray). */
+#define FORK_CHILD_SIZE 100
+#define FORK_CHILD_ALIGN 64
+/* In a fork child blocks above this get the sampled check: a busy fork has 8 children, and
+ * each reading every byte of a big live heap cost seconds per fork op (measured: 7 forks of
+ * a 400,000-op trace took 12 s of 17); a lock or free list the fork broke shows at the
+ * child's first call anyway. */
+#define FORK_CHILD_FULL_MAX 4096
+
+static int child_op(exec_t *e, unsigned kind, unsigned slot, uint64_t nmemb, uint64_t size,
+                    unsigned self)
+{
+    op_t op = { .kind = (uint8_t)kind, .slot = (uint16_t)slot, .nmemb = nmemb, .size = size,
+                .align = FORK_CHILD_ALIGN };
+    int r = op_fns[kind](e, &op, slot, self);
+    return r > 0 ? r : 0;
+}
+
+/* The child's ops, run through the same op functions (and oracles) as a trace's: every
+ * inherited block verified and its usable size queried and written; a block from every
+ * allocating function, in the highest free slots; the lowest inherited block grown by
+ * realloc; then all of the child's blocks freed, by free, free_sized and free_aligned_sized in
+ * turn. The reproducer's runtime runs the same list. */
+static int fork_child_ops(exec_t *e, unsigned self)
+{
+    unsigned mine[OP_PVALLOC + 1], n = 0;
+    int first = shadow_next_live(&e->sh, 0), r = child_op(e, OP_CHECK, 0, 0, 0, self);
+    for (int s = first; !r && s >= 0; s = shadow_next_live(&e->sh, s + 1))
+        r = child_op(e, OP_USABLE, (unsigned)s, 0, 0, self);
+    for (int s = OPS_SLOTS - 1, k = OP_MALLOC; !r && s >= 0 && k <= OP_PVALLOC; s--) {
+        if (e->sh.slot[s].live)
+            continue;
+        bool arr = k == OP_CALLOC || k == OP_REALLOCARRAY;
+        r = child_op(e, (unsigned)k++, (unsigned)s, arr ? 4 : 1,
+                     arr ? FORK_CHILD_SIZE / 4 : FORK_CHILD_SIZE, self);
+        mine[n++] = (unsigned)s;
+    }
+    if (!r && first >= 0) {
+        r = child_op(e, OP_REALLOC, (unsigned)first, 0, e->sh.slot[first].size + 100, self);
+        mine[n++] = (unsigned)first;
+    }
+    for (unsigned i = 0; !r && i < n; i++)
+        r = child_op(e, OP_FREE + i % 3, mine[i], 0, 0, self);
+    return r;
+}
+
+/* The child of a fork: never returns. The report goes through fd; _exit skips the atexit
+ * handlers and stdio buffers the parent owns. */
+__attribute__((noreturn))
+static void fork_child(exec_t *e, int fd, unsigned self)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    setpgid(0, 0);
+    if (!e->o.full_check_max || e->o.full_check_max > FORK_CHILD_FULL_MAX)
+        e->o.full_check_max = FORK_CHILD_FULL_MAX;
+    fork_report_t rep = { "", "" };
+    if (fork_child_ops(e, self) == 1) {
+        memcpy(rep.oracle, e->finding.oracle, sizeof rep.oracle);
+        memcpy(rep.message, e->finding.message, sizeof rep.message);
+    }
+    ssize_t w = write(fd, &rep, sizeof rep);
+    _exit(w == (ssize_t)sizeof rep ? 0 : 3);
+}
+
+/* The parent's reading of how the child ended. */
+static int fork_verdict(exec_t *e, fork_end_t end, const fork_report_t *rep, int status,
+                        unsigned busy, unsigned wait_ms)
+{
+    if (end == FORK_HUNG)
+        return finding(e, ORACLE_TIMEOUT, "the child of fork (with %u thread%s busy in the "
+                       "allocator) did not finish within %u ms: deadlocked, a lock held at the "
+                       "fork was never released in the child (no pthread_atfork handler?)",
+                       busy, busy == 1 ? "" : "s", wait_ms);
+    if (end == FORK_DIED && WIFSIGNALED(status))
+        return finding(e, ORACLE_CRASH, "the child of fork was killed by SIG%s",
+                       sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+    if (end == FORK_DIED)
+        return finding(e, ORACLE_CRASH, "the child of fork exited with status %d inside the "
+                       "allocator", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    if (rep->oracle[0])
+        return finding(e, rep->oracle, "in the child of fork: %s", rep->message);
+    return 0;
+}
+
+/* Forks with busy hammers catch a lock held at the fork only when a hammer was inside it at
+ * that moment (about half the time for a small allocator): so many tries make a finding
+ * reproduce in all but about 1 in 200 replays. */
+#define FORK_BUSY_TRIES 8
+
+typedef struct fork_kid {
+    pid_t pid;
+    int fd;     /* the read end of its report pipe */
+} fork_kid_t;
+
+/* Forks one child (which runs fork_child and never returns here). 0 or -errno. */
+static int fork_spawn(exec_t *e, unsigned busy, unsigned self, fork_kid_t *k)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC))
+        return -errno;
+    if (busy)
+        hammers_mid_call(e->hammers);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        if (e->hammers)
+            hammers_forget(e->hammers);
+        fork_child(e, fds[1], self);
+    }
+    int err = errno;
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        return -err;
+    }
+    setpgid(pid, pid);
+    *k = (fork_kid_t){ pid, fds[0] };
+    return 0;
+}
+
+/* Waits for the n children together (they ran side by side: on a loaded machine waiting for
+ * each in turn cost the sum of their scheduling delays) and judges them in fork order. */
+static int fork_collect(exec_t *e, fork_kid_t *k, unsigned n, unsigned busy, unsigned wait_ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int r = 0;
+    for (unsigned i = 0; i < n; i++) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        fork_report_t rep;
+        int status;
+        fork_end_t end = fork_wait(k[i].pid, k[i].fd, &rep, sizeof rep,
+                                   spent < wait_ms ? wait_ms - (unsigned)spent : 0, &status);
+        close(k[i].fd);
+        if (!r)
+            r = fork_verdict(e, end, &rep, status, busy, wait_ms);
+    }
+    return r;
+}
+
+/* `fork B`: forks while B hammers are inside the allocator (none for an allocator declared
+ * NOT_THREAD_SAFE), FORK_BUSY_TRIES times while they run, and judges each child (see
+ * fork_child_ops). Skipped for an allocator declared NOT_FORK_SAFE. */
+static int op_fork(exec_t *e, const op_t *op, unsigned slot, unsigned self)
+{
+    if (e->a->flags & ALLOCHECK_PLUGIN_NOT_FORK_SAFE)
+        return -1;
+    unsigned busy = (e->a->flags & ALLOCHECK_PLUGIN_NOT_THREAD_SAFE) ? 0 : op->slot % OPS_THREADS;
+    unsigned wait_ms = e->o.fork_wait_ms ? e->o.fork_wait_ms : EXEC_FORK_WAIT_MS;
+    fork_kid_t kids[FORK_BUSY_TRIES];
+    unsigned n = 0;
+    (void)slot;
+    if (busy && !e->hammers && !(e->hammers = hammers_new(e->a)))
+        return -errno;
+    int r = busy ? hammers_start(e->hammers, busy) : 0;
+    while (!r && n < (busy ? FORK_BUSY_TRIES : 1u) && !(r = fork_spawn(e, busy, self, &kids[n])))
+        n++;
+    if (busy)
+        hammers_stop(e->hammers);
+    int v = fork_collect(e, kids, n, busy, wait_ms);
+    return v ? v : r;
+}
+
 /* Each returns 0, 1 (a finding), or -1 (skipped). */
 static const op_fn_t op_fns[OP_COUNT] = {
     [OP_MALLOC] = op_alloc, [OP_CALLOC] = op_alloc,
@@ -892,7 +1129,7 @@ static const op_fn_t op_fns[OP_COUNT] = {
     [OP_ALIGNED_ALLOC] = op_alloc, [OP_POSIX_MEMALIGN] = op_alloc,
     [OP_MEMALIGN] = op_alloc, [OP_VALLOC] = op_alloc, [OP_PVALLOC] = op_alloc,
     [OP_FREE] = op_free, [OP_FREE_SIZED] = op_free, [OP_FREE_ALIGNED_SIZED] = op_free,
-    [OP_USABLE] = op_usable, [OP_CHECK] = op_check,
+    [OP_USABLE] = op_usable, [OP_CHECK] = op_check, [OP_FORK] = op_fork,
 };
 
 static void run_ops(exec_t *e, unsigned self)
@@ -1076,6 +1313,7 @@ void exec_free(exec_t *e)
     if (!e)
         return;
     forget_threads_after_fork(e);   /* in a forked child there is nobody to join */
+    hammers_free(e->hammers);
     uncolocate(e, true);
     e->quit = true;
     for (unsigned i = 1; i < OPS_THREADS; i++) {
@@ -1107,7 +1345,19 @@ static void forget_threads_after_fork(exec_t *e)
     }
     e->w[0].go = 0;
     e->cpu = -1;
+    if (e->hammers)
+        hammers_forget(e->hammers);
     uncolocate(e, true);   /* the child's own thread 0 inherited the pin */
+}
+
+/* The largest request this process could map (see the file comment). Read per run: a
+ * supervisor sets RLIMIT_AS in the child after the executor was made. */
+static size_t map_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > MAP_IMPOSSIBLE)
+        return MAP_IMPOSSIBLE;
+    return (size_t)rl.rlim_cur;
 }
 
 int exec_run(exec_t *e, const trace_t *t, finding_t *f, volatile size_t *progress)
@@ -1115,6 +1365,7 @@ int exec_run(exec_t *e, const trace_t *t, finding_t *f, volatile size_t *progres
     if (!e || !t || !f || (t->len && !t->ops))
         return -EINVAL;
     forget_threads_after_fork(e);
+    e->map_limit = map_limit();
     shadow_reset(&e->sh, e->o.check != CHECK_LEVEL_NONE);
     shadow_set_harness(&e->sh, H_TRACE, t->ops, t->cap * sizeof(op_t));
     shadow_set_harness(&e->sh, H_FINDING, f, sizeof *f);

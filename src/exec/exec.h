@@ -50,9 +50,15 @@ typedef struct exec_opts {
                                  threads share one CPU while a run hands off between them */
     bool concurrent;          /* `thread T` ops run at once in bursts on real CPUs
                                  (src/exec/exec_threads.c); default: one thread at a time */
+    unsigned fork_wait_ms;    /* how long a `fork` op waits for its child before calling it
+                                 deadlocked (a timeout finding); 0: EXEC_FORK_WAIT_MS */
     bool resources;           /* the resource oracles too: leak probes after clean runs, and
                                  the retention figure (src/footprint/resources.h) */
 } exec_opts_t;
+
+/* Half the supervisor's default 3 s hang watchdog, so a deadlocked fork child is this op's
+ * timeout finding and not a hang of the whole run. */
+#define EXEC_FORK_WAIT_MS 1500
 
 typedef struct finding {
     char oracle[32];          /* ORACLE_* */

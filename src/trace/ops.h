@@ -3,7 +3,8 @@
  * reproducer writer all speak op_t.
  * Terms: "slot" is an index into the table of live blocks (0..OPS_SLOTS-1); an op on an empty
  * slot frees nothing / reallocs NULL; an allocation into a full slot frees the old block first.
- * For OP_THREAD, `slot` holds the thread index (0..OPS_THREADS-1). */
+ * For OP_THREAD, `slot` holds the thread index (0..OPS_THREADS-1); for OP_FORK, the number of
+ * other harness threads kept busy in the allocator while the fork happens (0..OPS_THREADS-1). */
 #ifndef ALLOCHECK_SRC_TRACE_OPS_H
 #define ALLOCHECK_SRC_TRACE_OPS_H
 
@@ -29,13 +30,16 @@ typedef enum op_kind {
     OP_USABLE,              /* usable S: query the usable size and write all of it */
     OP_CHECK,               /* check: verify every live block */
     OP_THREAD,              /* thread T: the ops that follow run on thread T */
+    OP_FORK,                /* fork B: fork while B other threads are busy in the allocator;
+                               the child checks what it inherited and uses every function
+                               (trace format v2) */
     OP_COUNT
 } op_kind_t;
 
 typedef struct op {
     uint8_t kind;       /* op_kind_t */
     uint8_t reserved;
-    uint16_t slot;      /* slot, or thread index for OP_THREAD */
+    uint16_t slot;      /* slot, thread index for OP_THREAD, busy threads for OP_FORK */
     uint32_t line;      /* line in the text trace it came from; 0 when generated */
     uint64_t nmemb;     /* calloc, reallocarray */
     uint64_t size;      /* bytes (per member for calloc/reallocarray) */

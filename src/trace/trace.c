@@ -130,6 +130,7 @@ static const char *const op_names[OP_COUNT] = {
     [OP_USABLE] = "usable",
     [OP_CHECK] = "check",
     [OP_THREAD] = "thread",
+    [OP_FORK] = "fork",
 };
 
 /* Indexed by op_kind_t: what each op needs of the harness (OPF_*). A new op that runs more
@@ -137,6 +138,7 @@ static const char *const op_names[OP_COUNT] = {
  * ops out (fuzz/fuzz_ops.c) leaves it out with no list of its own. */
 static const uint8_t op_flags[OP_COUNT] = {
     [OP_THREAD] = OPF_THREADS,
+    [OP_FORK] = OPF_PROCESSES | OPF_THREADS,   /* a child, and hammer threads when busy */
 };
 
 unsigned op_needs(op_kind_t k)
@@ -156,6 +158,14 @@ int op_from_name(const char *name, size_t len)
             return k;
     }
     return -1;
+}
+
+unsigned trace_version_needed(const trace_t *t)
+{
+    for (size_t i = 0; i < t->len; i++)
+        if (t->ops[i].kind == OP_FORK)
+            return 2;
+    return 1;
 }
 
 bool op_equal(const op_t *a, const op_t *b)

@@ -15,6 +15,9 @@
 #include "src/trace/ops.h"
 
 #define TRACE_TEXT_MAGIC "# allocheck trace v1"
+/* The header of a trace that holds an op v1 lacks (fork); writers use it only then, so a
+ * trace without such ops reads the same to an older allocheck. */
+#define TRACE_TEXT_MAGIC_V2 "# allocheck trace v2"
 /* A file starting with this is text, always: a bad byte in it is an error, not binary. */
 #define TRACE_TEXT_PREFIX "# allocheck trace "
 
@@ -33,6 +36,9 @@
 #define TRACE_BIN_MAGIC "\x7f" "ACT"
 #define TRACE_BIN_MAGIC_LEN 4
 #define TRACE_BIN_VERSION 1
+/* Version 2 adds fork: opcode % 16 instead of % 15. Input without a header stays version 1,
+ * so every crash file a v1 fuzzer saved replays as it did. */
+#define TRACE_BIN_VERSION_FORK 2
 #define TRACE_BIN_HEADER_LEN 8
 /* The decoder stops after this many ops so each fuzz input's work is bounded; the encoder
  * refuses longer traces (-E2BIG) rather than write bytes that would not decode back. */
@@ -55,6 +61,9 @@ enum { OPF_THREADS = 1, OPF_PROCESSES = 2 };
 unsigned op_needs(op_kind_t k);
 const char *op_name(op_kind_t k);        /* "malloc", ..., "thread" */
 int op_from_name(const char *name, size_t len);  /* op_kind_t, or -1 */
+
+/* The oldest format version (text and binary) that holds every op of t: 2 with a fork. */
+unsigned trace_version_needed(const trace_t *t);
 
 /* Parses text. On error returns -EINVAL and writes "line N: what is wrong" into err. Ops get
  * their line numbers. Numbers: decimal, 0x hex, and expressions of SIZE_MAX, PTRDIFF_MAX,

@@ -2,7 +2,9 @@
  * records of an opcode byte, a slot (1 or 2 bytes) and value selectors that pick from tables
  * of boundary sizes and alignments, with escapes for raw values.
  * The decoder is total: every byte string is a valid trace; a missing byte reads as 0, and
- * input that does not start with the magic is all records under a default header. */
+ * input that does not start with the magic is all records under a default header (v1).
+ * Versions: v1 knows 15 op kinds (opcode % 15), v2 adds fork (opcode % 16); the encoder
+ * writes v2 only for a trace with a fork, so other traces keep their v1 bytes. */
 #include <errno.h>
 #include <string.h>
 
@@ -45,7 +47,10 @@ static const uint64_t align_table[] = {
 _Static_assert(NSIZES < SEL_RAW16 && NALIGNS < SEL_RAW16, "selector tables too long");
 
 /* Which values each op kind's record carries after its slot. */
-enum { REC_NONE, REC_SLOT, REC_SIZE, REC_NMEMB_SIZE, REC_ALIGN_SIZE, REC_THREAD };
+enum { REC_NONE, REC_SLOT, REC_SIZE, REC_NMEMB_SIZE, REC_ALIGN_SIZE, REC_THREAD, REC_FORK };
+
+/* Op kinds a version's opcodes reach: v1 ends at thread. */
+#define KINDS_V1 (OP_THREAD + 1)
 
 static const uint8_t record_shape[OP_COUNT] = {
     [OP_MALLOC] = REC_SIZE,
@@ -63,6 +68,7 @@ static const uint8_t record_shape[OP_COUNT] = {
     [OP_USABLE] = REC_SLOT,
     [OP_CHECK] = REC_NONE,
     [OP_THREAD] = REC_THREAD,
+    [OP_FORK] = REC_FORK,
 };
 
 bool trace_is_binary(const uint8_t *data, size_t len)
@@ -73,6 +79,7 @@ bool trace_is_binary(const uint8_t *data, size_t len)
 typedef struct reader {
     const uint8_t *p;
     size_t n, i;
+    unsigned kinds;     /* opcode % kinds is the op kind (by version) */
 } reader_t;
 
 /* Past the end every byte reads as 0, so a truncated record is still a record. */
@@ -109,9 +116,10 @@ static uint16_t next_slot(reader_t *r)
 
 static op_t next_op(reader_t *r)
 {
-    op_t op = { .kind = next_byte(r) % OP_COUNT };
+    op_t op = { .kind = next_byte(r) % r->kinds };
     switch (record_shape[op.kind]) {
     case REC_THREAD:
+    case REC_FORK:
         op.slot = next_byte(r) % OPS_THREADS;
         break;
     case REC_NMEMB_SIZE:
@@ -137,11 +145,15 @@ static op_t next_op(reader_t *r)
 
 int trace_decode_binary(trace_t *t, const uint8_t *data, size_t len)
 {
-    reader_t r = { data, len, 0 };
-    /* Header: magic, version, flags, two reserved bytes. Version 1 defines no flags; the
-     * decoder ignores flags and reserved bytes so inputs survive format growth. */
-    if (trace_is_binary(data, len))
+    reader_t r = { data, len, 0, KINDS_V1 };
+    /* Header: magic, version, flags, two reserved bytes. No version defines flags; the
+     * decoder ignores flags and reserved bytes so inputs survive format growth. A version
+     * byte of 2 or more reads as 2 (the newest this decoder knows); 0 and 1 as 1. */
+    if (trace_is_binary(data, len)) {
         r.i = len < TRACE_BIN_HEADER_LEN ? len : TRACE_BIN_HEADER_LEN;
+        if (len > TRACE_BIN_MAGIC_LEN && data[TRACE_BIN_MAGIC_LEN] >= TRACE_BIN_VERSION_FORK)
+            r.kinds = OP_COUNT;
+    }
     for (size_t count = 0; r.i < r.n && count < TRACE_BIN_MAX_OPS; count++) {
         op_t op = next_op(&r);
         int rc = trace_push(t, &op);
@@ -185,10 +197,10 @@ static int put_op(writer_t *w, const op_t *op)
     if (op->kind >= OP_COUNT)
         return -EINVAL;
     int shape = record_shape[op->kind];
-    if (op->slot >= (shape == REC_THREAD ? OPS_THREADS : OPS_SLOTS))
+    if (op->slot >= (shape == REC_THREAD || shape == REC_FORK ? OPS_THREADS : OPS_SLOTS))
         return -EINVAL;
     w->p[w->n++] = op->kind;
-    if (shape == REC_THREAD)
+    if (shape == REC_THREAD || shape == REC_FORK)
         w->p[w->n++] = (uint8_t)op->slot;
     else if (shape != REC_NONE)
         put_slot(w, op->slot);
@@ -211,8 +223,8 @@ int trace_encode_binary(const trace_t *t, uint8_t **out, size_t *outlen)
     if (rc)
         return rc;
     writer_t w = { p, 0 };
-    static const uint8_t header[TRACE_BIN_HEADER_LEN - TRACE_BIN_MAGIC_LEN] = {
-        TRACE_BIN_VERSION, 0, 0, 0 };
+    uint8_t header[TRACE_BIN_HEADER_LEN - TRACE_BIN_MAGIC_LEN] = {
+        (uint8_t)trace_version_needed(t), 0, 0, 0 };
     memcpy(w.p, TRACE_BIN_MAGIC, TRACE_BIN_MAGIC_LEN);
     memcpy(w.p + TRACE_BIN_MAGIC_LEN, header, sizeof header);
     w.n = TRACE_BIN_HEADER_LEN;

@@ -26,6 +26,7 @@ void trace_mem_release(void *p, size_t len);
 typedef struct text_parser {
     trace_t *t;
     uint32_t line;
+    unsigned version;   /* the header's (1 or 2); 0 before a header line or without one */
     char *err;
     size_t errlen;
 } text_parser_t;

@@ -1,4 +1,5 @@
-/* The text trace form v1 (docs/TRACE_FORMAT.md): parser and printer.
+/* The text trace form, v1 and v2 (docs/TRACE_FORMAT.md): parser and printer. v2 is v1 plus
+ * `fork`; a file headed v1 may not hold a fork, one without a header may.
  * Terms: a "token" is a run of non-blank bytes; an op line is an op name and its arguments;
  * a number is an expression of terms (decimal, 0x hex, SIZE_MAX, PTRDIFF_MAX, PAGE, 2^K)
  * joined by + and -, evaluated exactly and required to land in [0, 2^64).
@@ -25,7 +26,7 @@ typedef struct token {
 } token_t;
 
 /* What each argument position of an op means. */
-typedef enum arg_role { ARG_SLOT, ARG_THREAD, ARG_NMEMB, ARG_SIZE, ARG_ALIGN } arg_role_t;
+typedef enum arg_role { ARG_SLOT, ARG_THREAD, ARG_BUSY, ARG_NMEMB, ARG_SIZE, ARG_ALIGN } arg_role_t;
 
 typedef struct op_shape {
     uint8_t nargs;
@@ -48,6 +49,7 @@ static const op_shape_t op_shapes[OP_COUNT] = {
     [OP_USABLE] = { 1, { ARG_SLOT } },
     [OP_CHECK] = { 0, { 0 } },
     [OP_THREAD] = { 1, { ARG_THREAD } },
+    [OP_FORK] = { 1, { ARG_BUSY } },
 };
 
 typedef text_parser_t parser_t;
@@ -200,16 +202,17 @@ static int eval_number(const token_t *tok, uint64_t *out)
 
 static int parse_arg(parser_t *ps, const token_t *tok, arg_role_t role, op_t *op)
 {
-    static const unsigned limit[] = { OPS_SLOTS, OPS_THREADS };
+    static const unsigned limit[] = { OPS_SLOTS, OPS_THREADS, OPS_THREADS };
+    static const char *const what[] = { "slot %s%s", "thread %s%s", "busy threads %s%s" };
     uint64_t v;
     int rc = eval_number(tok, &v);
     if (rc == -EINVAL)
         return fail(ps, "bad number '%s'%s", tok, "");
-    if (role == ARG_SLOT || role == ARG_THREAD) {
+    if (role <= ARG_BUSY) {
         char range[32];
         snprintf(range, sizeof range, " out of range 0..%u", limit[role] - 1);
         if (rc || v >= limit[role])
-            return fail(ps, role == ARG_SLOT ? "slot %s%s" : "thread %s%s", tok, range);
+            return fail(ps, what[role], tok, range);
         op->slot = (uint16_t)v;
         return 0;
     }
@@ -225,6 +228,8 @@ static int parse_op(parser_t *ps, const token_t *tok, size_t ntok)
     if (kind < 0)
         return fail(ps, "unknown op '%s'%s", &tok[0], "");
     const op_shape_t *shape = &op_shapes[kind];
+    if (kind == OP_FORK && ps->version == 1)
+        return fail(ps, "%s%s", NULL, "fork needs trace v2 (the header says v1)");
     if (ps->t->len >= TRACE_MAX_OPS) {
         char what[96];
         snprintf(what, sizeof what, "more than %u ops, the most a trace may hold",
@@ -261,12 +266,18 @@ static int check_header(parser_t *ps, const char *s, size_t n)
     /* Trailing blanks go, but never into the prefix: the version is what follows it. */
     while (n > plen && is_blank(s[n - 1]))
         n--;
-    if (n == mlen && memcmp(s, TRACE_TEXT_MAGIC, mlen) == 0)
+    if (n == mlen && memcmp(s, TRACE_TEXT_MAGIC, mlen) == 0) {
+        ps->version = 1;
         return 0;
+    }
+    if (n == mlen && memcmp(s, TRACE_TEXT_MAGIC_V2, mlen) == 0) {
+        ps->version = 2;
+        return 0;
+    }
     if (n == plen)
-        return fail(ps, "%smissing trace version, expected v1%s", NULL, "");
+        return fail(ps, "%smissing trace version, expected v1 or v2%s", NULL, "");
     token_t ver = { s + plen, n - plen };
-    return fail(ps, "unsupported trace version '%s'%s", &ver, ", expected v1");
+    return fail(ps, "unsupported trace version '%s'%s", &ver, ", expected v1 or v2");
 }
 
 size_t trace_text_bad_byte(const uint8_t *s, size_t n, bool more)
@@ -359,7 +370,7 @@ int op_format(const op_t *op, char *buf, size_t len)
     for (size_t a = 0; a < shape->nargs; a++) {
         char num[48];
         arg_role_t role = shape->role[a];
-        if (role == ARG_SLOT || role == ARG_THREAD)
+        if (role <= ARG_BUSY)
             snprintf(num, sizeof num, "%u", op->slot);
         else
             format_number(role == ARG_NMEMB ? op->nmemb : role == ARG_ALIGN ? op->align
@@ -377,7 +388,8 @@ int trace_format_text(const trace_t *t, char **out, size_t *outlen)
     int rc = trace_mem_reserve(&p, &cap, sizeof TRACE_TEXT_MAGIC + 1);
     if (rc)
         return rc;
-    n = (size_t)snprintf(p, cap, "%s\n", TRACE_TEXT_MAGIC);
+    n = (size_t)snprintf(p, cap, "%s\n", trace_version_needed(t) > 1 ? TRACE_TEXT_MAGIC_V2
+                                                                      : TRACE_TEXT_MAGIC);
     for (size_t i = 0; i < t->len; i++) {
         /* The longest line is well under 160 bytes (an op name and three 20-digit numbers). */
         rc = trace_mem_reserve(&p, &cap, n + 160);

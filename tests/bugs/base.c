@@ -429,6 +429,9 @@ static void *alloc_aligned(size_t align, size_t n)
                                                * NULL when memory runs out */
         raw = (char *)(uintptr_t)page_size();
     if (raw == NULL) {
+#if BUG_EMPTY_HEAP_RETIRED /* nothing was handed out: a failed mapping is not a live block */
+        count_live(false);
+#endif
         errno = saved;
         return nomem();
     }
@@ -560,9 +563,16 @@ static void *x_realloc(void *p, size_t n)
 #endif
         return p;
     }
+#if BUG_REALLOC_OOM_FREES /* sizes no allocator can serve are refused up front, intact... */
+    if (n > PTRDIFF_MAX)
+        return nomem();
+#endif
     void *q = x_malloc(n);
     if (q == NULL) {
-#if BUG_REALLOC_FAIL_FREES /* C17 7.22.3.5p3 says the old object is left intact */
+#if BUG_REALLOC_FAIL_FREES || BUG_REALLOC_OOM_FREES /* C17 7.22.3.5p3 says the old object is
+                                                     * left intact (OOM_FREES: ...but when the
+                                                     * mapping of a valid size fails, the old
+                                                     * block goes with the error path) */
         x_free(p);
 #endif
         return NULL;

@@ -4,11 +4,14 @@
  * TAP. */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -918,8 +921,8 @@ static void random_op(op_t *op, bool threads)
     memset(op, 0, sizeof *op);
     op->kind = next() % OP_COUNT;
     op->slot = next() % 64;
-    if (op->kind == OP_THREAD && !threads)
-        op->kind = OP_CHECK;
+    if ((op->kind == OP_THREAD && !threads) || op->kind == OP_FORK)
+        op->kind = OP_CHECK;   /* a fork costs milliseconds: t_fork_* test it */
     if (op->kind == OP_THREAD)
         op->slot = next() % OPS_THREADS;
     op->size = random_size();
@@ -987,6 +990,156 @@ static int t_full_max(void)
     return bad;
 }
 
+/* ---- fork ---- */
+
+/* True when this process has no child left (the executor reaped or killed every one). */
+static bool no_children(void)
+{
+    return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+}
+
+static int t_fork_clean(void)
+{
+    alloc_t a = glibc_alloc();
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 100), OP(OP_CALLOC, 1, .nmemb = 3, .size = 40),
+                   OP(OP_ALIGNED_ALLOC, 2, .align = 256, .size = 1000),
+                   OP(OP_MALLOC, 3, .size = 300000), OP(OP_FORK, 0), OP(OP_FORK, 3),
+                   OP(OP_FREE, 1), OP(OP_FORK, 1), OP(OP_CHECK, 0) };
+    return expect_clean(&a, ops, LEN(ops), "forks of glibc, quiet and busy") || !no_children();
+}
+
+/* glibc behind one global lock and no pthread_atfork handler: a child forked while a hammer
+ * holds it waits for it forever. */
+static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *locked_malloc(void *c, size_t n)
+{
+    pthread_mutex_lock(&big_lock);
+    void *p = malloc(n);
+    pthread_mutex_unlock(&big_lock);
+    return p;
+}
+static void locked_free(void *c, void *p)
+{
+    pthread_mutex_lock(&big_lock);
+    free(p);
+    pthread_mutex_unlock(&big_lock);
+}
+
+static int t_fork_deadlock(void)
+{
+    alloc_t a = { .malloc = locked_malloc, .free = locked_free };
+    exec_opts_t o;
+    exec_opts_default(&o);
+    o.fork_wait_ms = 300;
+    /* Each busy fork tries 8 times; three of them miss the lock with odds below 1e-6. */
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 100), OP(OP_FORK, 2), OP(OP_FORK, 2),
+                   OP(OP_FORK, 2) };
+    finding_t f;
+    int r = run(&a, &o, ops, LEN(ops), &f);
+    printf("# result %d: %s at op %zu: %s\n", r, f.oracle, f.op_index, f.message);
+    return r != 1 || strcmp(f.oracle, ORACLE_TIMEOUT) || f.op_index < 1
+        || !strstr(f.message, "did not finish within 300 ms") || !no_children();
+}
+
+/* A quiet fork of the same allocator is fine: nobody held the lock. */
+static int t_fork_quiet(void)
+{
+    alloc_t a = { .malloc = locked_malloc, .free = locked_free };
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 100), OP(OP_FORK, 0), OP(OP_FORK, 0) };
+    return expect_clean(&a, ops, LEN(ops), "quiet forks of a lock without atfork");
+}
+
+static pid_t first_pid;
+static void *child_crash_calloc(void *c, size_t m, size_t n)
+{
+    if (getpid() != first_pid)
+        raise(SIGSEGV);
+    return calloc(m, n);
+}
+
+static int t_fork_child_crash(void)
+{
+    alloc_t a = glibc_alloc();
+    a.calloc = child_crash_calloc;
+    first_pid = getpid();
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 100), OP(OP_CALLOC, 1, .nmemb = 2, .size = 8),
+                   OP(OP_FORK, 0), OP(OP_CHECK, 0) };
+    if (expect(&a, ops, LEN(ops), ORACLE_CRASH, 2))
+        return 1;
+    finding_t f;
+    run(&a, NULL, ops, LEN(ops), &f);
+    return !strstr(f.message, "the child of fork was killed by SIGSEGV") || !no_children();
+}
+
+/* A bump heap that does not zero calloc, only in a fork child: the child's verdict comes back
+ * as the fork op's finding, its message named. */
+static void *child_dirty_calloc(void *c, size_t m, size_t n)
+{
+    void *p = calloc(m, n);
+    if (p && getpid() != first_pid)
+        memset(p, 0xa5, m * n);
+    return p;
+}
+
+static int t_fork_child_finding(void)
+{
+    alloc_t a = glibc_alloc();
+    a.calloc = child_dirty_calloc;
+    first_pid = getpid();
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 100), OP(OP_FORK, 0), OP(OP_CHECK, 0) };
+    if (expect(&a, ops, LEN(ops), ORACLE_CALLOC_ZERO, 1))
+        return 1;
+    finding_t f;
+    run(&a, NULL, ops, LEN(ops), &f);
+    return strncmp(f.message, "in the child of fork: calloc block of 100 bytes", 47) != 0;
+}
+
+/* ---- valid sizes that cannot be met ---- */
+
+/* What allocheck's children run under: RLIMIT_AS of VmSize + 1 TiB. */
+static void limit_as(void)
+{
+    struct rlimit rl = { (rlim_t)1 << 41, (rlim_t)1 << 41 };
+    setrlimit(RLIMIT_AS, &rl);
+}
+
+static int t_unmeetable_clean(void)
+{
+    alloc_t a = glibc_alloc();
+    limit_as();
+    op_t ops[] = {
+        OP(OP_MALLOC, 0, .size = 1ull << 45), OP(OP_CALLOC, 0, .nmemb = 2, .size = 1ull << 50),
+        OP(OP_ALIGNED_ALLOC, 0, .align = 64, .size = 1ull << 46),
+        OP(OP_POSIX_MEMALIGN, 0, .align = 4096, .size = 1ull << 55),
+        OP(OP_MEMALIGN, 0, .align = 64, .size = 1ull << 60),
+        OP(OP_VALLOC, 0, .size = 1ull << 47), OP(OP_PVALLOC, 0, .size = 1ull << 62),
+        OP(OP_MALLOC, 1, .size = 100), OP(OP_REALLOC, 1, .size = 1ull << 45),
+        OP(OP_USABLE, 1), OP(OP_REALLOCARRAY, 1, .nmemb = 1024, .size = 1ull << 50),
+        OP(OP_CHECK, 0) };
+    return expect_clean(&a, ops, LEN(ops), "glibc: sizes 2^45..2^62 fail, blocks kept");
+}
+
+/* Refuses sizes past PTRDIFF_MAX up front, but frees the block when it cannot map a valid
+ * size (here: anything from 2^44 up). */
+static void *oom_frees_realloc(void *c, void *p, size_t n)
+{
+    if (n > PTRDIFF_MAX || n < (1ull << 44))
+        return n > PTRDIFF_MAX ? (errno = ENOMEM, NULL) : realloc(p, n);
+    free(p);
+    errno = ENOMEM;
+    return NULL;
+}
+
+static int t_unmeetable_realloc_frees(void)
+{
+    alloc_t a = glibc_alloc();
+    a.realloc = oom_frees_realloc;
+    limit_as();
+    op_t ops[] = { OP(OP_MALLOC, 0, .size = 100), OP(OP_REALLOC, 0, .size = SIZE_MAX - 16),
+                   OP(OP_REALLOC, 0, .size = 1ull << 45), OP(OP_CHECK, 0) };
+    return expect(&a, ops, LEN(ops), ORACLE_FAILURE_PATH, 2);
+}
+
 static const struct tap_case cases[] = {
     { "misaligned", "alignment: malloc returns 8-aligned blocks", t_misaligned },
     { "aligned-misaligned", "alignment: aligned_alloc ignores the alignment",
@@ -1052,6 +1205,18 @@ static const struct tap_case cases[] = {
     { "clean-full-max", "clean: glibc, random ops with threads, full up to 200 bytes",
       t_clean_full_max },
     { "full-max", "realloc-contents: found above and below full_check_max", t_full_max },
+    { "fork-clean", "fork: glibc's children check clean, quiet and busy; none is left",
+      t_fork_clean },
+    { "fork-deadlock", "timeout: a lock without atfork deadlocks a busy fork's child",
+      t_fork_deadlock },
+    { "fork-quiet", "fork: a quiet fork of that allocator is clean", t_fork_quiet },
+    { "fork-child-crash", "crash: the child of a fork dies in calloc", t_fork_child_crash },
+    { "fork-child-finding", "calloc-zero: a finding in the child is the fork op's",
+      t_fork_child_finding },
+    { "unmeetable-clean", "valid sizes that cannot be met: glibc fails them, keeps blocks",
+      t_unmeetable_clean },
+    { "unmeetable-realloc-frees", "failure-path: realloc frees the block when 2^45 fails",
+      t_unmeetable_realloc_frees },
 };
 
 /* With an argument, runs the case of that id; without, all of them (one Meson test). */

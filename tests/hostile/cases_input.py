@@ -115,7 +115,7 @@ def specs(s):
 
 # Text traces that must fail to load, with the line the error names.
 BAD_TEXT = [
-    ("a header naming v2", b"# allocheck trace v2\nmalloc 1 1\n", "line 1"),
+    ("a header naming v3", b"# allocheck trace v3\nmalloc 1 1\n", "line 1"),
     ("a header with a trailing blank and no version", b"# allocheck trace \n", "line 1"),
     ("the v1 header and a NUL byte", HEADER + b"malloc 1 \x00\n", "line 2"),
     ("the v1 header and a control byte", HEADER + b"check\nmalloc 1 1\x01\n", "line 3"),

@@ -174,7 +174,11 @@ static int case_errors(void)
         { "malloc 1 0-1\n", "line 1: number '0-1' out of range" },
         { "aligned_alloc 1 -PAGE 8\n", "line 1: number '-PAGE' out of range" },
         { "thread 8\n", "line 1: thread 8 out of range 0..7" },
-        { "# allocheck trace v2\nmalloc 1 2\n", "line 1: unsupported trace version 'v2'" },
+        { "# allocheck trace v3\nmalloc 1 2\n", "line 1: unsupported trace version 'v3'" },
+        /* fork came with v2: a file that says v1 cannot hold one. */
+        { "# allocheck trace v1\nfork 1\n", "line 2: fork needs trace v2 (the header says v1)" },
+        { "# allocheck trace v2\nfork 8\n", "line 2: busy threads 8 out of range 0..7" },
+        { "fork\n", "line 1: fork takes 1 argument, got 0" },
         { "malloc 1 2\nfree \x01\n", "line 2: byte 0x01 is not text" },
         /* A file with the header is text, always: a bad byte is an error, not binary. */
         { "# allocheck trace v1\nmalloc 1 2\x01\n", "line 2: byte 0x01 is not text" },
@@ -357,6 +361,49 @@ static int case_decode_total(void)
     return 0;
 }
 
+/* Versions: v1 input (headed 1, or no header) reads opcodes % 15 as it always did, so old
+ * crash files replay the same; v2 reads % 16 and reaches fork; the writers use v2 only for a
+ * trace with a fork. */
+static int case_versions(void)
+{
+    static const uint8_t old[] = { 15, 3, 0x19 },
+                         v1[] = { 0x7f, 'A', 'C', 'T', 1, 0, 0, 0, 15, 3, 0x19 },
+                         v2[] = { 0x7f, 'A', 'C', 'T', 2, 0, 0, 0, 15, 3 };
+    trace_t t;
+    trace_init(&t);
+    trace_decode_binary(&t, old, sizeof old);
+    CHECK(t.len == 1 && t.ops[0].kind == OP_MALLOC && t.ops[0].slot == 3 && t.ops[0].size == 48,
+          "headerless opcode 15 is malloc (v1)");
+    trace_clear(&t);
+    trace_decode_binary(&t, v1, sizeof v1);
+    CHECK(t.len == 1 && t.ops[0].kind == OP_MALLOC, "v1 opcode 15 is malloc");
+    trace_clear(&t);
+    trace_decode_binary(&t, v2, sizeof v2);
+    CHECK(t.len == 1 && t.ops[0].kind == OP_FORK && t.ops[0].slot == 3, "v2 opcode 15 is fork 3");
+    uint8_t *bin;
+    size_t len;
+    CHECK(trace_encode_binary(&t, &bin, &len) == 0 && len == sizeof v2
+          && memcmp(bin, v2, len) == 0, "fork encodes under a v2 header");
+    trace_buf_release(bin, len);
+    char *text;
+    CHECK(trace_format_text(&t, &text, &len) == 0
+          && len == sizeof TRACE_TEXT_MAGIC_V2 + 7
+          && memcmp(text, TRACE_TEXT_MAGIC_V2 "\nfork 3\n", len) == 0, "fork prints under v2");
+    trace_buf_release((uint8_t *)text, len);
+    trace_clear(&t);
+    trace_decode_binary(&t, old, sizeof old);
+    CHECK(trace_encode_binary(&t, &bin, &len) == 0 && bin[4] == 1, "no fork: a v1 header");
+    trace_buf_release(bin, len);
+    char err[128];
+    trace_clear(&t);
+    const char *v2text = "# allocheck trace v2\nmalloc 1 2\nfork 0\n";
+    CHECK(trace_parse_text(&t, v2text, strlen(v2text), err, sizeof err) == 0 && t.len == 2
+          && t.ops[1].kind == OP_FORK,
+          "a v2 text trace parses: %s", err);
+    trace_release(&t);
+    return 0;
+}
+
 /* Every op kind and slot is reachable from bytes; decoding is bounded; encoding refuses what
  * would not decode back. */
 static int case_binary_limits(void)
@@ -364,7 +411,7 @@ static int case_binary_limits(void)
     trace_t t;
     trace_init(&t);
     for (unsigned k = 0; k < OP_COUNT; k++) {
-        uint8_t rec[] = { (uint8_t)k, 0xc3, 0xff, 0, 0 };
+        uint8_t rec[] = { 0x7f, 'A', 'C', 'T', 2, 0, 0, 0, (uint8_t)k, 0xc3, 0xff, 0, 0 };
         trace_clear(&t);
         trace_decode_binary(&t, rec, sizeof rec);
         CHECK(t.len >= 1 && t.ops[0].kind == k, "kind %u not reachable", k);
@@ -697,6 +744,7 @@ static const struct tap_case cases[] = {
     { "text-binary-text", NULL, case_text_binary_text },
     { "decode-total", NULL, case_decode_total },
     { "binary-limits", NULL, case_binary_limits },
+    { "versions", NULL, case_versions },
     { "load-file", NULL, case_load_file },
     { "text-random", NULL, case_text_random },
     { "load-stream", NULL, case_load_stream },
