@@ -6,10 +6,7 @@
 set -u
 exe=${1:-build/src/allocheck}
 runs=${2:-5}
-lib=/usr/lib/x86_64-linux-gnu
-scudo=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so
-five="-a system -a $lib/libjemalloc.so.2 -a $lib/libmimalloc.so.2 \
--a $lib/libtcmalloc_minimal.so.4 -a $scudo"
+five="-a system -a jemalloc -a mimalloc -a tcmalloc -a scudo"
 
 # Prints the median wall time of running "$@" $runs times, or "error (exit N)".
 median() {

@@ -23,7 +23,7 @@ CIS=${2:-}
 RUNS=${3:-5}
 OPS=${FUZZ_SPEED_OPS:-2000000}
 AFL_SECONDS=${FUZZ_SPEED_AFL_SECONDS:-20}
-ALLOCS=${FUZZ_SPEED_ALLOCS:-system /usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
+ALLOCS=${FUZZ_SPEED_ALLOCS:-system jemalloc}
 SKIP=${FUZZ_SPEED_SKIP:-}
 TMP=$(mktemp -d /tmp/allocheck-fuzz-speed.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT

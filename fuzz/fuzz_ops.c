@@ -1,13 +1,20 @@
 /* The one fuzz target: an input is an op sequence (binary form, or a text trace, see
- * src/trace/trace.h) run by the executor with every shadow oracle against the allocator chosen by
- * ALLOCHECK_ALLOCATOR=SPEC or -allocator=SPEC (default: reference). A broken promise is
- * printed and abort()ed, so libFuzzer, AFL++ and the standalone driver all see a crash.
- * Variants come from -D flags: FUZZ_OPS_THREADS=0 drops `thread` ops (single-threaded). */
+ * src/trace/trace.h) run by the executor with every shadow oracle against the allocator chosen
+ * by ALLOCHECK_ALLOCATOR=SPEC or -allocator=SPEC (default: reference). A broken promise is
+ * printed and abort()ed, so libFuzzer, AFL++ and the standalone driver all see a crash. Every
+ * op the model has is decoded (src/trace/trace_bin.c); which ones run is decided by what they
+ * need of the harness (op_needs, src/trace/trace.c), never by a list here, so a new op reaches
+ * the targets with no change to this file. Variants come from -D flags: FUZZ_OPS_THREADS=0
+ * drops the ops that need more threads (single-threaded). At run time
+ * ALLOCHECK_DROP_OPS=NAME,... drops ops by name (e.g. `fork` under a libFuzzer mode that must
+ * not fork), and ALLOCHECK_WARMUP=N runs N of `allocheck fuzz --warmup`'s sequences (big heaps)
+ * once before the first input, so every input meets a warm heap. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/engine/engine.h"
 #include "src/load/alloc.h"
 #include "src/exec/exec.h"
 #include "src/trace/trace.h"
@@ -22,6 +29,65 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static alloc_t fuzz_alloc;
 static exec_t *fuzz_exec;
 static trace_t fuzz_trace;
+static uint8_t fuzz_drop[OP_COUNT];   /* 1: the op kind is left out of every input */
+
+static void report(const trace_t *t, const finding_t *f, const char *where)
+{
+    char text[192] = "end of run";
+    if (f->op_index < t->len)
+        op_format(&t->ops[f->op_index], text, sizeof text);
+    fprintf(stderr, "==allocheck== %s in %s at op %zu%s (%s): %s\n", f->oracle,
+            fuzz_alloc.spec, f->op_index, where, text, f->message);
+    abort();
+}
+
+/* The ops this build and ALLOCHECK_DROP_OPS leave out; an unknown name is an input error. */
+static void choose_ops(void)
+{
+    unsigned drop = FUZZ_OPS_THREADS ? 0 : OPF_THREADS;
+    for (int k = 0; k < OP_COUNT; k++)
+        fuzz_drop[k] = (op_needs((op_kind_t)k) & drop) != 0;
+    const char *names = getenv("ALLOCHECK_DROP_OPS");
+    for (const char *p = names; p && *p;) {
+        size_t n = strcspn(p, ",");
+        int k = op_from_name(p, n);
+        if (k < 0) {
+            fprintf(stderr, "fuzz_ops: ALLOCHECK_DROP_OPS: '%.*s' is not an op name\n", (int)n, p);
+            exit(2);
+        }
+        fuzz_drop[k] = 1;
+        p += n + (p[n] == ',');
+    }
+}
+
+/* ALLOCHECK_WARMUP=N: the warmup sequences of allocheck fuzz --seed ALLOCHECK_WARMUP_SEED
+ * (default 1), big heaps included, run once with the live budget of allocheck fuzz (256 MiB)
+ * on an executor of their own, so the inputs' tighter budget does not shrink them. */
+static void warm_up(const exec_opts_t *base)
+{
+    const char *n = getenv("ALLOCHECK_WARMUP"), *seed = getenv("ALLOCHECK_WARMUP_SEED");
+    if (!n || !*n)
+        return;
+    engine_opts_t o;
+    engine_opts_default(&o);
+    o.exec = *base;
+    o.exec.max_live = (size_t)256 << 20;
+    o.seed = seed ? strtoull(seed, NULL, 0) : 1;
+    o.gen.threads = FUZZ_OPS_THREADS ? 2 : 1;
+    o.gen.present = alloc_present(&fuzz_alloc);
+    exec_t *e = exec_new(&fuzz_alloc, &o.exec);
+    trace_t t;
+    trace_init(&t);
+    for (uint64_t w = 0, count = strtoull(n, NULL, 0); e && w < count; w++) {
+        finding_t f;
+        trace_clear(&t);
+        if (engine_gen_sequence(&t, &o, ENGINE_WARMUP | w) == 0 && exec_run(e, &t, &f, NULL) == 1)
+            report(&t, &f, " of a warmup sequence");
+    }
+    trace_release(&t);
+    if (e)
+        exec_free(e);
+}
 
 static const char *allocator_spec(int argc, char **argv)
 {
@@ -66,6 +132,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     /* ALLOCHECK_SPREAD_THREADS=1: like --spread-threads (see exec_opts_t). */
     if (getenv("ALLOCHECK_SPREAD_THREADS"))
         o.spread_threads = true;
+    choose_ops();
+    warm_up(&o);
     fuzz_exec = exec_new(&fuzz_alloc, &o);
     if (!fuzz_exec) {
         perror("fuzz_ops: exec_new");
@@ -85,13 +153,11 @@ static void decode(const uint8_t *data, size_t size)
         trace_decode_binary(&fuzz_trace, data, size);   /* total: never fails on content */
     else if (trace_parse_text(&fuzz_trace, (const char *)data, size, err, sizeof err) != 0)
         trace_clear(&fuzz_trace);
-    if (!FUZZ_OPS_THREADS) {
-        size_t k = 0;
-        for (size_t i = 0; i < fuzz_trace.len; i++)
-            if (fuzz_trace.ops[i].kind != OP_THREAD)
-                fuzz_trace.ops[k++] = fuzz_trace.ops[i];
-        fuzz_trace.len = k;
-    }
+    size_t k = 0;
+    for (size_t i = 0; i < fuzz_trace.len; i++)
+        if (!fuzz_drop[fuzz_trace.ops[i].kind])
+            fuzz_trace.ops[k++] = fuzz_trace.ops[i];
+    fuzz_trace.len = k;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -100,14 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         LLVMFuzzerInitialize(&(int){ 0 }, &(char **){ NULL });
     decode(data, size);
     finding_t f;
-    int r = exec_run(fuzz_exec, &fuzz_trace, &f, NULL);
-    if (r == 1) {
-        char text[192] = "end of run";
-        if (f.op_index < fuzz_trace.len)
-            op_format(&fuzz_trace.ops[f.op_index], text, sizeof text);
-        fprintf(stderr, "==allocheck== %s in %s at op %zu (%s): %s\n", f.oracle,
-                fuzz_alloc.spec, f.op_index, text, f.message);
-        abort();
-    }
+    if (exec_run(fuzz_exec, &fuzz_trace, &f, NULL) == 1)
+        report(&fuzz_trace, &f, "");
     return 0;
 }

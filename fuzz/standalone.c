@@ -1,5 +1,6 @@
 /* The replay driver built when no fuzzing engine is chosen: feeds each FILE, or every file
- * in each DIR (sorted, so runs are reproducible), to LLVMFuzzerTestOneInput and prints TAP.
+ * in each DIR (sorted, so runs are reproducible), to LLVMFuzzerTestOneInput and prints TAP
+ * (tests/tap.h).
  * A finding aborts the process, which fails the test that runs it over the corpus. */
 #include <dirent.h>
 #include <stdint.h>
@@ -8,16 +9,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tests/tap.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static unsigned tests;
 
 static int run_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        printf("not ok %u - %s: cannot open\n", ++tests, path);
+        CHECK(false, "%s: cannot open", path);
         return 1;
     }
     fseek(f, 0, SEEK_END);
@@ -27,13 +28,12 @@ static int run_file(const char *path)
     size_t got = buf ? fread(buf, 1, (size_t)(n > 0 ? n : 0), f) : 0;
     fclose(f);
     if (!buf) {
-        printf("not ok %u - %s: out of memory\n", ++tests, path);
+        CHECK(false, "%s: out of memory", path);
         return 1;
     }
     LLVMFuzzerTestOneInput(buf, got);
     free(buf);
-    printf("ok %u - %s\n", ++tests, path);
-    fflush(stdout);
+    CHECK(true, "%s", path);
     return 0;
 }
 
@@ -68,6 +68,5 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strncmp(argv[i], "-", 1) != 0)
             bad |= run_path(argv[i]);
-    printf("1..%u\n", tests);
-    return bad;
+    return tap_done() | bad;
 }

@@ -303,7 +303,8 @@ unsigned long long cli_parse_duration_ms(const char *opt, const char *arg, struc
     return 0;
 }
 
-enum { OPT_CHECK = 0x200, OPT_HANG, OPT_MAX_LIVE, OPT_IGNORE_ERRNO, OPT_SPREAD_THREADS };
+enum { OPT_CHECK = 0x200, OPT_HANG, OPT_MAX_LIVE, OPT_IGNORE_ERRNO, OPT_SPREAD_THREADS,
+       OPT_RESOURCES };
 
 static const struct argp_option checking_options[] = {
     { "check", OPT_CHECK, "LEVEL", 0, "full (default), sampled or none (a benchmark)", 0 },
@@ -315,6 +316,9 @@ static const struct argp_option checking_options[] = {
     { "spread-threads", OPT_SPREAD_THREADS, 0, 0, "Let `thread T` ops run on any CPU (for "
       "allocators with per-CPU caches; slower handoffs). Default: the harness's threads "
       "share one CPU, since only one runs at a time", 0 },
+    { "resources", OPT_RESOURCES, 0, 0, "Resource oracles too: `leak` (the footprint grows "
+      "each time a sequence that frees everything runs again) and, in fuzz, the retention "
+      "figure. Costs time (docs/FUZZING.md)", 0 },
     { 0 },
 };
 
@@ -338,6 +342,7 @@ static error_t parse_checking(int key, char *arg, struct argp_state *state)
         return 0;
     case OPT_IGNORE_ERRNO: c->exec->check_errno = false; return 0;
     case OPT_SPREAD_THREADS: c->exec->spread_threads = true; return 0;
+    case OPT_RESOURCES: c->exec->resources = true; return 0;
     default: return ARGP_ERR_UNKNOWN;
     }
 }

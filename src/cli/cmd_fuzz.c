@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "allocheck_config.h"
+#include "src/base/escape.h"
 #include "src/base/outfile.h"
 #include "src/base/children.h"
 #include "src/cli/cli.h"
@@ -23,7 +24,7 @@
 #include "src/trace/trace.h"
 
 enum {
-    OPT_KEEP_GOING = 0x100, OPT_MAX_OPS, OPT_MINIMIZE_TIME,
+    OPT_KEEP_GOING = 0x100, OPT_MAX_OPS, OPT_MINIMIZE_TIME, OPT_WARMUP, OPT_BIG_HEAP,
 };
 
 typedef struct args {
@@ -33,6 +34,7 @@ typedef struct args {
     const char *out;
     bool threads_given;
     uint64_t minimize_ms;     /* --minimize-time; 0: the default (see minimize_deadline) */
+    report_format_t format;   /* human, or json: one summary object on stdout at the end */
 } args_t;
 
 /* A distinct finding: the first of its signature gets the files; later ones are counted. */
@@ -71,6 +73,13 @@ static const struct argp_option options[] = {
     { "keep-going", OPT_KEEP_GOING, 0, 0, "Continue after a finding; a repeat of one already "
       "reported (same oracle, function and message up to numbers) is only counted", 0 },
     { "max-ops", OPT_MAX_OPS, "N", 0, "Longest sequence (default 2048 ops)", 0 },
+    { "format", 'f', "FMT", 0, "human (default), or json: the closing summary as one JSON "
+      "object on stdout (the findings' paragraphs then go to stderr)", 0 },
+    { "warmup", OPT_WARMUP, "N", 0, "Run N sequences, each opening with a big heap, before "
+      "the others in every fuzzing child (checked too), for bugs that need a warm heap", 0 },
+    { "big-heap", OPT_BIG_HEAP, "BYTES", 0, "One sequence in 8 opens with a heap of up to "
+      "BYTES of medium blocks (also the warmup's heap; default 64 MiB, at most half of "
+      "--max-live)", 0 },
     { 0 },
 };
 
@@ -90,6 +99,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         x->threads_given = true;
         return 0;
     case 'o': x->out = arg; return 0;
+    case 'f':
+        x->format = cli_parse_format(arg, 1u << FORMAT_HUMAN | 1u << FORMAT_JSON, state);
+        return 0;
     case OPT_KEEP_GOING: x->eo.keep_going = true; return 0;
     case OPT_MINIMIZE_TIME:
         x->minimize_ms = cli_parse_duration_ms("--minimize-time", arg, state);
@@ -98,6 +110,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
         x->eo.gen.max_ops = cli_parse_range("--max-ops", arg, 1, 1000000, state);
         if (x->eo.gen.min_ops > x->eo.gen.max_ops)
             x->eo.gen.min_ops = x->eo.gen.max_ops;
+        return 0;
+    case OPT_WARMUP:
+        x->eo.warmup = cli_parse_range("--warmup", arg, 0, 1000000, state);
+        return 0;
+    case OPT_BIG_HEAP:
+        x->eo.gen.big_heap = cli_parse_range("--big-heap", arg, 1, (uint64_t)1 << 40, state);
+        x->eo.gen.big_heap_one_in = 8;
         return 0;
     case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); return 0;
     default: return ARGP_ERR_UNKNOWN;
@@ -117,14 +136,25 @@ static void show_progress(void *arg, const engine_progress_t *p)
             p->duplicates);
 }
 
+/* "sequence N" or "warmup sequence N" (see ENGINE_WARMUP). */
+static const char *seq_label(uint64_t seq, char *buf, size_t len)
+{
+    snprintf(buf, len, "%ssequence %llu", seq & ENGINE_WARMUP ? "warmup " : "",
+             (unsigned long long)(seq & ~ENGINE_WARMUP));
+    return buf;
+}
+
 /* The comment lines of a saved finding: deterministic (no pointers, no dates). */
 static void finding_comment(const state_t *st, const engine_finding_t *f, const finding_t *fd,
                             const char *what, char *buf, size_t len)
 {
+    char seq[48], warm[48] = "";
+    if (st->args->eo.warmup)
+        snprintf(warm, sizeof warm, " --warmup %llu", (unsigned long long)st->args->eo.warmup);
     snprintf(buf, len, "# %s: %s at op %zu\n# allocator: %s\n# found by: allocheck fuzz "
-             "--seed %llu (sequence %llu)%s\n", what, fd->oracle, fd->op_index,
-             cli_alloc_label(st->a), (unsigned long long)st->args->eo.seed,
-             (unsigned long long)f->sequence,
+             "--seed %llu%s (%s)%s\n", what, fd->oracle, fd->op_index,
+             cli_alloc_label(st->a), (unsigned long long)st->args->eo.seed, warm,
+             seq_label(f->sequence, seq, sizeof seq),
              f->reproduced ? "" : "\n# note: did not reproduce from a fresh process");
 }
 
@@ -234,10 +264,11 @@ static void summary(const state_t *st, const engine_finding_t *f, const sup_resu
                     const minimize_stats_t *ms, unsigned written)
 {
     const char *dir = st->args->out, *n = st->name;
+    char seq[48];
     printf("%s%s in %s: %s\n", st->tty ? "\r\033[K" : "", min->f.oracle, cli_alloc_label(st->a),
            min->f.message);
-    printf("  found after %.2f s in sequence %llu of seed %llu; minimized from %zu to %zu "
-           "ops in %.1f s%s.\n", f->elapsed_ms / 1000.0, (unsigned long long)f->sequence,
+    printf("  found after %.2f s in %s of seed %llu; minimized from %zu to %zu "
+           "ops in %.1f s%s.\n", f->elapsed_ms / 1000.0, seq_label(f->sequence, seq, sizeof seq),
            (unsigned long long)st->args->eo.seed, ms->before, ms->after, ms->ms / 1000.0,
            !ms->cut_short ? "" : children_stop() ? " (interrupted: the smallest trace so far)"
                                              : " (time budget spent: the smallest trace so far)");
@@ -249,8 +280,8 @@ static void summary(const state_t *st, const engine_finding_t *f, const sup_resu
                (int)strcspn(min->lastwords, "\0"), min->lastwords);
     list_files(st, written);
     if (written & FILE_MIN)
-        printf("  replay: allocheck replay -a %s %s/%s.min.trace\n", cli_alloc_label(st->a), dir,
-               n);
+        printf("  replay: allocheck replay -a %s%s %s/%s.min.trace\n", cli_alloc_label(st->a),
+               st->args->eo.exec.resources ? " --resources" : "", dir, n);
     if (written & FILE_C)
         printf("  reproduce: cc %s/%s.c -ldl -o repro && ./repro\n", dir, n);
     fflush(stdout);
@@ -310,6 +341,30 @@ static int on_finding(void *arg, const engine_finding_t *f)
     return 0;
 }
 
+/* The closing summary as one JSON object: the run, each distinct finding, the retention. */
+static void json_summary(FILE *f, const state_t *st, int found)
+{
+    const engine_progress_t *p = &st->last;
+    fputs("{\"allocator\": ", f);
+    esc_json(f, cli_alloc_label(st->a));
+    fprintf(f, ", \"seed\": %llu, \"elapsed_s\": %.3f, \"sequences\": %llu, \"ops\": %llu, "
+            "\"findings\": %d, \"resources\": %s, \"distinct\": [",
+            (unsigned long long)st->args->eo.seed, p->elapsed_ms / 1000.0,
+            (unsigned long long)p->sequences, (unsigned long long)p->ops, found > 0 ? found : 0,
+            st->args->eo.exec.resources ? "true" : "false");
+    for (unsigned i = 0; i < st->ndistinct; i++) {
+        fputs(i ? ", {\"signature\": " : "{\"signature\": ", f);
+        esc_json(f, st->distinct[i].sig);
+        fputs(", \"name\": ", f);
+        esc_json(f, st->distinct[i].name);
+        fprintf(f, ", \"seen\": %u}", st->distinct[i].seen);
+    }
+    fputs("], \"retention\": ", f);
+    retention_json(f, &p->retention);
+    fputs("}\n", f);
+    fclose(f);
+}
+
 static int make_dir(const char *dir)
 {
     char buf[4096];
@@ -341,6 +396,17 @@ static int run(args_t *x, const alloc_t *a)
         cli_error("%s: %s", cli_name(x->out), strerror(-r));
         return EXIT_USAGE;
     }
+    /* JSON: the object alone on stdout; what people read goes to stderr. */
+    FILE *json = NULL;
+    if (x->format == FORMAT_JSON) {
+        fflush(stdout);
+        int fd = dup(STDOUT_FILENO);
+        json = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!json || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+            cli_error("fuzz: stdout: %s", strerror(errno));
+            return EXIT_USAGE;
+        }
+    }
     r = engine_fuzz(a, &x->eo, &cb);
     if (st.tty)
         fprintf(stderr, "\r\033[K");
@@ -357,6 +423,13 @@ static int run(args_t *x, const alloc_t *a)
                cli_alloc_label(a), (unsigned long long)st.last.sequences,
                (unsigned long long)st.last.ops, st.last.elapsed_ms / 1000.0,
                (unsigned long long)x->eo.seed);
+    if (x->eo.exec.resources) {
+        char line[256];
+        retention_format(&st.last.retention, line, sizeof line);
+        printf("%s\n", line);
+    }
+    if (json)
+        json_summary(json, &st, r);
     return r > 0 ? EXIT_FINDING : EXIT_CLEAN;
 }
 
@@ -366,6 +439,7 @@ int cmd_fuzz(int argc, char **argv)
     static alloc_t allocs[CLI_MAX_ALLOCS];
     engine_opts_default(&x.eo);
     x.out = "findings";
+    x.format = FORMAT_HUMAN;
     struct argp argp = { options, parse_opt, NULL,
         "Fuzz an allocator with generated operation sequences; every finding is saved, "
         "minimized and turned into a C reproducer.", cli_checking_children, 0, 0 };

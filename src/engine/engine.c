@@ -25,6 +25,8 @@
 #include "src/base/outfile.h"
 #include "src/base/children.h"
 #include "src/engine/engine.h"
+#include "src/engine/resources.h"
+#include "src/engine/warmup.h"
 #include "src/trace/trace.h"
 
 enum { ST_RUNNING, ST_FINDING, ST_DONE, ST_ERROR };
@@ -39,6 +41,8 @@ typedef struct sup_shm {
     volatile int state;
     volatile int err;
     finding_t finding;
+    retention_t retention;        /* with --resources: sampled after clean sequences, and
+                                     after the last one with malloc_trim */
 } sup_shm_t;
 
 typedef struct child {
@@ -206,7 +210,11 @@ static void one_body(void *arg, sup_shm_t *sh)
         return;
     }
     finding_t f;
+    resources_t rs;
+    resources_begin(&rs, x->a, x->eo);
     int r = exec_run(e, x->t, &f, &sh->progress);
+    if (r == 0)
+        r = resources_after_run(&rs, e, x->t, true, &f, &sh->progress);
     if (r == 1)
         sh->finding = f;
     sh->err = r < 0 ? r : 0;
@@ -350,7 +358,7 @@ typedef struct probe {
 typedef struct fuzz_arg {
     const alloc_t *a;
     const engine_opts_t *o;
-    uint64_t start;
+    warm_span_t span;         /* what this child runs (src/engine/warmup.h) */
     probe_t *probes;          /* PROBE_RING entries, shared with the parent */
 } fuzz_arg_t;
 
@@ -374,34 +382,50 @@ static size_t peak_live(const trace_t *t)
     return peak;
 }
 
+/* Warmup sequences keep their probes in the ring's other end: both kinds stay found. */
+static probe_t *probe_at(probe_t *probes, uint64_t i)
+{
+    uint64_t k = i & ENGINE_WARMUP ? PROBE_RING - 1 - (i & ~ENGINE_WARMUP) % PROBE_RING : i;
+    return &probes[k % PROBE_RING];
+}
+
 static void fuzz_body(void *arg, sup_shm_t *sh)
 {
     const fuzz_arg_t *x = arg;
     if (alloc_is_remote(x->a)) {
         engine_opts_t o = *x->o;
         o.interrupted = NULL;   /* a pointer: the worker gets only the POD rest */
-        worker_part_t parts[] = { { &o, sizeof o }, { &x->start, sizeof x->start } };
+        worker_part_t parts[] = { { &o, sizeof o }, { &x->span, sizeof x->span } };
         in_worker(x->a, WORKER_FUZZ, parts, 2, sh, x->probes);
         return;
     }
     exec_t *e = exec_new(x->a, &x->o->exec);
     trace_t t;
     trace_init(&t);
-    for (uint64_t i = x->start; e && !sh->stop && !(x->o->runs && i >= x->o->runs); i++) {
+    resources_t rs;
+    resources_begin(&rs, x->a, &x->o->exec);
+    for (uint64_t p = 0; e && !sh->stop; p++) {
+        uint64_t i = warm_span_seq(x->o, &x->span, p);
+        if (!(i & ENGINE_WARMUP) && x->o->runs && i >= x->o->runs)
+            break;
         trace_clear(&t);
-        if (gen_sequence(&t, gen_seq_seed(x->o->seed, i), &x->o->gen) < 0)
+        if (engine_gen_sequence(&t, x->o, i) < 0)
             break;
         sh->progress = 0;
         sh->seq = i;
         finding_t f;
         int r = exec_run(e, &t, &f, &sh->progress);
+        if (r == 0)
+            r = resources_after_run(&rs, e, &t, false, &f, &sh->progress);
+        if (r == 0)
+            resources_sample(&rs, &sh->retention);
         exec_stats_t st;
         exec_get_stats(e, &st);
         sh->ops = st.ops;
         sh->live_blocks = peak_live(&t);
         if (r == 0)
-            x->probes[i % PROBE_RING] = (probe_t){ i + 1, { st.reuse_probe[0],
-                                                            st.reuse_probe[1] } };
+            *probe_at(x->probes, i) = (probe_t){ i + 1, { st.reuse_probe[0],
+                                                           st.reuse_probe[1] } };
         sh->sequences++;
         if (r != 0) {
             sh->finding = f;
@@ -410,6 +434,8 @@ static void fuzz_body(void *arg, sup_shm_t *sh)
             return;
         }
     }
+    if (e)
+        resources_end(&rs, &sh->retention);
     sh->err = e ? 0 : -errno;
     sh->state = e ? ST_DONE : ST_ERROR;
 }
@@ -419,8 +445,10 @@ typedef struct loop {
     const engine_cb_t *cb;
     uint64_t t0, last_tick;
     uint64_t base_seqs, base_ops;   /* totals of the children that already ended */
+    uint64_t warm_from;             /* the next child's first warmup sequence */
     unsigned findings, duplicates;
     probe_t *probes;                /* PROBE_RING, shared with the fuzzing child */
+    retention_t retention;          /* the last child's that measured it */
 } loop_t;
 
 static void fuzz_tick(void *arg, sup_shm_t *sh)
@@ -443,9 +471,9 @@ static void fuzz_tick(void *arg, sup_shm_t *sh)
 
 /* Appends the end-of-run reuse check of sequence i as ops: malloc of each probe size (slot
  * 0 is free by then), each followed by its free, in check_reuse's order. */
-static int append_probe(trace_t *t, const probe_t *probes, uint64_t i)
+static int append_probe(trace_t *t, probe_t *probes, uint64_t i)
 {
-    const probe_t *pr = probes ? &probes[i % PROBE_RING] : NULL;
+    const probe_t *pr = probes ? probe_at(probes, i) : NULL;
     if (!pr || pr->seq != i + 1)
         return 0;
     int r = 0;
@@ -462,10 +490,10 @@ static int append_probe(trace_t *t, const probe_t *probes, uint64_t i)
  * thread 0, so the next sequence starts the way exec_run starts it, and the reuse check that
  * ended its run (see probe_t). */
 static int append_sequence(trace_t *t, const engine_opts_t *o, uint64_t i, bool closing,
-                           const probe_t *probes)
+                           probe_t *probes)
 {
     size_t from = t->len;
-    int r = gen_sequence(t, gen_seq_seed(o->seed, i), &o->gen);
+    int r = engine_gen_sequence(t, o, i);
     if (r || !closing)
         return r;
     static uint8_t used[OPS_SLOTS];
@@ -489,18 +517,19 @@ static int append_sequence(trace_t *t, const engine_opts_t *o, uint64_t i, bool 
     return r ? r : append_probe(t, probes, i);
 }
 
-/* Builds sequences first..last (the last truncated after op `idx` of it) into t. */
-static int build_candidate(trace_t *t, const engine_opts_t *o, const probe_t *probes,
-                           uint64_t first, uint64_t last, size_t idx)
+/* Builds the sequences a child of span sp ran at positions first..last (the last truncated
+ * after op `idx` of it) into t. */
+static int build_candidate(trace_t *t, const engine_opts_t *o, probe_t *probes,
+                           const warm_span_t *sp, uint64_t first, uint64_t last, size_t idx)
 {
     trace_clear(t);
-    for (uint64_t i = first; i < last; i++) {
-        int r = append_sequence(t, o, i, true, probes);
+    for (uint64_t p = first; p < last; p++) {
+        int r = append_sequence(t, o, warm_span_seq(o, sp, p), true, probes);
         if (r)
             return r;
     }
     size_t base = t->len;
-    int r = append_sequence(t, o, last, false, NULL);
+    int r = append_sequence(t, o, warm_span_seq(o, sp, last), false, NULL);
     if (!r && base + idx + 1 < t->len)
         t->len = base + idx + 1;
     return r;
@@ -509,9 +538,10 @@ static int build_candidate(trace_t *t, const engine_opts_t *o, const probe_t *pr
 #define REPRO_MAX_OPS (4u << 20)
 
 /* Finds the shortest run of sequences ending at `seq` that reproduces the finding from a
- * fresh process: seq alone, then 4, 16, ... sequences back to the child's first one. */
-static int reproduce(const alloc_t *a, const engine_opts_t *o, const probe_t *probes,
-                     uint64_t start, uint64_t seq,
+ * fresh process: seq alone, then 4, 16, ... sequences back to the child's first one (its
+ * first warmup sequence, if it ran any). */
+static int reproduce(const alloc_t *a, const engine_opts_t *o, probe_t *probes,
+                     const warm_span_t *sp, uint64_t seq,
                      size_t idx, const char *oracle, trace_t *t, engine_finding_t *ef)
 {
     /* Past the run's deadline or on ^C the finding stays unreproduced: the caller reports
@@ -520,13 +550,16 @@ static int reproduce(const alloc_t *a, const engine_opts_t *o, const probe_t *pr
     trace_init(&cand);
     int r = 0;
     ef->reproduced = false;
+    exec_opts_t eo = o->exec;
+    resources_only_for(&eo, oracle);
+    uint64_t last = warm_span_pos(o, sp, seq);
     for (uint64_t k = 1;; k *= 4) {
-        uint64_t first = seq - start + 1 > k ? seq - k + 1 : start;
-        r = build_candidate(&cand, o, probes, first, seq, idx);
+        uint64_t first = last + 1 > k ? last - k + 1 : 0;
+        r = build_candidate(&cand, o, probes, sp, first, last, idx);
         if (r || cand.len > REPRO_MAX_OPS)
             break;
-        r = sup_run_trace_until(a, &o->exec, &cand, o->hang_ms, ef->deadline_ms,
-                                o->interrupted, &ef->res);
+        r = sup_run_trace_until(a, &eo, &cand, o->hang_ms, ef->deadline_ms, o->interrupted,
+                                &ef->res);
         if (r == -ETIMEDOUT || r == -EINTR) {
             r = 0;
             break;
@@ -538,7 +571,7 @@ static int reproduce(const alloc_t *a, const engine_opts_t *o, const probe_t *pr
             r = trace_copy(t, &cand);
             break;
         }
-        if (first == start)
+        if (first == 0)
             break;
     }
     trace_release(&cand);
@@ -558,12 +591,14 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
         return sh->err < 0 ? sh->err : -EIO;
 
     uint64_t seq = sh->seq;
+    warm_span_t sp = { l->warm_from, start };
+    uint64_t pos = warm_span_pos(o, &sp, seq);
     trace_t t;
     trace_init(&t);
     engine_finding_t ef = { .trace = &t, .sequence = seq, .reproduced = false,
                             .elapsed_ms = now_ms() - l->t0,
                             .deadline_ms = o->time_ms ? l->t0 + o->time_ms : 0 };
-    int r = build_candidate(&t, o, NULL, seq, seq,
+    int r = build_candidate(&t, o, NULL, &sp, pos, pos,
                             clean_exit ? sh->finding.op_index : sh->progress);
     if (r)
         goto out;
@@ -578,11 +613,12 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
     engine_finding_t kept = ef;
     if (l->cb->found && l->cb->found(l->cb->arg, &ef)) {
         l->duplicates++;
-        *next = seq + 1;
+        warm_advance(&sp, seq, next);
+        l->warm_from = sp.warm_from;
         r = o->keep_going ? 0 : 1;
         goto out;
     }
-    r = reproduce(a, o, l->probes, start, seq,
+    r = reproduce(a, o, l->probes, &sp, seq,
                   clean_exit ? sh->finding.op_index : sh->progress, oracle,
                   &t, &ef);
     if (r == -EINTR)
@@ -591,14 +627,15 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
         goto out;
     if (!ef.reproduced) {
         /* Report what the fuzzing child saw; the trace is its sequence, flagged. */
-        build_candidate(&t, o, NULL, seq, seq, kept.res.f.op_index);
+        build_candidate(&t, o, NULL, &sp, pos, pos, kept.res.f.op_index);
         ef.res = kept.res;
     }
     l->findings++;
     r = l->cb->finding && l->cb->finding(l->cb->arg, &ef) ? 1 : 0;
     if (!o->keep_going)
         r = 1;
-    *next = seq + 1;
+    warm_advance(&sp, seq, next);
+    l->warm_from = sp.warm_from;
 out:
     trace_release(&t);
     return r;
@@ -623,7 +660,7 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
         if ((o->runs && next >= o->runs) || (o->time_ms && now_ms() - l.t0 >= o->time_ms) ||
             (o->interrupted && *o->interrupted) || children_stop())
             break;
-        fuzz_arg_t x = { a, o, next, probes };
+        fuzz_arg_t x = { a, o, { l.warm_from, next }, probes };
         uint64_t start = next;
         if ((r = child_spawn(&c, fuzz_body, &x)) != 0)
             break;
@@ -631,6 +668,8 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
         int wstatus = watch(&c, o->hang_ms, &hung, fuzz_tick, &l);
         l.base_seqs += c.sh->sequences;
         l.base_ops += c.sh->ops;
+        if (c.sh->retention.valid)
+            l.retention = c.sh->retention;
         if (c.stopped)
             break;   /* killed for a stop signal: nothing it did is a finding */
         r = handle_end(&l, a, &c, start, wstatus, hung, &next);
@@ -641,7 +680,7 @@ int engine_fuzz(const alloc_t *a, const engine_opts_t *o, const engine_cb_t *cb)
         /* The totals, for the caller's closing line: ticks come only every 250 ms. */
         engine_progress_t p = { .elapsed_ms = now_ms() - l.t0, .sequences = l.base_seqs,
                                 .ops = l.base_ops, .findings = l.findings,
-                                .duplicates = l.duplicates };
+                                .duplicates = l.duplicates, .retention = l.retention };
         cb->progress(cb->arg, &p);
     }
     worker_shared_free(probes, ring_len);
@@ -660,8 +699,8 @@ void engine_worker_body(worker_kind_t kind, const alloc_t *a, const worker_part_
         one_arg_t x = { a, parts[0].data, &t };
         one_body(&x, shared[0]);
     } else if (kind == WORKER_FUZZ) {
-        fuzz_arg_t x = { a, parts[0].data, 0, shared[1] };
-        memcpy(&x.start, parts[1].data, sizeof x.start);
+        fuzz_arg_t x = { a, parts[0].data, { 0, 0 }, shared[1] };
+        memcpy(&x.span, parts[1].data, sizeof x.span);
         fuzz_body(&x, shared[0]);
     }
 }

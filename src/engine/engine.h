@@ -14,6 +14,7 @@
 #include "src/load/alloc.h"
 #include "src/exec/exec.h"
 #include "src/engine/gen.h"
+#include "src/footprint/leak.h"
 #include "src/trace/ops.h"
 #include "src/load/worker.h"
 
@@ -56,6 +57,8 @@ typedef struct engine_opts {
     unsigned hang_ms;         /* watchdog: no progress for this long is a hang */
     exec_opts_t exec;
     gen_opts_t gen;
+    uint64_t warmup;          /* sequences each fuzzing child runs before the checked ones,
+                                 checked too (src/engine/warmup.h); 0: none */
     const volatile int *interrupted;  /* nonzero: stop at the next sequence (may be NULL) */
 } engine_opts_t;
 
@@ -66,6 +69,7 @@ typedef struct engine_progress {
     size_t live_blocks;       /* the peak of the last sequence */
     unsigned findings;
     unsigned duplicates;      /* findings `found` called repeats */
+    retention_t retention;    /* the closing report only, with --resources (else .valid 0) */
 } engine_progress_t;
 
 typedef struct engine_finding {
@@ -91,6 +95,12 @@ typedef struct engine_cb {
 } engine_cb_t;
 
 void engine_opts_default(engine_opts_t *o);
+
+/* Warmup sequence w is numbered ENGINE_WARMUP | w; the others are numbered from 0. */
+#define ENGINE_WARMUP ((uint64_t)1 << 63)
+
+/* Appends sequence i (a warmup one too) as a fuzzing child of o generates it. 0 or -ENOMEM. */
+int engine_gen_sequence(trace_t *t, const engine_opts_t *o, uint64_t i);
 
 /* exec_opts_default() with the alignment rule every fuzzing command uses (C23's
  * size-dependent rule), so replay, minimize and repro judge a finding as fuzz did. */

@@ -41,6 +41,8 @@ void gen_opts_default(gen_opts_t *o)
     o->max_size = 4u << 20;
     o->sizes = GEN_SIZES_STRESS;
     o->present = 0;
+    o->big_heap = 0;
+    o->big_heap_one_in = 0;
 }
 
 uint64_t gen_seq_seed(uint64_t seed, uint64_t index)
@@ -415,6 +417,55 @@ static void sc_page(gen_t *g)
         emit(g, OP_USABLE, s, 0, 0, 0);
 }
 
+/* ---- big heaps ---- */
+
+/* A medium size: mostly 4..64 KiB (the largest size classes of most allocators), some
+ * 64 KiB..1 MiB (glibc's mmap threshold starts at 128 KiB and climbs toward 32 MiB as mmapped
+ * blocks are freed, so a big heap crosses it more than once), rarely up to 8 MiB. */
+static uint64_t medium_size(gen_t *g)
+{
+    unsigned r = pick(g, 100);
+    uint64_t s = r < 80 ? log_uniform(g, 12, 16) : r < 97 ? log_uniform(g, 16, 20)
+                                                          : log_uniform(g, 20, 23);
+    s += jitter(g);
+    return s > g->o->max_size ? g->o->max_size : s;
+}
+
+/* Holes beside live neighbours (every step-th block freed), a check while they are fresh,
+ * holes refilled with other sizes, blocks moved across the thresholds by realloc, a last
+ * check; half the time it is all freed from the top, else the sequence's end frees it. */
+static void big_heap_churn(gen_t *g, unsigned n)
+{
+    unsigned step = 2 + pick(g, 2);
+    for (unsigned s = pick(g, step); s < n; s += step)
+        emit_free(g, s);
+    emit(g, OP_CHECK, 0, 0, 0, 0);
+    for (unsigned s = 0; s < n; s += 2 * step)
+        emit(g, OP_MALLOC, s, 0, medium_size(g), 0);
+    for (unsigned i = 0; i < 16 && n; i++)
+        emit(g, OP_REALLOC, pick(g, n), 0, medium_size(g), 0);
+    emit(g, OP_CHECK, 0, 0, 0, 0);
+    for (unsigned s = n; s-- > 0 && pick(g, 2);)
+        emit_free(g, s);
+}
+
+/* Tens of megabytes of medium blocks in up to LONG_SLOT_BASE slots, from every thread in
+ * turn (64 blocks each), so multi-arena allocators spread it over several arenas. The live
+ * budget (--max-live) still bounds it: the executor skips what would exceed it. */
+static void sc_big_heap(gen_t *g)
+{
+    uint64_t half = g->o->big_heap / 2, target = half + gen_below(&g->r, half + 1), total = 0;
+    unsigned n = 0, threads = g->o->threads;
+    for (; n < LONG_SLOT_BASE && total < target; n++) {
+        if (threads > 1 && n % 64 == 0)
+            emit(g, OP_THREAD, (n / 64) % threads, 0, 0, 0);
+        uint64_t size = medium_size(g);
+        total += size;
+        emit(g, pick(g, 8) ? OP_MALLOC : OP_CALLOC, n, 1, size, 0);
+    }
+    big_heap_churn(g, n);
+}
+
 typedef void (*scenario_fn)(gen_t *g);
 
 static const struct { scenario_fn fn; unsigned weight; } scenarios[] = {
@@ -450,6 +501,10 @@ int gen_sequence(trace_t *t, uint64_t seq_seed, const gen_opts_t *o)
     size_t start = t->len;
     unsigned nlong = pick(&g, 9);
     long_lives(&g, nlong, false);
+    /* Only when asked for: filling tens of megabytes costs as much as hundreds of ordinary
+     * scenarios, and without it the random stream is the one sequences always had. */
+    if (o->big_heap && pick(&g, o->big_heap_one_in ? o->big_heap_one_in : 1) == 0)
+        sc_big_heap(&g);
     while (!g.err && t->len - start < target)
         scenarios[pick_weighted(&g, w, N_SCENARIOS)].fn(&g);
     emit(&g, OP_CHECK, 0, 0, 0, 0);

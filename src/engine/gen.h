@@ -1,7 +1,8 @@
 /* The sequence generator of the built-in fuzzer and of `allocheck generate`: a grammar of
  * allocation scenarios (long lives, fragmentation, size-class walks, realloc growth chains,
  * aligned requests with size == alignment, calloc of recycled memory, usable-size writes,
- * huge and overflowing sizes, blocks handed between threads) expanded into ops (src/trace/ops.h).
+ * huge and overflowing sizes, blocks handed between threads, big heaps of medium blocks)
+ * expanded into ops (src/trace/ops.h).
  * Terms: a "sequence" is one trace generated from one 64-bit sequence seed; the fuzzer derives
  * sequence i's seed from the run seed with gen_seq_seed(), so every sequence can be rebuilt.
  * Leaves out: time. Nothing here reads a clock; equal seeds give equal traces. */
@@ -29,6 +30,9 @@ typedef struct gen_opts {
     uint64_t max_size;    /* largest ordinary request (huge must-fail sizes aside) */
     gen_sizes_t sizes;    /* the size mix (and, when realistic, alignments up to a page) */
     uint32_t present;     /* AF_BIT() mask of the allocator's functions; 0 = all */
+    uint64_t big_heap;    /* a big-heap scenario builds between half of this and this many
+                             bytes of medium blocks; 0: none */
+    unsigned big_heap_one_in;  /* a sequence opens with one with chance 1 in this (0, 1: all) */
 } gen_opts_t;
 
 /* A small, fast PRNG (splitmix64); all generator randomness comes from it. */

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "src/engine/minimize.h"
+#include "src/engine/resources.h"
 #include "src/trace/trace.h"
 
 #define NONE SIZE_MAX
@@ -564,7 +565,9 @@ int minimize_finding(const alloc_t *a, const exec_opts_t *eo, unsigned hang_ms, 
     memcpy(oracle, res->f.oracle, sizeof oracle);
     if (res->f.op_index + 1 < t->len)
         t->len = res->f.op_index + 1;
-    fin_arg_t x = { a, eo, hang_ms, oracle, "", &o, res, { 0 } };
+    exec_opts_t eo_min = *eo;
+    resources_only_for(&eo_min, oracle);
+    fin_arg_t x = { a, &eo_min, hang_ms, oracle, "", &o, res, { 0 } };
     engine_finding_signature(&res->f, t, x.sig, sizeof x.sig);
     finding_t f = res->f;
     o.f = &f;

@@ -12,8 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocheck_config.h"
 #include "repro_rt_lines.h"
 #include "src/engine/repro.h"
+#include "src/footprint/leak.h"
 #include "src/trace/trace.h"
 
 static int put_lines(FILE *out, const char *const *lines, size_t n)
@@ -149,6 +151,8 @@ static void put_options(FILE *out, const alloc_t *a, const exec_opts_t *eo,
     fprintf(out, "static const size_t MALLOC_ALIGN = %zu, MAX_LIVE = %zu, FULL_CHECK_MAX = %zu;\n",
             align, max_live, eo->full_check_max);
     fprintf(out, "static const unsigned HANG_MS = %u;\n", info->hang_ms ? info->hang_ms : 3000);
+    fprintf(out, "static const int LEAK_CHECK = %d;\n",
+            eo->resources && (!info->f || strcmp(info->f->oracle, ORACLE_LEAK) == 0));
 }
 
 static const char *const kind_names[OP_COUNT] = {
@@ -196,7 +200,7 @@ const char *repro_find_ref_so(char *buf, size_t len)
 {
     static const char *const rel[] = {
         "refalloc/liballocheck-ref.so",            /* build tree: src/allocheck */
-        "../lib/x86_64-linux-gnu/liballocheck-ref.so",
+        ALLOCHECK_LIBDIR_FROM_BINDIR "/liballocheck-ref.so", /* installed: -Dlibdir */
         "../lib64/liballocheck-ref.so",
         "../lib/liballocheck-ref.so",
     };

@@ -4,7 +4,8 @@
  * src/exec/shadow.c in allocheck's sources): the same requests must or may fail, errno is set to
  * a sentinel before each call and judged by what the call left in it, the same alignment
  * (C23's size-dependent rule included), budget, overlap, contents, calloc-zero, usable-size
- * and reuse checks, the same fill pattern, the same sampled set. A crash, an exit from inside
+ * and reuse checks, the same fill pattern, the same sampled set; with LEAK_CHECK (allocheck's
+ * --resources) the ops run again and a footprint that keeps growing is a leak. A crash, an exit from inside
  * the allocator and a hang are reported as allocheck's crash and timeout findings.
  * Terms: "slot" and "extent" as in allocheck's traces and shadow model.
  * Exit status: 1 with "FAIL ORACLE at op N (OP): MESSAGE" while the bug is there, 0 once it
@@ -17,6 +18,8 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -1090,13 +1093,9 @@ static void watch(void)
     atexit(on_exit_early);
 }
 
-int main(int argc, char **argv)
+/* Runs every op, then frees what is left live and probes reuse, as exec_run does. */
+static void run_all(void)
 {
-    (void)argc;
-    load(argv);
-    S.page = (size_t)sysconf(_SC_PAGESIZE);
-    sem_init(&done, 0, 0);
-    watch();
     int t = 0;
     size_t n = sizeof OPS / sizeof OPS[0];
     for (size_t i = 0; i < n; i++) {
@@ -1111,6 +1110,97 @@ int main(int argc, char **argv)
         if (S.slot[s].live)
             release(s, FREE_PLAIN, "at the end of the run");
     check_reuse();
+}
+
+/* ---- the leak check (allocheck --resources; src/footprint/leak.h has the rule) ---- */
+
+enum { LEAK_REPS = 4, LEAK_SETTLE_REPS = 8, LEAK_MIN_STEP = 4096, LEAK_MIN_TOTAL = 64 << 10 };
+
+/* Resident and mapped bytes of the private anonymous mappings ([heap], unnamed, [anon:..]),
+ * from /proc/self/smaps with read(2): stdio would allocate while measuring. */
+static void footprint(long long out[2])
+{
+    static char buf[1 << 16];
+    int fd = open("/proc/self/smaps", O_RDONLY), counted = 0;
+    size_t len = 0;
+    ssize_t n;
+    out[0] = out[1] = 0;
+    while (fd >= 0 && (n = read(fd, buf + len, sizeof buf - len - 1)) > 0) {
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *s = buf, *nl;
+        while ((nl = strchr(s, '\n')) != NULL) {
+            *nl = '\0';
+            if ((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')) {
+                char perms[8] = "", path[64] = "";
+                sscanf(s, "%*x-%*x %7s %*s %*s %*s %63s", perms, path);
+                counted = perms[3] == 'p' && (!path[0] || !strcmp(path, "[heap]") ||
+                                              !strncmp(path, "[anon:", 6));
+            } else if (counted && !strncmp(s, "Rss:", 4)) {
+                out[0] += atoll(s + 4) * 1024;
+            } else if (counted && !strncmp(s, "Size:", 5)) {
+                out[1] += atoll(s + 5) * 1024;
+            }
+            s = nl + 1;
+        }
+        len = (size_t)(buf + len - s);
+        memmove(buf, s, len);
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
+/* LEAK_REPS more runs after `skip` unmeasured ones; 1 when every step grew about the same. */
+static int grows(int skip, long long step[2][LEAK_REPS])
+{
+    long long f[LEAK_REPS + 1][2];
+    int steady = 0;
+    for (int i = 0; i <= skip + LEAK_REPS; i++) {
+        if (i)
+            run_all();
+        if (i >= skip)
+            footprint(f[i - skip]);
+    }
+    for (int m = 0; m < 2; m++) {
+        long long lo = LLONG_MAX, hi = 0, sum = 0;
+        for (int i = 0; i < LEAK_REPS; i++) {
+            step[m][i] = f[i + 1][m] - f[i][m];
+            lo = step[m][i] < lo ? step[m][i] : lo;
+            hi = step[m][i] > hi ? step[m][i] : hi;
+            sum += step[m][i];
+        }
+        steady |= lo >= LEAK_MIN_STEP && sum >= LEAK_MIN_TOTAL && lo * 4 >= hi;
+    }
+    return steady;
+}
+
+static void check_leak(void)
+{
+    long long step[2][LEAK_REPS];
+    if (!grows(0, step) || !grows(LEAK_SETTLE_REPS, step))
+        return;
+    S.op_index = sizeof OPS / sizeof OPS[0];
+    printf("FAIL leak at op %zu (end of run): run %d more times, the ops (which free "
+           "everything) grew the footprint in each of the last %d: resident", S.op_index,
+           2 * LEAK_REPS + LEAK_SETTLE_REPS, LEAK_REPS);
+    for (int m = 0; m < 2; m++)
+        for (int i = 0; i < LEAK_REPS; i++)
+            printf("%s%lld", i ? ", +" : m ? " bytes, mapped +" : " +", step[m][i]);
+    printf(" bytes\nthe bug is still there\n");
+    finished = 1;
+    exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    load(argv);
+    S.page = (size_t)sysconf(_SC_PAGESIZE);
+    sem_init(&done, 0, 0);
+    watch();
+    run_all();
+    if (LEAK_CHECK)
+        check_leak();
     finished = 1;
     printf("no failure: the ops ran clean (the bug looks fixed)\n");
     return 0;

@@ -14,6 +14,7 @@ static const int CHECK = CHECK_FULL, CHECK_ERRNO = 1, SIZE_DEPENDENT_ALIGN = 1, 
 static const size_t HEAP_SIZE = 0, MAX_ALIGN = 0;
 static const size_t MALLOC_ALIGN = 16, MAX_LIVE = (size_t)256 << 20, FULL_CHECK_MAX = 0;
 static const unsigned HANG_MS = 3000;
+static const int LEAK_CHECK = 0;
 static const struct op OPS[] = {
     { K_MALLOC, 0, 0, 100, 0, "malloc 0 100" },
     { K_CALLOC, 1, 3, 40, 0, "calloc 1 3 40" },

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "src/exec/shadow.h"
+#include "src/footprint/measure.h"
 
 #define WORKER_STACK_SIZE (1u << 20)
 /* errno before each allocating call and each free: odd and far above any E* value, so no
@@ -214,6 +215,7 @@ static int ensure_worker(exec_t *e, unsigned id)
             return -errno;
         mprotect(s, e->page, PROT_NONE);  /* guard page */
         w->stack = s;
+        footprint_exclude(s, WORKER_STACK_SIZE);
         shadow_set_harness(&e->sh, H_STACK0 + id - 1, s, WORKER_STACK_SIZE);
     }
     pthread_attr_t attr;
@@ -957,6 +959,7 @@ exec_t *exec_new(const alloc_t *a, const exec_opts_t *o)
     e->w[0].started = true;
     e->cpu = -1;
     shadow_set_harness(&e->sh, H_EXEC, e, len);
+    footprint_exclude(e, len);   /* the shadow model is no part of the allocator's footprint */
     return e;
 }
 
@@ -976,8 +979,11 @@ void exec_free(exec_t *e)
         pthread_join(e->w[i].tid, NULL);
     }
     for (unsigned i = 1; i < OPS_THREADS; i++)
-        if (e->w[i].stack)
+        if (e->w[i].stack) {
+            footprint_include(e->w[i].stack, WORKER_STACK_SIZE);
             munmap(e->w[i].stack, WORKER_STACK_SIZE);
+        }
+    footprint_include(e, e->map_len);
     munmap(e, e->map_len);
 }
 

@@ -48,6 +48,8 @@ typedef struct exec_opts {
     bool spread_threads;      /* let the scheduler place `thread T` workers on any CPU (for
                                  allocators with per-CPU caches); default: all harness
                                  threads share one CPU while a run hands off between them */
+    bool resources;           /* the resource oracles too: leak probes after clean runs, and
+                                 the retention figure (src/footprint/resources.h) */
 } exec_opts_t;
 
 typedef struct finding {

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocheck_config.h"
 #include "src/load/alloc.h"
 #include "src/base/children.h"
 #include "src/load/elfbind.h"
@@ -43,12 +44,12 @@ static const char *const alloc_aliases[AF_COUNT][2] = {
     [AF_MALLOC_SIZE] = { "usable_size", NULL },
 };
 
-/* Well-known allocators by name, for convenience: the Debian paths of this platform. */
+/* Well-known allocators by name, for convenience: where the build found them (meson.build). */
 static const struct { const char *name, *path; } known_allocators[] = {
-    { "jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" },
-    { "mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2" },
-    { "tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4" },
-    { "scudo", "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so" },
+    { "jemalloc", ALLOCHECK_JEMALLOC_SO },
+    { "mimalloc", ALLOCHECK_MIMALLOC_SO },
+    { "tcmalloc", ALLOCHECK_TCMALLOC_SO },
+    { "scudo", ALLOCHECK_SCUDO_SO },
 };
 
 #define STATIC_TLS_TUNABLE "glibc.rtld.optional_static_tls"

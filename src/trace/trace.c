@@ -132,6 +132,18 @@ static const char *const op_names[OP_COUNT] = {
     [OP_THREAD] = "thread",
 };
 
+/* Indexed by op_kind_t: what each op needs of the harness (OPF_*). A new op that runs more
+ * threads or processes than the one it is in says so here, and every target that leaves such
+ * ops out (fuzz/fuzz_ops.c) leaves it out with no list of its own. */
+static const uint8_t op_flags[OP_COUNT] = {
+    [OP_THREAD] = OPF_THREADS,
+};
+
+unsigned op_needs(op_kind_t k)
+{
+    return (unsigned)k < OP_COUNT ? op_flags[k] : 0;
+}
+
 const char *op_name(op_kind_t k)
 {
     return (unsigned)k < OP_COUNT ? op_names[k] : "?";

@@ -50,6 +50,9 @@ int trace_copy(trace_t *dst, const trace_t *src);  /* dst (initialised) becomes 
  * (line numbers and unused fields are ignored). */
 bool op_equal(const op_t *a, const op_t *b);
 
+/* What an op needs of the harness beyond one thread of one process, in OPF_* bits. */
+enum { OPF_THREADS = 1, OPF_PROCESSES = 2 };
+unsigned op_needs(op_kind_t k);
 const char *op_name(op_kind_t k);        /* "malloc", ..., "thread" */
 int op_from_name(const char *name, size_t len);  /* op_kind_t, or -1 */
 

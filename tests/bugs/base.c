@@ -29,6 +29,10 @@
 #define ALIGNED_ARENA_CELLS 64   /* BUG_ALIGNED_ARENA: small over-aligned blocks it can hold */
 #endif
 #define ARENA_MIN_ALIGN (64u << 10)
+#ifndef PURGE_LIVE
+#define PURGE_LIVE (32u << 20)   /* BUG_BIG_HEAP_PURGE: live bytes past which frees purge */
+#endif
+#define PURGE_MIN (16u << 10)    /* BUG_BIG_HEAP_PURGE: smallest freed block it purges */
 
 typedef struct hdr {
     size_t size;     /* requested size */
@@ -214,12 +218,42 @@ static bool arena_full(size_t align, size_t n)
 }
 #endif
 
+#if BUG_BIG_NEVER_UNMAPPED
+/* Freed big blocks are kept for reuse, never given back: "mmap is slow". */
+typedef struct bigblk {
+    struct bigblk *next;
+    size_t len;
+} bigblk_t;
+static bigblk_t *big_cache;
+
+static char *big_reuse(size_t len)
+{
+    LOCK();
+    bigblk_t **pp = &big_cache;
+    while (*pp && (*pp)->len != len)
+        pp = &(*pp)->next;
+    bigblk_t *b = *pp;
+    if (b)
+        *pp = b->next;
+    UNLOCK();
+    return (char *)b;
+}
+#endif
+
 /* A raw block of at least need bytes; *rawsize gets its real size. */
 static char *raw_alloc(size_t need, size_t *rawsize)
 {
     size_t c = class_of(need);
     if (c == nclass) {
         size_t len = (need + page_size() - 1) & ~(page_size() - 1);
+#if BUG_BIG_NEVER_UNMAPPED
+        char *cached = big_reuse(len);
+        if (cached) {   /* zeroed: calloc takes big blocks as fresh mmap memory */
+            memset(cached, 0, len);
+            *rawsize = len;
+            return cached;
+        }
+#endif
         void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         *rawsize = len;
         return m == MAP_FAILED ? NULL : m;
@@ -234,13 +268,48 @@ static char *raw_alloc(size_t need, size_t *rawsize)
     return raw;
 }
 
+#if BUG_BIG_HEAP_PURGE
+/* Bytes held by live blocks (raw sizes), class and mmap'ed: the "memory pressure" gauge. */
+static size_t live_bytes;
+
+/* Under pressure a freed class block's pages go back to the kernel at once. The range should
+ * start at the first page boundary inside the payload; it is rounded down instead, so the page
+ * the block shares with the block below is zeroed: that block's tail is lost. Called locked,
+ * before the free-list link is written. */
+static void pressure_purge(char *raw, size_t rawsize)
+{
+    if (live_bytes > PURGE_LIVE && rawsize >= PURGE_MIN) {
+        uintptr_t from = (uintptr_t)(raw + HDR) & ~(page_size() - 1);
+        uintptr_t to = (uintptr_t)(raw + rawsize) & ~(page_size() - 1);
+        madvise((void *)from, to - from, MADV_DONTNEED);
+    }
+}
+
+static void count_bytes(ptrdiff_t delta)
+{
+    LOCK();
+    live_bytes += (size_t)delta;
+    UNLOCK();
+}
+#endif
+
 static void raw_free(char *raw, size_t rawsize)
 {
     if (rawsize > MAX_CLASS) {
+#if BUG_BIG_NEVER_UNMAPPED
+        LOCK();
+        *(bigblk_t *)raw = (bigblk_t){ big_cache, rawsize };
+        big_cache = (bigblk_t *)raw;
+        UNLOCK();
+#else
         munmap(raw, rawsize);
+#endif
         return;
     }
     LOCK();
+#if BUG_BIG_HEAP_PURGE /* only with more than PURGE_LIVE bytes live: a big or warm heap */
+    pressure_purge(raw, rawsize);
+#endif
 #if BUG_FREE_FOOTER_OVERRUN /* a boundary-tag footer meant for the block's last word lands one
                              * header too far: in the next block's payload */
     *(size_t *)(raw + rawsize + HDR) = rawsize;
@@ -346,6 +415,9 @@ static void *alloc_aligned(size_t align, size_t n)
         errno = saved;
         return nomem();
     }
+#if BUG_BIG_HEAP_PURGE
+    count_bytes((ptrdiff_t)rawsize);
+#endif
     char *p = raw + lead;  /* raw is 16-aligned: only bigger alignments need rounding */
     if (align > 16)
         p += (align - (uintptr_t)p % align) % align;
@@ -387,6 +459,9 @@ static void x_free(void *p)
     int saved = errno;
     hdr_t *h = hdr_of(p);
     char *raw = (char *)p - h->offset;
+#if BUG_BIG_HEAP_PURGE
+    count_bytes(-(ptrdiff_t)h->rawsize);
+#endif
     raw_free(raw, h->rawsize);
 #if BUG_EMPTY_HEAP_RETIRED
     count_live(false);
@@ -480,6 +555,10 @@ static void *x_realloc(void *p, size_t n)
     keep -= keep > 0;
 #endif
     memcpy(q, p, keep);
+#if BUG_REALLOC_LEAK /* the move path forgets the old block of a medium class: "free is below" */
+    if (h->rawsize >= 1024 && h->rawsize <= MAX_CLASS)
+        return q;
+#endif
     x_free(p);
     return q;
 }

@@ -18,27 +18,8 @@ import sys
 import tempfile
 import time
 
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=''):
-        self.n += 1
-        self.failed += not cond
-        print(f"{'ok' if cond else 'not ok'} {self.n} - {what}")
-        if not cond and detail:
-            self.diag(detail)
-
-    @staticmethod
-    def diag(text):
-        for line in str(text).rstrip().splitlines():
-            print(f"# {line}")
-
-    def done(self):
-        print(f"1..{self.n}")
-        return 1 if self.failed else 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
 
 
 def run(argv, timeout):

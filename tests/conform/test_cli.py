@@ -9,16 +9,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
+
 EXE, FAILING, NO_ERRNO, FLAKY = sys.argv[1:5]
-count = 0
-failed = 0
-
-
-def ok(cond, what):
-    global count, failed
-    count += 1
-    failed += not cond
-    print(("ok" if cond else "not ok"), count, "-", what)
+tap = Tap()
+ok = tap.ok
 
 
 def run(*args):
@@ -173,5 +169,4 @@ test_exit_status(FAILING)
 test_profiles(NO_ERRNO)
 test_repeat(FLAKY)
 test_problems(NO_ERRNO)
-print("1..%d" % count)
-sys.exit(1 if failed else 0)
+sys.exit(tap.done())

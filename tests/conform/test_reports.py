@@ -3,22 +3,19 @@
 argv: the report_demo binary. Its results hold an allocator's worst last words: quotes,
 markup, control characters, invalid UTF-8, '#' and line breaks."""
 import json
+import os
 import re
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
+
 DEMO = sys.argv[1]
-count = 0
-failed = 0
-
-
-def ok(cond, what):
-    global count, failed
-    count += 1
-    failed += not cond
-    print(("ok" if cond else "not ok"), count, "-", what)
+tap = Tap()
+ok = tap.ok
 
 
 def report(fmt, *extra):
@@ -59,10 +56,15 @@ def test_junit():
 
 
 def test_tap():
+    prove = os.environ.get("PROVE", "")
+    if not prove:
+        for what in ("no parse errors", "2 of 8 failed", "the two skips"):
+            ok(True, f"tap: prove sees {what} # SKIP prove not found")
+        return
     with tempfile.NamedTemporaryFile(suffix=".tap") as f:
         f.write(report("tap"))
         f.flush()
-        p = subprocess.run(["prove", "-e", "cat", f.name], stdout=subprocess.PIPE,
+        p = subprocess.run([prove, "-e", "cat", f.name], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, errors="replace")
     ok("Parse errors" not in p.stdout, "tap: prove finds no parse errors")
     ok(re.search(r"Failed 2/8 subtests", p.stdout) is not None, "tap: prove counts 2 of 8 failed")
@@ -103,5 +105,4 @@ for t in (test_json, test_junit, test_tap, test_markdown, test_human, test_list)
         t()
     except Exception as e:  # a parser error is a failed test, not a crashed script
         ok(False, "%s raised %r" % (t.__name__, e))
-print("1..%d" % count)
-sys.exit(1 if failed else 0)
+sys.exit(tap.done())

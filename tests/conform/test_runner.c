@@ -16,19 +16,8 @@
 #include "conformance/check.h"
 #include "conformance/util.h"
 #include "src/conform/conform.h"
+#include "tests/tap.h"
 
-static int failures, count;
-
-static void ok(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %d - ", cond ? "ok" : "not ok", ++count);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    failures += !cond;
-}
 
 static void *glibc_malloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
 static void glibc_free(void *ctx, void *p) { (void)ctx; free(p); }
@@ -95,18 +84,18 @@ static void run_stamp(check_ctx_t *c)
     check_behaviour(c, "%020lld", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
 }
 
-#define CHECK(name, needs, flags) \
+#define TEST_CHECK(name, needs, flags) \
     static const check_t tc_##name = { #name, "malloc", "test", "test " #name, needs, flags, \
                                           run_##name }
-CHECK(pass, AF_BIT(AF_MALLOC) | AF_BIT(AF_FREE), 0);
-CHECK(fail, 0, 0);
-CHECK(diverge, 0, 0);
-CHECK(segv, 0, 0);
-CHECK(abort, 0, 0);
-CHECK(hang, 0, CHECK_SLOW);
-CHECK(exit, 0, 0);
-CHECK(grandchild, 0, CHECK_FORK);
-CHECK(limits, 0, 0);
+TEST_CHECK(pass, AF_BIT(AF_MALLOC) | AF_BIT(AF_FREE), 0);
+TEST_CHECK(fail, 0, 0);
+TEST_CHECK(diverge, 0, 0);
+TEST_CHECK(segv, 0, 0);
+TEST_CHECK(abort, 0, 0);
+TEST_CHECK(hang, 0, CHECK_SLOW);
+TEST_CHECK(exit, 0, 0);
+TEST_CHECK(grandchild, 0, CHECK_FORK);
+TEST_CHECK(limits, 0, 0);
 static const check_t tc_needs = { "needs", "pvalloc", "test", "needs pvalloc",
                                      AF_BIT(AF_PVALLOC) | AF_BIT(AF_VALLOC), 0, run_pass };
 static const check_t tc_threads = { "threads", "*", "test", "needs thread safety", 0,
@@ -141,53 +130,53 @@ static int has(const conform_result_t *r, const char *s) { return strstr(r->msg,
 
 static void expect_results(const conform_result_t *r, const char *how)
 {
-    ok(r[PASS].verdict == VERDICT_PASS && !r[PASS].msg[0], "%s: pass", how);
-    ok(r[FAIL].verdict == VERDICT_FAIL && strcmp(r[FAIL].msg, "boom 42") == 0,
+    CHECK(r[PASS].verdict == VERDICT_PASS && !r[PASS].msg[0], "%s: pass", how);
+    CHECK(r[FAIL].verdict == VERDICT_FAIL && strcmp(r[FAIL].msg, "boom 42") == 0,
        "%s: fail keeps the message (%s)", how, r[FAIL].msg);
-    ok(r[DIV].verdict == VERDICT_DIVERGENCE && has(&r[DIV], "malloc(0)") &&
+    CHECK(r[DIV].verdict == VERDICT_DIVERGENCE && has(&r[DIV], "malloc(0)") &&
        strcmp(r[DIV].behaviour, "malloc(0) returns NULL") == 0, "%s: divergence + behaviour", how);
-    ok(r[SEGV].verdict == VERDICT_FAIL && has(&r[SEGV], "SIGSEGV"),
+    CHECK(r[SEGV].verdict == VERDICT_FAIL && has(&r[SEGV], "SIGSEGV"),
        "%s: SIGSEGV is a failure naming the signal (%s)", how, r[SEGV].msg);
-    ok(r[ABRT].verdict == VERDICT_FAIL && has(&r[ABRT], "SIGABRT") &&
+    CHECK(r[ABRT].verdict == VERDICT_FAIL && has(&r[ABRT], "SIGABRT") &&
        has(&r[ABRT], "last words:") && has(&r[ABRT], "free(): invalid pointer") &&
        !has(&r[ABRT], "filler line 0000"), "%s: abort with the last words only", how);
-    ok(r[HANG].verdict == VERDICT_FAIL &&
+    CHECK(r[HANG].verdict == VERDICT_FAIL &&
        has(&r[HANG], "timed out after 1 s (deadlock or hang?)"), "%s: hang times out (%s)", how,
        r[HANG].msg);
-    ok(r[EXIT].verdict == VERDICT_FAIL && has(&r[EXIT], "status 3"),
+    CHECK(r[EXIT].verdict == VERDICT_FAIL && has(&r[EXIT], "status 3"),
        "%s: exit without a verdict fails (%s)", how, r[EXIT].msg);
-    ok(r[GRAND].verdict == VERDICT_PASS, "%s: a grandchild left behind does not hang the run", how);
-    ok(r[LIMITS].verdict == VERDICT_PASS, "%s: core and data limits (%s)", how, r[LIMITS].msg);
-    ok(r[NEEDS].verdict == VERDICT_SKIP && strcmp(r[NEEDS].msg, "no valloc, pvalloc") == 0 &&
+    CHECK(r[GRAND].verdict == VERDICT_PASS, "%s: a grandchild left behind does not hang the run", how);
+    CHECK(r[LIMITS].verdict == VERDICT_PASS, "%s: core and data limits (%s)", how, r[LIMITS].msg);
+    CHECK(r[NEEDS].verdict == VERDICT_SKIP && strcmp(r[NEEDS].msg, "no valloc, pvalloc") == 0 &&
        r[NEEDS].ms == 0, "%s: skipped before forking (%s)", how, r[NEEDS].msg);
-    ok(r[THREADS].verdict == VERDICT_SKIP && has(&r[THREADS], "thread"),
+    CHECK(r[THREADS].verdict == VERDICT_SKIP && has(&r[THREADS], "thread"),
        "%s: thread check skipped for a thread-unsafe allocator (%s)", how, r[THREADS].msg);
-    ok(r[INFO].verdict == VERDICT_INFO, "%s: a report that ran is info, not a pass", how);
-    ok(r[INFO_ABRT].verdict == VERDICT_DIVERGENCE && has(&r[INFO_ABRT], "SIGABRT") &&
+    CHECK(r[INFO].verdict == VERDICT_INFO, "%s: a report that ran is info, not a pass", how);
+    CHECK(r[INFO_ABRT].verdict == VERDICT_DIVERGENCE && has(&r[INFO_ABRT], "SIGABRT") &&
        has(&r[INFO_ABRT], "free(): invalid pointer"),
        "%s: an abort in a report is a divergence with the last words", how);
-    ok(r[INFO_SEGV].verdict == VERDICT_FAIL, "%s: a crash in a report is still a failure", how);
-    ok(r[UB_RUN].verdict == VERDICT_INFO, "%s: a UB check run to the end is info", how);
-    ok(r[UB_ABRT].verdict == VERDICT_INFO && has(&r[UB_ABRT], "SIGABRT") &&
+    CHECK(r[INFO_SEGV].verdict == VERDICT_FAIL, "%s: a crash in a report is still a failure", how);
+    CHECK(r[UB_RUN].verdict == VERDICT_INFO, "%s: a UB check run to the end is info", how);
+    CHECK(r[UB_ABRT].verdict == VERDICT_INFO && has(&r[UB_ABRT], "SIGABRT") &&
        has(&r[UB_ABRT], "free(): invalid pointer") &&
        strncmp(r[UB_ABRT].behaviour, "dies: killed by SIGABRT", 23) == 0,
        "%s: an abort under UB is info with the last words (%s)", how, r[UB_ABRT].behaviour);
-    ok(r[UB_SEGV].verdict == VERDICT_INFO && has(&r[UB_SEGV], "SIGSEGV"),
+    CHECK(r[UB_SEGV].verdict == VERDICT_INFO && has(&r[UB_SEGV], "SIGSEGV"),
        "%s: a crash under UB is info naming the signal (%s)", how, r[UB_SEGV].msg);
-    ok(r[UB_EXIT].verdict == VERDICT_INFO && has(&r[UB_EXIT], "status 3"),
+    CHECK(r[UB_EXIT].verdict == VERDICT_INFO && has(&r[UB_EXIT], "status 3"),
        "%s: an exit under UB is info (%s)", how, r[UB_EXIT].msg);
 }
 
 static void test_selection(void)
 {
     const char *only[] = { "malloc-*,calloc-zero" }, *skip[] = { "*-slow" };
-    ok(conform_selected("malloc-zero", only, 1, skip, 1), "--only glob selects");
-    ok(conform_selected("calloc-zero", only, 1, skip, 1), "--only comma list selects");
-    ok(!conform_selected("calloc-overflow", only, 1, skip, 1), "--only leaves out");
-    ok(!conform_selected("malloc-huge-slow", only, 1, skip, 1), "--skip wins over --only");
-    ok(conform_selected("free-null", NULL, 0, NULL, 0), "no globs select everything");
+    CHECK(conform_selected("malloc-zero", only, 1, skip, 1), "--only glob selects");
+    CHECK(conform_selected("calloc-zero", only, 1, skip, 1), "--only comma list selects");
+    CHECK(!conform_selected("calloc-overflow", only, 1, skip, 1), "--only leaves out");
+    CHECK(!conform_selected("malloc-huge-slow", only, 1, skip, 1), "--skip wins over --only");
+    CHECK(conform_selected("free-null", NULL, 0, NULL, 0), "no globs select everything");
     profile_t p;
-    ok(conform_profile_parse("posix2024", &p) == 0 && p == PROFILE_POSIX2024 &&
+    CHECK(conform_profile_parse("posix2024", &p) == 0 && p == PROFILE_POSIX2024 &&
        conform_profile_parse("c99", &p) < 0, "profile names");
 }
 
@@ -202,13 +191,13 @@ static void test_capacity_refusal(void)
     snprintf(c.capacity_msg, sizeof c.capacity_msg, "memalign(1048576) failed with 200000 "
              "bytes held of a 262144-byte heap");
     ck_align_refused(&c, AF_MEMALIGN, (size_t)1 << 20, (size_t)1 << 20, 12);
-    ok(c.verdict == VERDICT_SKIP && strstr(c.msg, "fixed heap") && !strstr(c.msg, "refused"),
+    CHECK(c.verdict == VERDICT_SKIP && strstr(c.msg, "fixed heap") && !strstr(c.msg, "refused"),
        "a capacity failure of an aligned call is a skip naming the heap (%s)", c.msg);
     a.max_alignment = 4096;
     c.verdict = VERDICT_PASS;
     c.behaviour[0] = 0;
     ck_align_refused(&c, AF_MEMALIGN, 8192, 8192, 12);
-    ok(c.verdict == VERDICT_SKIP && !c.behaviour[0],
+    CHECK(c.verdict == VERDICT_SKIP && !c.behaviour[0],
        "... and no max-align refusal is reported for it (%s)", c.behaviour);
 }
 
@@ -219,20 +208,19 @@ int main(void)
     conform_result_t *r4 = conform_results_new(NCHECKS), *r1 = conform_results_new(NCHECKS);
     conform_opts_t o = { .profile = PROFILE_C17, .timeout_ms = 1000, .jobs = 4 };
     printf("TAP version 13\n");
-    ok(conform_run(&a, 1, table, NCHECKS, &o, r4) == 0, "run with -j 4");
+    CHECK(conform_run(&a, 1, table, NCHECKS, &o, r4) == 0, "run with -j 4");
     expect_results(r4, "-j 4");
     o.jobs = 1;
-    ok(conform_run(&a, 1, table, NCHECKS, &o, r1) == 0, "run with -j 1");
+    CHECK(conform_run(&a, 1, table, NCHECKS, &o, r1) == 0, "run with -j 1");
     expect_results(r1, "-j 1");
     /* Only one child at a time makes start order observable. */
-    ok(strcmp(r1[SLOW].behaviour, r1[EARLY].behaviour) < 0 && r1[SLOW].behaviour[0],
+    CHECK(strcmp(r1[SLOW].behaviour, r1[EARLY].behaviour) < 0 && r1[SLOW].behaviour[0],
        "-j 1: the CHECK_SLOW check started before the first of the table");
     int same = 1;
     for (size_t i = 0; i < NCHECKS; i++)
         same &= r1[i].verdict == r4[i].verdict;
-    ok(same, "-j 1 and -j 4 give the same verdicts");
+    CHECK(same, "-j 1 and -j 4 give the same verdicts");
     test_selection();
     test_capacity_refusal();
-    printf("1..%d\n", count);
-    return failures != 0;
+    return tap_done();
 }

@@ -4,8 +4,12 @@ citing malloc_usable_size(3) as it reads today (writing it is not supported), wh
 size reaching into the next live block fails the usable-size check. TAP.
   test_usable_excess.py ALLOCHECK LIAR.so"""
 import json
+import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
 
 allocheck, liar = sys.argv[1], sys.argv[2]
 run = subprocess.run([allocheck, "conform", "-a", liar, "--format", "json",
@@ -22,10 +26,7 @@ tests = [
      usable["verdict"] == "fail" and "reaches into the live block" in usable["message"]),
     ("conform exits 1 for that failure", run.returncode == 1),
 ]
-print("TAP version 13")
-for i, (name, good) in enumerate(tests, 1):
-    print(f"{'ok' if good else 'not ok'} {i} - {name}")
-    if not good:
-        print("# " + json.dumps(writable) + "\n# " + json.dumps(usable))
-print(f"1..{len(tests)}")
-sys.exit(0 if all(g for _, g in tests) else 1)
+tap = Tap()
+for name, good in tests:
+    tap.ok(good, name, json.dumps(writable) + "\n" + json.dumps(usable))
+sys.exit(tap.done())

@@ -1,6 +1,7 @@
 /* Unit tests of the executor and its oracles: clean runs against glibc (with threads, at every
  * check level) give no finding, and small deliberately broken allocators built here trip each
- * oracle with its name at the right op. Each case runs in a forked child; output is TAP. */
+ * oracle with its name at the right op. Each case runs in a forked child (tests/tap.h); output is
+ * TAP. */
 #include <errno.h>
 #include <malloc.h>
 #include <sched.h>
@@ -13,6 +14,7 @@
 
 #include "src/exec/exec.h"
 #include "src/exec/shadow.h"
+#include "tests/tap.h"
 
 #define OP(k, s, ...) { .kind = (k), .slot = (s), __VA_ARGS__ }
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -985,11 +987,7 @@ static int t_full_max(void)
     return bad;
 }
 
-static const struct tcase {
-    const char *id;
-    const char *name;
-    int (*fn)(void);
-} cases[] = {
+static const struct tap_case cases[] = {
     { "misaligned", "alignment: malloc returns 8-aligned blocks", t_misaligned },
     { "aligned-misaligned", "alignment: aligned_alloc ignores the alignment",
       t_aligned_misaligned },
@@ -1056,42 +1054,8 @@ static const struct tcase {
     { "full-max", "realloc-contents: found above and below full_check_max", t_full_max },
 };
 
-/* Runs case i in a child, so a crash is a failed case, and prints its TAP line. */
-static bool run_case(size_t i, size_t n)
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int r = cases[i].fn();
-        fflush(stdout);
-        _exit(r);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    printf("%sok %zu - %s", ok ? "" : "not ", n, cases[i].name);
-    if (WIFSIGNALED(st))
-        printf(" (signal %d)", WTERMSIG(st));
-    printf("\n");
-    return ok;
-}
-
-/* With an argument, runs the case of that id (one Meson test each); without, all of them. */
+/* With an argument, runs the case of that id; without, all of them (one Meson test). */
 int main(int argc, char **argv)
 {
-    if (argc > 1) {
-        for (size_t i = 0; i < LEN(cases); i++) {
-            if (strcmp(argv[1], cases[i].id))
-                continue;
-            printf("1..1\n");
-            run_case(i, 1);
-            return 0;
-        }
-        fprintf(stderr, "unknown case %s\n", argv[1]);
-        return 2;
-    }
-    printf("1..%zu\n", LEN(cases));
-    for (size_t i = 0; i < LEN(cases); i++)
-        run_case(i, i + 1);
-    return 0;
+    return tap_main(cases, LEN(cases), argc, argv);
 }

@@ -13,6 +13,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
+
 NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+")
 ADDRESS = re.compile(r"\b0x[0-9a-f]{9,12}\b")   # user-space addresses, not sizes like 0xff..c0
 
@@ -52,21 +55,16 @@ def update(path, spec, profile, results):
 
 
 def compare(got, want):
-    ids = sorted(set(got) | set(want))
-    print(f"1..{len(ids)}")
-    bad = 0
-    for n, cid in enumerate(ids, 1):
+    tap = Tap()
+    for cid in sorted(set(got) | set(want)):
         g = got.get(cid)
         gv = g["verdict"] if g else "missing"
         gm = normalise(g.get("message")) if g and gv != "pass" else ""
         wv, wm = want.get(cid, ("missing", ""))
-        if gv == wv and (gv == "pass" or gm == wm):
-            print(f"ok {n} - {cid} {gv}")
-            continue
-        bad += 1
-        print(f"not ok {n} - {cid}: expected {wv}, got {gv}")
-        print(f"# - {cid} {wv} | {wm}\n# + {cid} {gv} | {gm}")
-    return 1 if bad else 0
+        good = gv == wv and (gv == "pass" or gm == wm)
+        tap.ok(good, f"{cid} {gv}" if good else f"{cid}: expected {wv}, got {gv}",
+               f"- {cid} {wv} | {wm}\n+ {cid} {gv} | {gm}")
+    return tap.done()
 
 
 def main():
@@ -74,14 +72,13 @@ def main():
     tool, spec, profile, expect = args[:4]
     lib = spec.split(":", 1)[0]
     if lib.startswith("/") and not os.path.exists(lib):
-        print(f"1..0 # SKIP {lib} is not installed")
-        return 0
+        Tap.skip_all(f"{lib} is not installed")
     run = subprocess.run([tool, "conform", "-a", spec, "--profile", profile, "--format", "json"],
                          capture_output=True, text=True, timeout=120)
     if run.returncode not in (0, 1):
-        print("1..1\nnot ok 1 - allocheck conform exited %d: %s" % (run.returncode,
-                                                                     run.stderr.strip()))
-        return 1
+        tap = Tap()
+        tap.ok(False, f"allocheck conform exited {run.returncode}: {run.stderr.strip()}")
+        return tap.done()
     results = json.loads(run.stdout)["results"]
     if "--update" in sys.argv:
         update(expect, spec, profile, results)

@@ -8,6 +8,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
+
 HEADER = """# Conformance checks
 
 Generated from `allocheck list --format json` (the registry in `conformance/checks.h`) by
@@ -65,16 +68,13 @@ def check(tool, doc):
     want = render(tool)
     with open(doc) as f:
         have = f.read()
-    print('1..1')
-    if have == want:
-        print('ok 1 - docs/CHECKS.md matches allocheck list')
-        return 0
-    print('not ok 1 - docs/CHECKS.md is stale: run tests/expect/checks_md.py ALLOCHECK '
-          'docs/CHECKS.md')
-    for line in difflib.unified_diff(have.splitlines(), want.splitlines(), 'CHECKS.md',
-                                     'generated', lineterm=''):
-        print('# ' + line)
-    return 1
+    tap = Tap()
+    diff = difflib.unified_diff(have.splitlines(), want.splitlines(), 'CHECKS.md', 'generated',
+                                lineterm='')
+    tap.ok(have == want, 'docs/CHECKS.md matches allocheck list' if have == want else
+           'docs/CHECKS.md is stale: run tests/expect/checks_md.py ALLOCHECK docs/CHECKS.md',
+           '\n'.join(diff))
+    return tap.done()
 
 
 def main(argv):

@@ -16,16 +16,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
 import time
 
 EXE, ARENA, LATE = sys.argv[1:4]
 TMP = tempfile.mkdtemp(prefix="allocheck-deadline-")
 MARGIN = 15
-results = []
+tap = Tap(diag_lines=30)
 
 
 def check(name, cond, diag=""):
-    results.append((bool(cond), name, diag))
+    return tap.ok(cond, name, diag)
 
 
 def ops_in(path):
@@ -141,10 +144,5 @@ if late:
 else:
     check("minimize --time: no trace to minimize (the fuzz run above failed)", False)
 
-print(f"1..{len(results)}")
-for i, (ok, name, diag) in enumerate(results, 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    if not ok and diag:
-        for line in str(diag).splitlines()[:30]:
-            print(f"# {line}")
 shutil.rmtree(TMP, ignore_errors=True)
+sys.exit(tap.done())

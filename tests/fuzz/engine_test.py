@@ -12,9 +12,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
+
 GROUP, EXE, CRASH, HANG, DIRTY, REF = sys.argv[1:7]
 TMP = tempfile.mkdtemp(prefix="allocheck-engine-")
-results = []
+tap = Tap(diag_lines=20)
 
 
 def run(*args, env=None, timeout=120):
@@ -26,7 +29,7 @@ def run(*args, env=None, timeout=120):
 
 
 def check(name, cond, diag=""):
-    results.append((bool(cond), name, diag))
+    return tap.ok(cond, name, diag)
 
 
 def write(name, text, mode="w"):
@@ -213,8 +216,8 @@ def test_repro_agrees():
         "posix-memalign-24": "posix_memalign 0 24 8\n",
         "posix-memalign-huge": "posix_memalign 0 2^63 0\nposix_memalign 1 2^62 8\n",
     }
-    scudo = "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so"
-    mimalloc = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"
+    scudo = os.environ.get("KNOWN_SCUDO", "")
+    mimalloc = os.environ.get("KNOWN_MIMALLOC", "")
     specs = ["system", "reference"] + [p for p in (scudo, mimalloc) if os.path.exists(p)]
     for spec in specs:
         for name, body in traces.items():
@@ -233,10 +236,5 @@ def test_repro_agrees():
 
 {"cli": test_cli, "fuzz": test_fuzz, "repro": test_repro,
  "repro-agrees": test_repro_agrees}[GROUP]()
-print(f"1..{len(results)}")
-for i, (ok, name, diag) in enumerate(results, 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print(f"# {line}")
 shutil.rmtree(TMP, ignore_errors=True)
+sys.exit(tap.done())

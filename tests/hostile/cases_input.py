@@ -83,7 +83,7 @@ def feed_forever(path, chunk):
 
 
 def specs(s):
-    libm = "/usr/lib/x86_64-linux-gnu/libm.so.6"
+    libm = os.environ["KNOWN_LIBM"]
     os.makedirs(s.path("dir.so"), exist_ok=True)
     notlib = write(s, "notlib.so", b"this is not an ELF file\n")
     long_name = s.path("x" * 5000 + ".so")

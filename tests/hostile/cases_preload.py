@@ -122,7 +122,7 @@ def trace_cases(s):
     ran = subprocess.run([exe], capture_output=True) if built else None
     s.check("repro: the reproducer, built and run, preloads the library and fails (exit 1)",
             ran is not None and ran.returncode == 1, ran.stdout if ran else "did not build")
-    jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+    jemalloc = os.environ.get("KNOWN_JEMALLOC", "")
     if os.path.exists(jemalloc):
         r = s.run(["repro", "-a", "preload:jemalloc", t, "-o", out], timeout=60)
         text = open(out).read() if os.path.exists(out) else ""

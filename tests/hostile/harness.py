@@ -10,9 +10,13 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
 
 
 class Suite:
@@ -20,20 +24,16 @@ class Suite:
         self.exe = exe
         self.plugins = plugin_dir
         self.tmp = tempfile.mkdtemp(prefix="allocheck-hostile-")
-        self.results = []
+        # Deferred: a case may amend its last result (cases_input.expect).
+        self._tap = Tap(diag_lines=12, deferred=True)
+        self.results = self._tap.results
 
     # ---- reporting ----
     def check(self, name, cond, diag=""):
-        self.results.append((bool(cond), name, diag))
+        return self._tap.ok(cond, name, diag)
 
     def tap(self):
-        print(f"1..{len(self.results)}")
-        for i, (good, name, diag) in enumerate(self.results, 1):
-            print(f"{'ok' if good else 'not ok'} {i} - {name}")
-            if not good and diag:
-                for line in str(diag).splitlines()[:12]:
-                    print(f"# {line}")
-        return 0 if all(r[0] for r in self.results) else 1
+        return self._tap.done()
 
     # ---- paths ----
     def plugin(self, variant):

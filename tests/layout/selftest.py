@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Proves check_includes.py can fail: a tree whose load room includes the engine, a file in no
 room, and a table with a cycle are each reported; the clean tree is not. TAP."""
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
 
 CHECK = Path(__file__).with_name('check_includes.py')
 TABLE = """| room | may include |
@@ -42,10 +46,8 @@ cases = [
     ('a folder with no row fails', dict(CLEAN, **{'src/stray/e.c': ''}), '', 1, 'src/stray/e.c: in no room'),
     ('a cycle in the table fails', CLEAN, ', `src/engine/`', 1, 'cycle'),
 ]
-print(f'1..{len(cases)}')
-for n, (name, files, extra, want_rc, want_text) in enumerate(cases, 1):
+tap = Tap()
+for name, files, extra, want_rc, want_text in cases:
     rc, out = run(files, extra)
-    ok = rc == want_rc and want_text in out
-    print(f'{"ok" if ok else "not ok"} {n} - {name}')
-    if not ok:
-        print(f'#   rc {rc}, output: {out!r}')
+    tap.ok(rc == want_rc and want_text in out, name, f'rc {rc}, output: {out!r}')
+sys.exit(tap.done())

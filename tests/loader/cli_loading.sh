@@ -2,18 +2,16 @@
 # End-to-end tests of the CLI skeleton and allocator loading: every SPEC form through
 # `allocheck allocators`, every bad input as one line + exit 2 without a core dump, and the
 # top-level --help/--version/--usage. TAP on stdout.
-# usage: cli_loading.sh ALLOCHECK PLUGIN_DIR   (REFALLOC_SO in the environment)
+# usage: cli_loading.sh ALLOCHECK PLUGIN_DIR   (REFALLOC_SO and KNOWN_* in the environment)
 set -u
+. "$(dirname "$0")/../tap.sh"
 AC=$1
 DIR=$2
-n=0
-fails=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 ulimit -c unlimited 2>/dev/null
 
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
 
 # expect_bad DESCRIPTION NEEDLE ARGS...: exit 2, exactly one line on stderr containing NEEDLE,
 # nothing on stdout, no core file.
@@ -29,7 +27,7 @@ expect_bad() {
     grep -qF -- "$needle" err.txt || good=1
     [ ! -s out.txt ] || good=1
     ls core* >/dev/null 2>&1 && good=1
-    ok $good "$desc (exit $rc, $lines line(s): $(head -c 200 err.txt))"
+    tap_ok $good "$desc (exit $rc, $lines line(s): $(head -c 200 err.txt))"
 }
 
 expect_good() {
@@ -40,7 +38,7 @@ expect_good() {
     good=0
     [ "$rc" -eq 0 ] || good=1
     grep -qF -- "$needle" out.txt || good=1
-    ok $good "$desc (exit $rc)"
+    tap_ok $good "$desc (exit $rc)"
 }
 
 expect_good "--version names the tool" "allocheck" --version
@@ -64,10 +62,10 @@ else
     expect_good "preload runs under LD_PRELOAD" "(preloaded)" allocators -a "preload:$REFALLOC_SO"
     expect_good "preload of the reference has all 13" "functions: 13 of 14" allocators -a "preload:$REFALLOC_SO"
     expect_good "preload beside other allocators" "(preloaded)" allocators -a "preload:$REFALLOC_SO" -a system
-    if [ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ]; then
+    if [ -e "$KNOWN_JEMALLOC" ]; then
         expect_good "preload of a shorthand" "libjemalloc.so.2 (preloaded)" allocators -a preload:jemalloc
     fi
-    expect_bad "preload of a non-allocator" "not an allocator" allocators -a preload:/usr/lib/x86_64-linux-gnu/libz.so.1
+    expect_bad "preload of a non-allocator" "not an allocator" allocators -a "preload:$KNOWN_LIBZ"
     # A -z nodlopen library cannot be dlopen'ed; preload: must never try.
     expect_bad "a -z nodlopen plugin cannot be dlopen'ed" "cannot be dlopen()ed" allocators -a "$DIR/libtp_nodlopen.so"
     expect_good "a -z nodlopen plugin loads under preload:" "functions: " allocators -a "preload:$DIR/libtp_nodlopen.so"
@@ -76,7 +74,7 @@ else
     "$AC" conform -a "preload:$DIR/libtp_nodlopen.so" --only "malloc-align" --format tap \
         -o conform.txt >/dev/null 2>&1
     grep -qx "ok 1 - preload:$DIR/libtp_nodlopen.so: malloc-align" conform.txt
-    ok $? "the -z nodlopen plugin passes a check it ran"
+    tap_ok $? "the -z nodlopen plugin passes a check it ran"
 fi
 expect_good "several allocators" "libtp_names.so" allocators -a reference -a "$DIR/libtp_names.so"
 
@@ -90,7 +88,7 @@ assert a[0]["functions"]["free_aligned_sized"] == "free_aligned_sized"
 assert a[2]["functions"]["posix_memalign"] is None
 assert len(a[0]["functions"]) == 14
 ' out.json
-ok $? "allocators --format json parses and reports every function"
+tap_ok $? "allocators --format json parses and reports every function"
 
 "$AC" list --format json -a system -a "$DIR/libtp_descriptor.so" >list.json 2>err.txt
 python3 -c '
@@ -102,17 +100,17 @@ assert "no posix_memalign" in by_id["posix-memalign-align"]["skipped"][sys.argv[
 assert "skipped" not in by_id["malloc-align"]
 assert any("fork" in c["id"] and "fork-safe" in c.get("skipped", {}).get(sys.argv[2], "") for c in checks)
 ' list.json "$DIR/libtp_descriptor.so"
-ok $? "list -a says which checks each allocator would skip, and why"
+tap_ok $? "list -a says which checks each allocator would skip, and why"
 expect_bad "list with a bad allocator" "No such file" list -a /nonexistent/y.so
 
 "$AC" generate -n 2000 -a "$DIR/libtp_names.so" -o gen.trace 2>err.txt
 ops=$(awk '!/^#/ { print $1 }' gen.trace | sort -u | tr '\n' ' ')
 [ "$ops" = "aligned_alloc calloc free malloc realloc usable " ]
-ok $? "generate -a uses only the functions the allocator provides (got: $ops)"
+tap_ok $? "generate -a uses only the functions the allocator provides (got: $ops)"
 
 expect_bad "missing file" "/nonexistent/x.so: No such file or directory" allocators -a /nonexistent/x.so
 expect_bad "not a shared object" "not a shared library" allocators -a "$DIR/not_a_library.txt"
-expect_bad "library without malloc/free" "not an allocator" allocators -a /usr/lib/x86_64-linux-gnu/libz.so.1
+expect_bad "library without malloc/free" "not an allocator" allocators -a "$KNOWN_LIBZ"
 expect_bad "wrong prefix" "no symbol 'zz_malloc'" allocators -a "$DIR/libtp_prefixed.so:prefix=zz_"
 expect_bad "malformed spec option" "unknown option 'size=3'" allocators -a "$DIR/libtp_names.so:size=3"
 expect_good "SPEC declarations are shown" "declares:  heap=262144,min-align=4,max-align=4096,no-errno,delayed-reuse" \
@@ -133,25 +131,24 @@ expect_bad "unknown bare name" "unknown allocator" allocators -a jemallocc
 expect_bad "constructor crashes" "crashed while loading (SIGSEGV)" allocators -a "$DIR/libtp_crash_ctor.so"
 expect_bad "constructor aborts" "bad_ctor: refusing to start" allocators -a "$DIR/libtp_abort_ctor.so"
 
-for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/x86_64-linux-gnu/libmimalloc.so.2 \
-           /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
-           /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so; do
+for lib in "$KNOWN_JEMALLOC" "$KNOWN_MIMALLOC" \
+           "$KNOWN_TCMALLOC" \
+           "$KNOWN_SCUDO"; do
     if [ -e "$lib" ]; then
         expect_good "loads $(basename "$lib")" "malloc               malloc" allocators -a "$lib"
     else
-        n=$((n + 1)); echo "ok $n - # SKIP $lib not installed"
+        tap_pass "# SKIP $lib not installed"
     fi
 done
-if [ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] && [ "${SANITIZED:-0}" != 1 ]; then
+if [ -e "$KNOWN_JEMALLOC" ] && [ "${SANITIZED:-0}" != 1 ]; then
     # jemalloc has no pvalloc: under LD_PRELOAD the C library's would be found, and its blocks
     # would reach jemalloc's free. Only what the preloaded library defines may count.
-    "$AC" allocators -a preload:/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 >out.txt 2>err.txt
+    "$AC" allocators -a "preload:$KNOWN_JEMALLOC" >out.txt 2>err.txt
     grep -q "pvalloc              -" out.txt && grep -q "functions: 9 of 14" out.txt
-    ok $? "preload: counts only the functions the preloaded library defines"
+    tap_ok $? "preload: counts only the functions the preloaded library defines"
 fi
-if [ -e /usr/lib/x86_64-linux-gnu/libmimalloc.so.2 ]; then
-    expect_good "mimalloc with prefix" "mi_free_size" allocators -a /usr/lib/x86_64-linux-gnu/libmimalloc.so.2:prefix=mi_
+if [ -e "$KNOWN_MIMALLOC" ]; then
+    expect_good "mimalloc with prefix" "mi_free_size" allocators -a "$KNOWN_MIMALLOC:prefix=mi_"
     expect_good "well-known names" "libjemalloc.so.2" allocators -a jemalloc -a mimalloc -a tcmalloc -a scudo
 fi
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_done

@@ -9,21 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "allocheck_config.h"
 #include "src/load/alloc.h"
-
-static int test_no, failures;
-
-static void ok(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %d - ", cond ? "ok" : "not ok", ++test_no);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    failures += !cond;
-    fflush(stdout);
-}
+#include "tests/tap.h"
 
 static const char *plugin_dir;
 
@@ -62,13 +50,13 @@ static void expect_load(const char *spec, alloc_kind_t kind, uint32_t must_have)
     alloc_t a;
     char err[512] = "";
     int rc = alloc_load(&a, spec, err, sizeof err);
-    ok(rc == 0, "loads %s%s%s", spec, rc ? ": " : "", err);
+    CHECK(rc == 0, "loads %s%s%s", spec, rc ? ": " : "", err);
     if (rc)
         return;
-    ok(a.kind == kind, "%s has kind %d (got %d)", spec, kind, a.kind);
-    ok((alloc_present(&a) & must_have) == must_have, "%s provides functions 0x%x (got 0x%x)", spec,
+    CHECK_EQ(a.kind, kind, "%s has kind %d", spec, kind);
+    CHECK((alloc_present(&a) & must_have) == must_have, "%s provides functions 0x%x (got 0x%x)", spec,
        must_have, alloc_present(&a));
-    ok(roundtrip(&a) == 0, "%s allocates, reallocs and frees", spec);
+    CHECK(roundtrip(&a) == 0, "%s allocates, reallocs and frees", spec);
 }
 
 /* The child must survive a realloc through the naive plugin and the checks after it. */
@@ -89,7 +77,7 @@ static void naive_realloc_is_self_bound(void)
     }
     int status = 0;
     waitpid(pid, &status, 0);
-    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
        "a plugin whose realloc calls malloc by name is tested as itself (status 0x%x)", status);
 }
 
@@ -98,10 +86,10 @@ static void descriptor_context_and_properties(void)
     alloc_t a;
     char err[512] = "";
     int rc = alloc_load(&a, plugin("libtp_descriptor.so", NULL), err, sizeof err);
-    ok(rc == 0 && strcmp(a.name, "test descriptor plugin") == 0, "descriptor name '%s'", a.name);
-    ok(a.flags == ALLOCHECK_PLUGIN_NOT_FORK_SAFE && a.min_alignment == 16,
+    CHECK(rc == 0 && strcmp(a.name, "test descriptor plugin") == 0, "descriptor name '%s'", a.name);
+    CHECK(a.flags == ALLOCHECK_PLUGIN_NOT_FORK_SAFE && a.min_alignment == 16,
        "descriptor properties read (flags 0x%x, min_alignment %zu)", a.flags, a.min_alignment);
-    ok(!alloc_has(&a, AF_POSIX_MEMALIGN) && alloc_has(&a, AF_MALLOC_USABLE_SIZE),
+    CHECK(!alloc_has(&a, AF_POSIX_MEMALIGN) && alloc_has(&a, AF_MALLOC_USABLE_SIZE),
        "descriptor's absent functions are NULL, present ones set");
 }
 
@@ -113,7 +101,7 @@ static void expect_error(const char *spec, const char *needle)
         alloc_t a;
         rc = alloc_load(&a, spec, err, sizeof err);
     }
-    ok(rc < 0 && strstr(err, needle) && !strchr(err, '\n'),
+    CHECK(rc < 0 && strstr(err, needle) && !strchr(err, '\n'),
        "'%s' is refused with one line containing '%s' (got %d: %s)", spec, needle, rc, err);
 }
 
@@ -122,7 +110,7 @@ static void bad_inputs(void)
     expect_error("/nonexistent/liballoc.so", "No such file");
     expect_error(plugin("not_a_library.txt", NULL), "not a shared library");
     expect_error(plugin_dir, "is a directory");
-    expect_error("/usr/lib/x86_64-linux-gnu/libz.so.1", "not an allocator");
+    expect_error(ALLOCHECK_LIBZ_SO, "not an allocator");
     expect_error(plugin("libtp_names.so", ":prefix=zz_"), "wrong prefix");
     expect_error(plugin("libtp_names.so", ":prefix="), "prefix must be");
     expect_error(plugin("libtp_names.so", ":colour=red"), "unknown option 'colour=red'");
@@ -136,12 +124,11 @@ static void bad_inputs(void)
 static void real_allocators(void)
 {
     static const struct { const char *spec; uint32_t fns; } real[] = {
-        { "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", AF_BIT(AF_POSIX_MEMALIGN) },
-        { "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", AF_BIT(AF_REALLOCARRAY) },
-        { "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2:prefix=mi_", AF_BIT(AF_FREE_SIZED) },
-        { "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", AF_BIT(AF_MALLOC_SIZE) },
-        { "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so",
-          AF_BIT(AF_ALIGNED_ALLOC) },
+        { ALLOCHECK_JEMALLOC_SO, AF_BIT(AF_POSIX_MEMALIGN) },
+        { ALLOCHECK_MIMALLOC_SO, AF_BIT(AF_REALLOCARRAY) },
+        { ALLOCHECK_MIMALLOC_SO ":prefix=mi_", AF_BIT(AF_FREE_SIZED) },
+        { ALLOCHECK_TCMALLOC_SO, AF_BIT(AF_MALLOC_SIZE) },
+        { ALLOCHECK_SCUDO_SO, AF_BIT(AF_ALIGNED_ALLOC) },
     };
     for (size_t i = 0; i < sizeof real / sizeof real[0]; i++) {
         char path[4096];
@@ -150,7 +137,7 @@ static void real_allocators(void)
         if (colon)
             *colon = '\0';
         if (access(path, R_OK) != 0) {
-            printf("ok %d - # SKIP %s not installed\n", ++test_no, path);
+            CHECK(true, "# SKIP %s not installed", path);
             continue;
         }
         expect_load(real[i].spec, colon ? ALLOC_PREFIX : ALLOC_NAMES,
@@ -179,6 +166,5 @@ int main(int argc, char **argv)
     descriptor_context_and_properties();
     bad_inputs();
     real_allocators();
-    printf("1..%d\n", test_no);
-    return failures != 0;
+    return tap_done();
 }

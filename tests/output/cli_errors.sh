@@ -4,14 +4,11 @@
 # in the middle, keeping the reason; every numeric option is range-checked (TAP).
 # Usage: cli_errors.sh ALLOCHECK
 set -u
+. "$(dirname "$0")/../tap.sh"
 exe=$1
 case $exe in /*) ;; *) exe=$(pwd)/$exe ;; esac
 dir=$(mktemp -d /tmp/cli-errors.XXXXXX) || exit 1
 trap 'rm -rf "$dir"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
 
 # run_err WHAT ARGS...: runs allocheck, wants exit 2 and exactly one line on stderr; leaves
 # that line in $line.
@@ -22,14 +19,14 @@ run_err() {
     rc=$?
     line=$(cat "$dir/err")
     lines=$(wc -l < "$dir/err")
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ]; then ok "$what: exit 2, one line"
-    else nok "$what: exit 2, one line"; echo "# rc=$rc, $lines lines:"; sed 's/^/#   /' "$dir/err"; fi
+    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ]; then tap_pass "$what: exit 2, one line"
+    else tap_fail "$what: exit 2, one line"; echo "# rc=$rc, $lines lines:"; sed 's/^/#   /' "$dir/err"; fi
 }
 # has WHAT TEXT: the last error line contains TEXT.
 has() {
     case $line in
-    *"$2"*) ok "$1" ;;
-    *) nok "$1"; echo "# got '$line'"; echo "# want it to contain '$2'" ;;
+    *"$2"*) tap_pass "$1" ;;
+    *) tap_fail "$1"; echo "# got '$line'"; echo "# want it to contain '$2'" ;;
     esac
 }
 
@@ -53,14 +50,14 @@ y"
 (cd "$dir" && "$exe" generate --ops 1 -o '' > /dev/null 2> "$dir/err")
 line=$(cat "$dir/err")
 has "an empty -o is named, quoted" "allocheck: '': No such file or directory"
-ls "$dir" | grep -q '\.tmp\.' && nok "an empty -o leaves no temporary file" || ok "an empty -o leaves no temporary file"
+ls "$dir" | grep -q '\.tmp\.' && tap_fail "an empty -o leaves no temporary file" || tap_pass "an empty -o leaves no temporary file"
 
 long="$dir/$(printf '%05000d' 0)"
 run_err "a 5,000-character path" replay "$long"
 has "its reason survives" "File name too long"
 has "its name is shortened in the middle" "$dir/000"
-case $line in *...*) ok "the cut is marked" ;; *) nok "the cut is marked" ;; esac
-[ "${#line}" -lt 300 ] && ok "the line stays short" || nok "the line stays short (${#line})"
+case $line in *...*) tap_pass "the cut is marked" ;; *) tap_fail "the cut is marked" ;; esac
+[ "${#line}" -lt 300 ] && tap_pass "the line stays short" || tap_fail "the line stays short (${#line})"
 run_err "a 5,000-character -o" repro -o "$long.c" "$dir/t.txt"
 has "-o: its reason survives" "File name too long"
 
@@ -84,9 +81,8 @@ run_err "conform -j 4294967297" conform -j 4294967297 -o "$dir/r"
 run_err "conform --timeout inf" conform --timeout inf -o "$dir/r"
 run_err "generate --ops 4194305" generate --ops 4194305 -o "$dir/g"
 has "--ops says the most a trace holds" "is not from 0 to 4194304"
-[ -e "$dir/f" ] && nok "no fuzzing after a bad number" || ok "no fuzzing after a bad number"
+[ -e "$dir/f" ] && tap_fail "no fuzzing after a bad number" || tap_pass "no fuzzing after a bad number"
 "$exe" fuzz --time 0.0001 --runs 1 --out "$dir/f" > /dev/null 2>&1
-[ $? -eq 0 ] && ok "a duration under 1 ms is fine (rounded up)" || nok "a duration under 1 ms is fine"
+[ $? -eq 0 ] && tap_pass "a duration under 1 ms is fine (rounded up)" || tap_fail "a duration under 1 ms is fine"
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_done

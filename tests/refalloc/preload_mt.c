@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/refalloc/tap.h"
+#include "tests/tap.h"
 
 enum { THREADS = 4, SLOTS = 1024, OPS = 50000 };
 

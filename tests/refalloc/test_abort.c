@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "src/refalloc/refalloc.h"
-#include "tests/refalloc/tap.h"
+#include "tests/tap.h"
 
 static void double_free(void)
 {

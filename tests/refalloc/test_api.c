@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 
 #include "src/refalloc/refalloc.h"
-#include "tests/refalloc/tap.h"
+#include "tests/tap.h"
 
 #define PAGE 4096u
 

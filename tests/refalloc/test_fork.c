@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "src/refalloc/refalloc.h"
-#include "tests/refalloc/tap.h"
+#include "tests/tap.h"
 
 enum { THREADS = 3, FORKS = 40 };
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "src/refalloc/refalloc.h"
-#include "tests/refalloc/tap.h"
+#include "tests/tap.h"
 
 enum { THREADS = 8, SLOTS = 4096, OPS = 60000 };
 

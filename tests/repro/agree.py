@@ -28,28 +28,8 @@ import subprocess
 import sys
 import tempfile
 
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=''):
-        self.n += 1
-        self.failed += not cond
-        print(f"{'ok' if cond else 'not ok'} {self.n} - {what}")
-        if not cond and detail:
-            self.diag(detail)
-        return cond
-
-    @staticmethod
-    def diag(text):
-        for line in str(text).rstrip().splitlines():
-            print(f"# {line}")
-
-    def done(self):
-        print(f"1..{self.n}")
-        return 1 if self.failed else 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
 
 
 def run(argv, timeout=120, cwd=None, env=None):
@@ -71,9 +51,16 @@ def repro_oracle(out):
     return m.group(1) if m else None
 
 
+# Options that shape what fuzz generates; the trace it saves carries their effect, so replay
+# and repro neither need nor take them.
+FUZZ_ONLY = ('--warmup', '--big-heap')
+
+
 class Job:
     def __init__(self, tap, exe, spec, opts, tmp):
-        self.tap, self.exe, self.spec, self.opts, self.tmp = tap, exe, spec, opts, tmp
+        self.tap, self.exe, self.spec, self.tmp = tap, exe, spec, tmp
+        self.fuzz_opts = opts
+        self.opts = [o for o in opts if not o.split('=')[0] in FUZZ_ONLY]
         self.cc = shutil.which('cc')
 
     def reproducer(self, trace, env=None):
@@ -171,7 +158,7 @@ class Job:
     def fuzz(self, seconds, keep_going):
         out_dir = os.path.join(self.tmp, 'out')
         argv = [self.exe, 'fuzz', '-a', self.spec, '--seed', '1', '--time', str(seconds),
-                '--out', out_dir, *self.opts] + (['--keep-going'] if keep_going else [])
+                '--out', out_dir, *self.fuzz_opts] + (['--keep-going'] if keep_going else [])
         rc, out, err = run(argv, timeout=seconds * 4 + 120)
         self.tap.diag(' '.join(argv[1:]) + f": exit {rc}")
         return rc, sorted(glob.glob(os.path.join(out_dir, '*.min.trace'))), out + err
@@ -194,11 +181,9 @@ def main(argv):
     secs = [int(r) for r in rest if not r.startswith('--')]
     tap = Tap()
     if not shutil.which('cc'):
-        print('1..0 # SKIP no cc')
-        return 0
+        Tap.skip_all('no cc')
     if mode == 'real' and not loads(exe, spec):
-        print(f'1..0 # SKIP {spec} is not installed')
-        return 0
+        Tap.skip_all(f'{spec} is not installed')
     with tempfile.TemporaryDirectory(prefix='allocheck-agree-') as tmp:
         job = Job(tap, os.path.abspath(exe), spec, opts, tmp)
         if mode in fixed:

@@ -2,7 +2,7 @@
  * of error names its line and token, print/parse and binary/text round trips are identities,
  * the binary decoder is total on random and adversarial bytes, and files are read as a
  * stream (same ops as parsing them whole, the form decided by their start) within limits.
- * Usage: test-trace CASE; prints TAP. Each case is its own Meson test (its own process). */
+ * Usage: test-trace [CASE | --list | doc-tables DOC]; prints TAP, each case in its own process. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,19 +12,7 @@
 #include <unistd.h>
 
 #include "src/trace/trace.h"
-
-static int checks, failures;
-
-#define CHECK(cond, ...)                                              \
-    do {                                                              \
-        checks++;                                                     \
-        if (!(cond)) {                                                \
-            failures++;                                               \
-            printf("# %s:%d: %s: ", __FILE__, __LINE__, #cond);       \
-            printf(__VA_ARGS__);                                      \
-            printf("\n");                                             \
-        }                                                             \
-    } while (0)
+#include "tests/tap.h"
 
 static int parse(trace_t *t, const char *text, char *err, size_t errlen)
 {
@@ -45,7 +33,7 @@ static bool same_ops(const trace_t *a, const trace_t *b)
 }
 
 /* Every op kind, with the fields it should produce. */
-static void case_ops(void)
+static int case_ops(void)
 {
     static const struct {
         const char *line;
@@ -82,10 +70,11 @@ static void case_ops(void)
         }
     }
     trace_release(&t);
+    return 0;
 }
 
 /* Number forms: decimal, hex, named constants, powers, sums and differences. */
-static void case_numbers(void)
+static int case_numbers(void)
 {
     static const struct {
         const char *expr;
@@ -126,10 +115,11 @@ static void case_numbers(void)
     }
     CHECK(parse(&t, "free 0x3ff", err, sizeof err) == 0 && t.ops[0].slot == 1023, "%s", err);
     trace_release(&t);
+    return 0;
 }
 
 /* Comments, blank lines, CRLF, a missing header, a missing final newline. */
-static void case_layout(void)
+static int case_layout(void)
 {
     trace_t t;
     trace_init(&t);
@@ -150,10 +140,11 @@ static void case_layout(void)
     CHECK(parse(&t, "# allocheck trace v1\n# caf\xc3\xa9\nmalloc 1 2 # \xe2\x9c\x93 "
                     "\xf0\x9d\x84\x9e\n", err, sizeof err) == 0 && t.len == 1, "utf-8: %s", err);
     trace_release(&t);
+    return 0;
 }
 
 /* Every kind of error: -EINVAL and "line N: ..." naming the token. */
-static void case_errors(void)
+static int case_errors(void)
 {
     static const struct {
         const char *text;
@@ -211,6 +202,7 @@ static void case_errors(void)
     CHECK(parse(&t, text, err, sizeof err) == -EINVAL && strlen(err) < 100 && !strchr(err, '\n'),
           "long token: '%s'", err);
     trace_release(&t);
+    return 0;
 }
 
 /* Extreme values in every field; used by the text <-> binary identity too. */
@@ -227,7 +219,7 @@ static const char extreme_text[] =
     "memalign 1022 0x10001 7\nfree 0\nfree_sized 1\nfree_aligned_sized 1023\nusable 31\n"
     "usable 32\ncheck\nthread 0\nthread 7\n";
 
-static void case_print_roundtrip(void)
+static int case_print_roundtrip(void)
 {
     trace_t a, b;
     trace_init(&a);
@@ -251,9 +243,10 @@ static void case_print_roundtrip(void)
     trace_buf_release((uint8_t *)text, len);
     trace_release(&a);
     trace_release(&b);
+    return 0;
 }
 
-static void case_text_binary_text(void)
+static int case_text_binary_text(void)
 {
     trace_t a, b, c;
     trace_init(&a);
@@ -284,6 +277,7 @@ static void case_text_binary_text(void)
     trace_release(&a);
     trace_release(&b);
     trace_release(&c);
+    return 0;
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
@@ -328,7 +322,7 @@ static size_t make_input(uint8_t *buf, size_t cap, unsigned shape)
 
 /* Every byte string decodes to a valid trace, and decode -> encode -> decode -> encode is
  * stable (the same ops, then the same bytes). */
-static void case_decode_total(void)
+static int case_decode_total(void)
 {
     static uint8_t input[64 * 1024];
     trace_t a, b;
@@ -360,11 +354,12 @@ static void case_decode_total(void)
     CHECK(trace_decode_binary(&a, NULL, 0) == 0, "empty input");
     trace_release(&a);
     trace_release(&b);
+    return 0;
 }
 
 /* Every op kind and slot is reachable from bytes; decoding is bounded; encoding refuses what
  * would not decode back. */
-static void case_binary_limits(void)
+static int case_binary_limits(void)
 {
     trace_t t;
     trace_init(&t);
@@ -393,6 +388,7 @@ static void case_binary_limits(void)
     trace_push(&t, &bad_slot);
     CHECK(trace_encode_binary(&t, &buf, &len) == -EINVAL, "out-of-range slot encoded");
     trace_release(&t);
+    return 0;
 }
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -404,7 +400,7 @@ static void write_file(const char *path, const void *data, size_t len)
     }
 }
 
-static void case_load_file(void)
+static int case_load_file(void)
 {
     char dir[] = "/tmp/test-trace-XXXXXX", path[128], err[512], want[256];
     if (!mkdtemp(dir)) {
@@ -440,11 +436,12 @@ static void case_load_file(void)
     remove(path);
     remove(dir);
     trace_release(&t);
+    return 0;
 }
 
 /* Text built from random fragments either parses and survives print/parse, or fails with a
  * single "line N: ..." message; never anything else. */
-static void case_text_random(void)
+static int case_text_random(void)
 {
     static const char *const frag[] = {
         "malloc", "calloc", "realloc", "aligned_alloc", "free", "thread", "check", "usable",
@@ -477,6 +474,7 @@ static void case_text_random(void)
     }
     trace_release(&a);
     trace_release(&b);
+    return 0;
 }
 
 /* The value a selector byte picks, through the decoder: for sizes a malloc record, for
@@ -562,7 +560,7 @@ static char *long_text(size_t n, size_t *len)
 }
 
 /* A file is read as a stream: the ops and line numbers are those of parsing it whole. */
-static void case_load_stream(void)
+static int case_load_stream(void)
 {
     char dir[] = "/tmp/test-trace-XXXXXX", path[128], err[512];
     scratch_dir(dir);
@@ -599,11 +597,12 @@ static void case_load_stream(void)
     remove(dir);
     trace_release(&a);
     trace_release(&b);
+    return 0;
 }
 
 /* Without the header, the form is read from the first 64 KiB: a UTF-8 character cut by the
  * chunk's end is still text. */
-static void case_load_sniff(void)
+static int case_load_sniff(void)
 {
     char dir[] = "/tmp/test-trace-XXXXXX", path[128], err[512];
     scratch_dir(dir);
@@ -623,12 +622,13 @@ static void case_load_sniff(void)
     remove(path);
     remove(dir);
     trace_release(&t);
+    return 0;
 }
 
 /* The fuzz targets' reading of an input agrees with trace_load_file's: a file with the text
  * header is text even when it does not parse (replay then refuses it), binary magic is binary,
  * and headerless bytes are text only when every byte can be. */
-static void case_form(void)
+static int case_form(void)
 {
     static const struct { const char *bytes; size_t len; bool text; } forms[] = {
         { TRACE_TEXT_MAGIC "\nmalloc 0 zz\n", sizeof TRACE_TEXT_MAGIC + 12, true },
@@ -640,11 +640,12 @@ static void case_form(void)
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
         CHECK(trace_bytes_are_text((const uint8_t *)forms[i].bytes, forms[i].len) ==
               forms[i].text, "form %zu: %s", i, forms[i].text ? "text" : "binary");
+    return 0;
 }
 
 /* Every limit is an error naming it, not memory: a line, a binary file, an endless input,
  * the ops of a trace. */
-static void case_load_limits(void)
+static int case_load_limits(void)
 {
     char dir[] = "/tmp/test-trace-XXXXXX", path[128], err[512], want[256];
     scratch_dir(dir);
@@ -684,51 +685,36 @@ static void case_load_limits(void)
           strncmp(err, want, strlen(want)) == 0 && t.len == TRACE_MAX_OPS, "got '%s'", err);
     munmap(text, len);
     trace_release(&t);
+    return 0;
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} cases[] = {
-    { "ops", case_ops },
-    { "numbers", case_numbers },
-    { "layout", case_layout },
-    { "errors", case_errors },
-    { "print-roundtrip", case_print_roundtrip },
-    { "text-binary-text", case_text_binary_text },
-    { "decode-total", case_decode_total },
-    { "binary-limits", case_binary_limits },
-    { "load-file", case_load_file },
-    { "text-random", case_text_random },
-    { "load-stream", case_load_stream },
-    { "load-sniff", case_load_sniff },
-    { "load-limits", case_load_limits },
-    { "form", case_form },
+static const struct tap_case cases[] = {
+    { "ops", NULL, case_ops },
+    { "numbers", NULL, case_numbers },
+    { "layout", NULL, case_layout },
+    { "errors", NULL, case_errors },
+    { "print-roundtrip", NULL, case_print_roundtrip },
+    { "text-binary-text", NULL, case_text_binary_text },
+    { "decode-total", NULL, case_decode_total },
+    { "binary-limits", NULL, case_binary_limits },
+    { "load-file", NULL, case_load_file },
+    { "text-random", NULL, case_text_random },
+    { "load-stream", NULL, case_load_stream },
+    { "load-sniff", NULL, case_load_sniff },
+    { "load-limits", NULL, case_load_limits },
+    { "form", NULL, case_form },
 };
 
+/* `doc-tables DOC` checks the number tables of docs/TRACE_FORMAT.md; otherwise the case
+ * table runs (tests/tap.h: all cases, --list, or one by id). */
 int main(int argc, char **argv)
 {
-    size_t n = sizeof cases / sizeof cases[0];
-    printf("TAP version 13\n");
     if (argc > 2 && strcmp(argv[1], "doc-tables") == 0) {
+        tap_in_case = true;
         case_doc_tables(argv[2]);
-        printf("%sok 1 - doc-tables (%d checks)\n1..1\n", failures ? "not " : "", checks);
-        return failures ? 1 : 0;
+        tap_in_case = false;
+        CHECK(tap_bad == 0, "doc-tables (%d checks)", tap_checks);
+        return tap_done();
     }
-    int ran = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
-            continue;
-        int before = failures;
-        checks = 0;
-        cases[i].run();
-        printf("%sok %d - %s (%d checks)\n", failures > before ? "not " : "", ++ran,
-               cases[i].name, checks);
-    }
-    if (ran == 0) {
-        printf("Bail out! no case named '%s'\n", argc > 1 ? argv[1] : "");
-        return 1;
-    }
-    printf("1..%d\n", ran);
-    return failures ? 1 : 0;
+    return tap_main(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

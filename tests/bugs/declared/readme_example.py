@@ -13,12 +13,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from taplib import Tap  # noqa: E402
+
 exe, readme, here, root, pcdir = sys.argv[1:6]
-results = []
-
-
-def check(cond, what, diag=""):
-    results.append((bool(cond), what, diag))
+tap = Tap(diag_lines=12)
+check = tap.ok
 
 
 text = open(readme, encoding="utf-8").read()
@@ -48,9 +48,4 @@ if block and build:
               f"conform reports no failure for the example (exit {r.returncode})",
               "\n".join(fails[:10]) or r.stderr)
 shutil.rmtree(tmp, ignore_errors=True)
-print(f"1..{len(results)}")
-for i, (good, what, diag) in enumerate(results, 1):
-    print(f"{'ok' if good else 'not ok'} {i} - {what}")
-    for line in (diag or "").splitlines()[:12] if not good else []:
-        print(f"# {line}")
-sys.exit(0 if all(r[0] for r in results) else 1)
+sys.exit(tap.done())
