@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/base/escape.h"
 #include "src/footprint/profile.h"
 
 enum { PAGE_W = 1000, PLOT_W = 470, PLOT_H = 280, GAP = 20, HEAD_H = 120 };
@@ -45,19 +46,6 @@ static double fy(const frame_t *fr, double y)
     return PLOT_H - MB - (hi > lo ? (a - lo) / (hi - lo) : 0) * (PLOT_H - MT - MB);
 }
 
-static void esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
 static void plot_open(FILE *f, int slot, const char *id, const char *title)
 {
     int x = GAP + (slot % 2) * (PLOT_W + GAP), y = HEAD_H + (slot / 2) * (PLOT_H + GAP);
@@ -65,7 +53,7 @@ static void plot_open(FILE *f, int slot, const char *id, const char *title)
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">"
             "<text x=\"%d\" y=\"18\" class=\"t\">", id, x, y, PLOT_W, PLOT_H, PLOT_W, PLOT_H,
             PLOT_W, PLOT_H, ML);
-    esc(f, title);
+    esc_xml_attr(f, title);
     fprintf(f, "</text>\n");
 }
 
@@ -81,7 +69,7 @@ static void legend(FILE *f, const profile_t *p)
         const char *l = p->alloc[k].label;
         fprintf(f, "<rect x=\"%.0f\" y=\"27\" width=\"10\" height=\"10\" fill=\"%s\"/>"
                 "<text x=\"%.0f\" y=\"36\" class=\"l\">", x, color(k), x + 13);
-        esc(f, l);
+        esc_xml_attr(f, l);
         fprintf(f, "</text>");
         x += 22 + 6.2 * (double)(strlen(l) < 18 ? strlen(l) : 18);
     }
@@ -277,7 +265,7 @@ static void plot_bars(FILE *f, const profile_t *p, int slot, const char *id, con
         }
         fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"a\" text-anchor=\"middle\">", gx + group * 0.4,
                 PLOT_H - MB + 14);
-        esc(f, p->workload_name[w]);
+        esc_xml_attr(f, p->workload_name[w]);
         fprintf(f, "</text>\n");
     }
     plot_close(f);
@@ -301,7 +289,7 @@ static void head(FILE *f, const profile_t *p)
             "<h1>allocheck profile</h1><div id=\"sum\">", style);
     for (int k = 0; k < p->nallocs; k++) {
         fprintf(f, "%s<b style=\"color:%s\">", k ? ", " : "", color(k));
-        esc(f, p->alloc[k].label);
+        esc_xml_attr(f, p->alloc[k].label);
         fprintf(f, "</b>");
     }
     fprintf(f, ": %d workloads, %d sizes, %u runs each for speed%s, %.1f s. Fragmentation is "
@@ -322,7 +310,7 @@ static int tables(FILE *f, const profile_t *p, int top)
     profile_write(p, FPF_HUMAN, m);
     fclose(m);
     fprintf(f, "<pre style=\"top:%dpx\">", top);
-    esc(f, buf ? buf : "");
+    esc_xml_attr(f, buf ? buf : "");
     fprintf(f, "</pre>\n");
     free(buf);
     return 0;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "src/base/escape.h"
 #include "src/footprint/profile.h"
 
 enum { CELL = 64, MAX_ROWS = FP_MAX_WORKLOADS + 4 };
@@ -215,20 +216,6 @@ static void print_tables(const profile_t *p, bool md, FILE *f)
     print_notes(p, f, md);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if (*q == '"' || *q == '\\')
-            fprintf(f, "\\%c", *q);
-        else if (*q < 0x20 || *q == 0x7f)
-            fprintf(f, "\\u%04x", *q);
-        else
-            fputc(*q, f);
-    }
-    fputc('"', f);
-}
-
 static const char *status_name(fp_status_t s)
 {
     static const char *const n[] = { "ok", "skipped", "crashed", "hung" };
@@ -238,7 +225,7 @@ static const char *status_name(fp_status_t s)
 static void json_result(FILE *f, const fp_result_t *r)
 {
     fprintf(f, "\"status\": \"%s\", \"note\": ", status_name(r->status));
-    json_str(f, r->note);
+    esc_json(f, r->note);
     fprintf(f, ", \"ops\": %llu, \"peak_live\": %llu, \"peak_resident\": %llu, "
             "\"peak_mapped\": %llu, \"fragmentation\": %.4f, \"fragmentation_peak\": %.4f, "
             "\"free_resident\": %llu, \"free_mapped\": %llu, ",
@@ -270,11 +257,11 @@ static void json_alloc(const profile_t *p, int k, FILE *f)
 {
     const fp_alloc_report_t *ar = &p->alloc[k];
     fprintf(f, "    {\"allocator\": ");
-    json_str(f, ar->label);
+    esc_json(f, ar->label);
     fprintf(f, ", \"has_malloc_trim\": %s,\n     \"workloads\": [", ar->has_trim ? "true" : "false");
     for (int w = 0; w < p->nworkloads; w++) {
         fprintf(f, "%s\n      {\"name\": ", w ? "," : "");
-        json_str(f, p->workload_name[w]);
+        esc_json(f, p->workload_name[w]);
         fprintf(f, ", ");
         json_speed(f, &ar->work[w], &p->alloc[0].work[w]);
         json_result(f, &ar->work[w].r);
@@ -311,7 +298,7 @@ static void print_json(const profile_t *p, FILE *f)
             "\"reps\": %u, \"seed\": %llu,\n \"workloads\": [", p->opts.quick ? "true" : "false",
             p->seconds, p->opts.reps, (unsigned long long)p->opts.seed);
     for (int w = 0; w < p->nworkloads; w++)
-        fprintf(f, "%s", w ? ", " : ""), json_str(f, p->workload_name[w]);
+        fprintf(f, "%s", w ? ", " : ""), esc_json(f, p->workload_name[w]);
     fprintf(f, "],\n \"results\": [\n");
     for (int k = 0; k < p->nallocs; k++) {
         json_alloc(p, k, f);
@@ -320,20 +307,12 @@ static void print_json(const profile_t *p, FILE *f)
     fprintf(f, " ]}\n");
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++)
-        fputs(*s == '"' ? "\"\"" : (char[2]){ *s, 0 }, f);
-    fputc('"', f);
-}
-
 static void csv_row(FILE *f, const char *alloc, const char *section, const char *item,
                     const char *metric, double v)
 {
-    csv_field(f, alloc);
+    esc_csv(f, alloc);
     fprintf(f, ",%s,", section);
-    csv_field(f, item);
+    esc_csv(f, item);
     fprintf(f, ",%s,%.6g\n", metric, v);
 }
 
