@@ -11,12 +11,17 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
+
 TARGET, DIRTY, PURGE, TRACE = sys.argv[1:5]
-results = []
+tap = Tap()
 
 
 def check(name, cond, diag=""):
-    results.append((bool(cond), name, diag))
+    # The end of a run's output says why it failed; its start is the banner.
+    tail = str(diag).rstrip().splitlines()[-10:]
+    tap.ok(cond, name, "\n".join(tail))
 
 
 def run(plugin, **env):
@@ -38,10 +43,4 @@ check("big_heap_purge: the trace alone runs clean", rc == 0, out)
 rc, out = run(PURGE, ALLOCHECK_WARMUP="2")
 check("ALLOCHECK_WARMUP=2: found in a warmup sequence",
       rc != 0 and "contents" in out and "of a warmup sequence" in out, out)
-for i, (ok, name, diag) in enumerate(results, 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    if not ok and diag:
-        for line in str(diag).rstrip().splitlines()[-10:]:
-            print(f"# {line}")
-print(f"1..{len(results)}")
-sys.exit(0 if all(r[0] for r in results) else 1)
+sys.exit(tap.done())

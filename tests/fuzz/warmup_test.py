@@ -16,13 +16,18 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
+
 EXE, PURGE, LATE, NONE = sys.argv[1:5]
 TMP = tempfile.mkdtemp(prefix="allocheck-warmup-")
-results = []
+tap = Tap()
 
 
 def check(name, cond, diag=""):
-    results.append((bool(cond), name, diag))
+    # The end of a run's output says why it failed; its start is the banner.
+    tail = str(diag).rstrip().splitlines()[-15:]
+    tap.ok(cond, name, "\n".join(tail))
 
 
 def run(args, timeout=120):
@@ -102,10 +107,4 @@ try:
     bad_input()
 finally:
     shutil.rmtree(TMP, ignore_errors=True)
-for i, (ok, name, diag) in enumerate(results, 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    if not ok and diag:
-        for line in str(diag).rstrip().splitlines()[-15:]:
-            print(f"# {line}")
-print(f"1..{len(results)}")
-sys.exit(0 if all(r[0] for r in results) else 1)
+sys.exit(tap.done())

@@ -10,6 +10,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
+
 ALLOCHECK, SEEDED = sys.argv[1], sys.argv[2]
 REAL = {
     'jemalloc': '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
@@ -18,24 +21,8 @@ REAL = {
     'scudo': '/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so',
 }
 ENV = dict(os.environ, MALLOC_PERTURB_='0')
-n = 0
-failed = 0
-
-
-def ok(cond, what, diag=''):
-    global n, failed
-    n += 1
-    print('%s %d - %s' % ('ok' if cond else 'not ok', n, what))
-    if not cond:
-        failed += 1
-        for line in str(diag).splitlines()[:20]:
-            print('# ' + line)
-
-
-def skip(what, why):
-    global n
-    n += 1
-    print('ok %d - %s # SKIP %s' % (n, what, why))
+tap = Tap(diag_lines=20)
+ok, skip = tap.ok, tap.skip
 
 
 def harden(*args):
@@ -191,5 +178,4 @@ p = harden('--repro', 'double-free-small', '-a', 'reference', '-o', '/tmp/x.c')
 ok(p.returncode == 2 and 'liballocheck-ref.so' in p.stderr and len(p.stderr.splitlines()) == 1,
    '--repro of the linked-in reference points at its shared build', p.stderr)
 
-print('1..%d' % n)
-sys.exit(1 if failed else 0)
+sys.exit(tap.done())

@@ -8,6 +8,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
+
 TOYS = {
     'lifo': {'reuse-distance': 'LIFO', 'adjacency': r'\+64 B', 'guard-pages': 'no',
              'zero-on-free': 'no', 'zero-on-malloc': 'no',
@@ -47,16 +50,7 @@ KNOWN = {
               'adjacency': 'scattered', 'entropy-bits': r'\d+ bits, [1-9]\d* below the page'},
 }
 
-n = 0
-failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print(('ok' if cond else 'not ok') + ' %d - %s' % (n, what))
+tap = Tap()
 
 
 def measure(driver, spec):
@@ -67,10 +61,10 @@ def measure(driver, spec):
 
 def check(name, rows, want):
     for prop, value in rows.items():
-        ok(not value.startswith('error'), '%s %s measured: %s' % (name, prop, value))
+        tap.ok(not value.startswith('error'), '%s %s measured: %s' % (name, prop, value))
     for prop, pattern in want.items():
         got = rows.get(prop, '(missing)')
-        ok(re.fullmatch(pattern, got) is not None,
+        tap.ok(re.fullmatch(pattern, got) is not None,
            '%s %s is %r (want %r)' % (name, prop, got, pattern))
 
 
@@ -79,19 +73,17 @@ def main():
     if mode == 'toys':
         for toy, want in TOYS.items():
             rc, rows = measure(driver, os.path.join(sys.argv[3], 'harden_toy_%s.so' % toy))
-            ok(rc == 0 and len(rows) == 8, 'toy %s: driver ran (status %d)' % (toy, rc))
+            tap.ok(rc == 0 and len(rows) == 8, 'toy %s: driver ran (status %d)' % (toy, rc))
             check('toy ' + toy, rows, want)
     else:
         for name, spec in REAL.items():
             if spec.startswith('/') and not os.path.exists(spec):
-                print('ok %d - %s # SKIP not installed' % (n + 1, name))
-                globals()['n'] += 1
+                tap.skip(name, 'not installed')
                 continue
             rc, rows = measure(driver, spec)
-            ok(rc == 0 and len(rows) == 8, '%s: driver ran (status %d)' % (name, rc))
+            tap.ok(rc == 0 and len(rows) == 8, '%s: driver ran (status %d)' % (name, rc))
             check(name, rows, KNOWN.get(name, {}))
-    print('1..%d' % n)
-    return 1 if failed else 0
+    return tap.done()
 
 
 sys.exit(main())
