@@ -6,12 +6,9 @@ set -eu
 ac=${1:?usage: harden_matrix.sh ALLOCHECK [OUT.md]}
 out=${2:-/tmp/harden-matrix.$$.md}
 set -- -a reference -a system
-# The shorthands name the Debian packages' libraries (src/alloc.c); each is used if present.
-for pair in jemalloc:/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 \
-            mimalloc:/usr/lib/x86_64-linux-gnu/libmimalloc.so.2 \
-            tcmalloc:/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
-            scudo:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so; do
-    [ -e "${pair#*:}" ] && set -- "$@" -a "${pair%%:*}"
+# The shorthands name the libraries Meson found (src/load/alloc.c); each is used if it loads.
+for name in jemalloc mimalloc tcmalloc scudo; do
+    "$ac" allocators -a "$name" >/dev/null 2>&1 && set -- "$@" -a "$name"
 done
 start=$(date +%s.%N)
 MALLOC_PERTURB_=0 "$ac" harden -j 2 "$@" -f markdown -o "$out"

@@ -14,11 +14,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from taplib import Tap  # noqa: E402
 
 ALLOCHECK, SEEDED = sys.argv[1], sys.argv[2]
+# The real allocators' paths, as Meson found them (KNOWN_JEMALLOC=PATH, ...; meson.build).
 REAL = {
-    'jemalloc': '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
-    'mimalloc': '/usr/lib/x86_64-linux-gnu/libmimalloc.so.2',
-    'tcmalloc': '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4',
-    'scudo': '/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so',
+    **{name: os.environ.get('KNOWN_' + name.upper(), '/nonexistent/' + name)
+       for name in ('jemalloc', 'mimalloc', 'tcmalloc', 'scudo')},
 }
 ENV = dict(os.environ, MALLOC_PERTURB_='0')
 tap = Tap(diag_lines=20)

@@ -27,13 +27,12 @@ TOYS = {
              'guard-pages': 'no'},
 }
 
+# The real allocators' paths, as Meson found them (KNOWN_JEMALLOC=PATH, ...; meson.build).
 REAL = {
     'reference': 'reference',
     'system': 'system',
-    'jemalloc': '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
-    'mimalloc': '/usr/lib/x86_64-linux-gnu/libmimalloc.so.2',
-    'tcmalloc': '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4',
-    'scudo': '/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.scudo_standalone-x86_64.so',
+    **{name: os.environ.get('KNOWN_' + name.upper(), '/nonexistent/' + name)
+       for name in ('jemalloc', 'mimalloc', 'tcmalloc', 'scudo')},
 }
 
 # What is known of the real allocators without measuring (their sources' documented design).
