@@ -1194,7 +1194,7 @@ static int lowest_live(unsigned from)
 __attribute__((noreturn)) static void fork_child(int fd, int self, const cpu_set_t *mask0)
 {
     static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGALRM };
-    unsigned mine[K_PVALLOC + 1], n = 0;
+    unsigned mine[K_PVALLOC - K_MALLOC + 2], n = 0;   /* one per allocating kind, and the grown one */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     setpgid(0, 0);
     if (mask0)

@@ -983,7 +983,7 @@ static int child_op(exec_t *e, unsigned kind, unsigned slot, uint64_t nmemb, uin
  * turn. The reproducer's runtime runs the same list. */
 static int fork_child_ops(exec_t *e, unsigned self)
 {
-    unsigned mine[OP_PVALLOC + 1], n = 0;
+    unsigned mine[OP_PVALLOC - OP_MALLOC + 2], n = 0;   /* one per allocating kind, and the grown one */
     int first = shadow_next_live(&e->sh, 0), r = child_op(e, OP_CHECK, 0, 0, 0, self);
     for (int s = first; !r && s >= 0; s = shadow_next_live(&e->sh, s + 1))
         r = child_op(e, OP_USABLE, (unsigned)s, 0, 0, self);

@@ -68,6 +68,17 @@ def warmup_finding():
     check("the same trace is clean on the clean base", rc == 0, out + err)
 
 
+def size_of(tok):
+    """A size as docs/TRACE_FORMAT.md writes it: decimal, hex, 2^K, a named constant, +/- terms."""
+    names = {"SIZE_MAX": 2**64 - 1, "PTRDIFF_MAX": 2**63 - 1, "PAGE": 4096}
+    total = 0
+    for sign, term in re.findall(r"([+-]?)([^+-]+)", tok):
+        base, _, exp = term.partition("^")
+        v = names.get(term) if term in names else int(base, 0) ** int(exp) if exp else int(term, 0)
+        total += -v if sign == "-" else v
+    return total
+
+
 def warmup_in_candidate():
     rc, out, err = fuzz(LATE, "late", "--warmup", "3")
     m = re.search(r"found after [0-9.]+ s in sequence (\d+)", out)
@@ -79,7 +90,7 @@ def warmup_in_candidate():
     if not trace:
         return
     first = ops(trace)[:200]
-    big = sum(1 for op in first if op[0] in ("malloc", "calloc") and int(op[-1]) >= 4096)
+    big = sum(1 for op in first if op[0] in ("malloc", "calloc") and size_of(op[-1]) >= 4096)
     check("its trace starts with warmup sequence 0's big heap", big >= 100,
           f"{big} allocations of 4 KiB or more in the first 200 ops")
     rc, out, err = run(["replay", "-a", LATE, trace])
