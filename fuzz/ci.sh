@@ -20,7 +20,9 @@ cp "$SRC"/corpus/*.trace "$SRC"/corpus/*.bin "$WORK/corpus/"
 CC=clang meson setup $( [ -d "$WORK/libfuzzer/meson-private" ] && echo --wipe ) "$WORK/libfuzzer" "$SRC" -Dfuzzing_engine=libfuzzer -Dtests=false \
     >"$WORK/libfuzzer-setup.log" 2>&1 || { cat "$WORK/libfuzzer-setup.log"; exit 1; }
 ninja -C "$WORK/libfuzzer" fuzz/fuzz_ops fuzz/fuzz_ops_st
-"$WORK/libfuzzer/fuzz/fuzz_ops" -runs=20000 -max_len=4096 -seed=1 \
+# Bounded in time as well as runs: an input full of busy forks costs a quarter of a second.
+"$WORK/libfuzzer/fuzz/fuzz_ops" -runs=20000 -max_total_time="${FUZZ_OPS_SECONDS:-30}" \
+    -max_len=4096 -seed=1 \
     -dict="$SRC/fuzz/fuzz_ops.dict" "$WORK/corpus" 2>"$WORK/libfuzzer-run.log" ||
     { tail -40 "$WORK/libfuzzer-run.log"; exit 1; }
 grep -E "^(#[0-9]+ *DONE|Done)" "$WORK/libfuzzer-run.log" | tail -1
