@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/base/children.h"
 #include "src/engine/engine.h"
 #include "src/load/alloc.h"
 #include "src/exec/exec.h"
@@ -89,6 +90,19 @@ static void warm_up(const exec_opts_t *base)
         exec_free(e);
 }
 
+/* The address-space limit allocheck's fuzzing children run under (VmSize + 1 TiB,
+ * src/base/children.c), so a valid size above it (2^41..2^56) is unmeetable here too: the
+ * executor runs it whatever the live budget, and an allocator's out-of-memory path (a failed
+ * mmap) is reached as the built-in engine reaches it. Without the limit those sizes are only
+ * over the budget and skipped. Taken after the allocator is loaded: its own mappings count. */
+static void limit_address_space(void)
+{
+    children_limits_t l;
+    children_pick_limits(&l, children_data_headroom(0));
+    if (setrlimit(RLIMIT_AS, &l.as) != 0)
+        perror("fuzz_ops: setrlimit(RLIMIT_AS)");
+}
+
 static const char *allocator_spec(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -133,6 +147,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (getenv("ALLOCHECK_SPREAD_THREADS"))
         o.spread_threads = true;
     choose_ops();
+    limit_address_space();
     warm_up(&o);
     fuzz_exec = exec_new(&fuzz_alloc, &o);
     if (!fuzz_exec) {
