@@ -14,8 +14,9 @@ Each bug is fuzzed alone:
   the engine's own "found ... after T s" (from the start of fuzzing, before any minimizing,
   which gets 1 ms here);
 - with --lf-build (a tree built with -Dfuzzing_engine=libfuzzer), by its fuzz_ops with
-  -seed=S -max_total_time=CAP over a copy of corpus/ (default 5 seeds, 300 s): the time to
-  find is the wall time to the crash.
+  -seed=S -max_total_time=CAP over a copy of corpus/ (default 5 seeds, 300 s), with the
+  [libfuzzer] options of fuzz/fuzz_ops.options (its dictionary) as a campaign gets them: the
+  time to find is the wall time to the crash.
 A bug not found by its first seed within the cap is not tried with the others (the run on two
 shared cores stays in minutes) unless --no-give-up; the table says how many seeds ran.
 Prints one markdown table (docs/FUZZING.md keeps the latest): per bug and engine, the median
@@ -70,12 +71,40 @@ def run_builtin(exe, so, seed, cap, opts, work):
         shutil.rmtree(out, ignore_errors=True)
 
 
+def target_options(path):
+    """The [libfuzzer] flags of a target's .options file (what OSS-Fuzz and ClusterFuzzLite
+    pass it), as -key=value; a dict named there is found next to the file."""
+    flags, section = [], None
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return flags
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            section = line.strip("[]").strip()
+        elif "=" in line and section == "libfuzzer":
+            key, value = (x.strip() for x in line.split("=", 1))
+            if key == "dict":
+                value = os.path.join(os.path.dirname(os.path.abspath(path)), value)
+            flags.append(f"-{key}={value}")
+    return flags
+
+
+def libfuzzer_argv(target, options, seed, cap, wd):
+    """The campaign's own options first, then the benchmark's (libFuzzer takes the last)."""
+    return ([target] + target_options(options) +
+            [f"-seed={seed}", f"-max_total_time={cap}", "-timeout=5", "-rss_limit_mb=0",
+             "-max_len=4096", f"-artifact_prefix={wd}/", os.path.join(wd, "in")])
+
+
 def run_libfuzzer(target, so, seed, cap, corpus, work):
     wd = tempfile.mkdtemp(prefix="lf-", dir=work)
     shutil.copytree(corpus, os.path.join(wd, "in"), ignore=shutil.ignore_patterns("*.build"))
     env = dict(os.environ, ALLOCHECK_ALLOCATOR=so)
-    argv = [target, f"-seed={seed}", f"-max_total_time={cap}", "-timeout=5", "-rss_limit_mb=0",
-            "-max_len=4096", f"-artifact_prefix={wd}/", os.path.join(wd, "in")]
+    options = os.path.join(os.path.dirname(corpus), "fuzz", "fuzz_ops.options")
+    argv = libfuzzer_argv(target, options, seed, cap, wd)
     start = time.monotonic()
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=cap + 60, env=env,
@@ -132,7 +161,8 @@ def main():
     target = a.lf_build and os.path.abspath(os.path.join(a.lf_build, "fuzz", "fuzz_ops"))
     if target and not os.access(target, os.X_OK):
         sys.exit(f"detect.py: {target}: no libFuzzer fuzz_ops there")
-    corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus")
+    corpus = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                           "corpus"))
     bugs = [b for b in discover(a.build, a.fuzz_only) if re.search(a.bugs, b[0])]
     work = a.work or tempfile.mkdtemp(prefix="allocheck-detect-")
     os.makedirs(work, exist_ok=True)

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""bench/detect.py runs libFuzzer as a campaign runs it, as TAP: the [libfuzzer] options of
+fuzz/fuzz_ops.options (its dictionary, found next to the file) come first, the benchmark's own
+flags after them, so libFuzzer (the last flag wins) keeps the benchmark's timeout and cap.
+
+usage: detect_argv_test.py SRCDIR
+Leaves out: running libFuzzer (bench/detect.py with --lf-build)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from taplib import Tap  # noqa: E402
+
+SRC = sys.argv[1]
+sys.path.insert(0, os.path.join(SRC, "bench"))
+import detect  # noqa: E402
+
+tap = Tap()
+options = os.path.join(SRC, "fuzz", "fuzz_ops.options")
+argv = detect.libfuzzer_argv("fuzz_ops", options, 3, 300, "/w")
+dicts = [a[len("-dict="):] for a in argv if a.startswith("-dict=")]
+tap.ok(len(dicts) == 1 and os.path.isfile(dicts[0]),
+       "the options' dictionary is passed, by a path that exists", argv)
+timeouts = [a for a in argv if a.startswith("-timeout=")]
+tap.ok(timeouts[-1] == "-timeout=5", "the benchmark's -timeout comes last", argv)
+tap.ok(argv[-1] == "/w/in" and "-seed=3" in argv and "-max_total_time=300" in argv,
+       "seed, cap and the corpus copy are the benchmark's", argv)
+tap.ok(detect.target_options(os.path.join(SRC, "no-such.options")) == [],
+       "a target without an options file gets no extra flags")
+sys.exit(tap.done())
