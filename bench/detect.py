@@ -16,7 +16,8 @@ Each bug is fuzzed alone:
 - with --lf-build (a tree built with -Dfuzzing_engine=libfuzzer), by its fuzz_ops with
   -seed=S -max_total_time=CAP over a copy of corpus/ (default 5 seeds, 300 s), with the
   [libfuzzer] options of fuzz/fuzz_ops.options (its dictionary) as a campaign gets them: the
-  time to find is the wall time to the crash.
+  time to find is the wall time to the crash. A saved input that also fails on the clean base
+  allocator (bug_none: a slow input's timeout, a harness fault) is a miss, not a find.
 A bug not found by its first seed within the cap is not tried with the others (the run on two
 shared cores stays in minutes) unless --no-give-up; the table says how many seeds ran.
 Prints one markdown table (docs/FUZZING.md keeps the latest): per bug and engine, the median
@@ -99,7 +100,21 @@ def libfuzzer_argv(target, options, seed, cap, wd):
              "-max_len=4096", f"-artifact_prefix={wd}/", os.path.join(wd, "in")])
 
 
-def run_libfuzzer(target, so, seed, cap, corpus, work):
+def clean_elsewhere(target, artifact, clean_so):
+    """Whether the input libFuzzer saved runs clean on the clean base allocator: a timeout or
+    crash it also causes there is the harness's (a slow input, a busy fork), not the bug's."""
+    if not clean_so:
+        return True
+    env = dict(os.environ, ALLOCHECK_ALLOCATOR=clean_so)
+    try:
+        p = subprocess.run([target, "-timeout=5", artifact], capture_output=True, env=env,
+                           timeout=60)
+        return p.returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def run_libfuzzer(target, so, seed, cap, corpus, work, clean_so=None):
     wd = tempfile.mkdtemp(prefix="lf-", dir=work)
     shutil.copytree(corpus, os.path.join(wd, "in"), ignore=shutil.ignore_patterns("*.build"))
     env = dict(os.environ, ALLOCHECK_ALLOCATOR=so)
@@ -113,7 +128,13 @@ def run_libfuzzer(target, so, seed, cap, corpus, work):
         # Whatever reported it (our abort, a sanitizer's SEGV handler, libFuzzer's timeout or
         # out-of-memory), a finding leaves an artifact.
         found = glob.glob(os.path.join(wd, "crash-*")) + glob.glob(os.path.join(wd, "timeout-*"))
-        return took if p.returncode != 0 and found else None
+        if p.returncode == 0 or not found:
+            return None
+        if not clean_elsewhere(target, found[0], clean_so):
+            print(f"  {os.path.basename(so)} seed {seed}: {os.path.basename(found[0])} fails on "
+                  f"the clean base too: not counted", file=sys.stderr, flush=True)
+            return None
+        return took
     except subprocess.TimeoutExpired:
         return None
     finally:
@@ -164,6 +185,8 @@ def main():
     corpus = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                            "corpus"))
     bugs = [b for b in discover(a.build, a.fuzz_only) if re.search(a.bugs, b[0])]
+    clean = os.path.join(a.build, "tests", "bugs", "bug_none.so")
+    clean = os.path.abspath(clean) if os.path.exists(clean) else None
     work = a.work or tempfile.mkdtemp(prefix="allocheck-detect-")
     os.makedirs(work, exist_ok=True)
 
@@ -171,7 +194,7 @@ def main():
         name, so = bug
         bi = seeds_of(lambda s: run_builtin(exe, so, s, a.cap, a.fuzz_opt, work), a.seeds,
                       not a.no_give_up)
-        lf = seeds_of(lambda s: run_libfuzzer(target, so, s, a.lf_cap, corpus, work),
+        lf = seeds_of(lambda s: run_libfuzzer(target, so, s, a.lf_cap, corpus, work, clean),
                       a.lf_seeds, not a.no_give_up) if target else []
         row = (name,) + cell(bi, a.cap) + cell(lf, a.lf_cap)
         print("  " + " ".join(row), file=sys.stderr, flush=True)

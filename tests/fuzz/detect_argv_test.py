@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """bench/detect.py runs libFuzzer as a campaign runs it, as TAP: the [libfuzzer] options of
 fuzz/fuzz_ops.options (its dictionary, found next to the file) come first, the benchmark's own
-flags after them, so libFuzzer (the last flag wins) keeps the benchmark's timeout and cap.
+flags after them, so libFuzzer (the last flag wins) keeps the benchmark's timeout and cap; and
+a saved input counts as a find only if it runs clean on the clean base allocator (checked with
+the standalone fuzz_ops, which ignores libFuzzer's flags).
 
-usage: detect_argv_test.py SRCDIR
+usage: detect_argv_test.py SRCDIR FUZZ_OPS CLEAN.so DIRTY_CALLOC.so
 Leaves out: running libFuzzer (bench/detect.py with --lf-build)."""
 import os
 import sys
@@ -11,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from taplib import Tap  # noqa: E402
 
-SRC = sys.argv[1]
+SRC, TARGET, CLEAN, DIRTY = sys.argv[1:5]
 sys.path.insert(0, os.path.join(SRC, "bench"))
 import detect  # noqa: E402
 
@@ -27,4 +29,8 @@ tap.ok(argv[-1] == "/w/in" and "-seed=3" in argv and "-max_total_time=300" in ar
        "seed, cap and the corpus copy are the benchmark's", argv)
 tap.ok(detect.target_options(os.path.join(SRC, "no-such.options")) == [],
        "a target without an options file gets no extra flags")
+trace = os.path.join(SRC, "corpus", "calloc-recycled.trace")
+tap.ok(detect.clean_elsewhere(TARGET, trace, CLEAN), "an input clean on the base: counted")
+tap.ok(not detect.clean_elsewhere(TARGET, trace, DIRTY),
+       "an input that fails on the allocator taken as clean: not counted")
 sys.exit(tap.done())
