@@ -17,7 +17,8 @@ Each bug is fuzzed alone:
   -seed=S -max_total_time=CAP over a copy of corpus/ (default 5 seeds, 300 s), with the
   [libfuzzer] options of fuzz/fuzz_ops.options (its dictionary) as a campaign gets them: the
   time to find is the wall time to the crash. A saved input that also fails on the clean base
-  allocator (bug_none: a slow input's timeout, a harness fault) is a miss, not a find.
+  allocator (bug_none: a slow input's timeout, a harness fault) is not a find: libFuzzer is
+  started again on the corpus it grew, with seed S + 1000 k, for the time left of the cap.
 A bug not found by its first seed within the cap is not tried with the others (the run on two
 shared cores stays in minutes) unless --no-give-up; the table says how many seeds ran.
 Prints one markdown table (docs/FUZZING.md keeps the latest): per bug and engine, the median
@@ -114,28 +115,45 @@ def clean_elsewhere(target, artifact, clean_so):
         return False
 
 
+def libfuzzer_once(argv, env, wd, limit):
+    """One libFuzzer run: the artifact it saved (crash or timeout), or None."""
+    for old in glob.glob(os.path.join(wd, "crash-*")) + glob.glob(os.path.join(wd, "timeout-*")):
+        os.unlink(old)
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=limit + 60, env=env,
+                           cwd=wd)
+    except subprocess.TimeoutExpired:
+        return None
+    # Whatever reported it (our abort, a sanitizer's SEGV handler, libFuzzer's timeout or
+    # out-of-memory), a finding leaves an artifact.
+    found = glob.glob(os.path.join(wd, "crash-*")) + glob.glob(os.path.join(wd, "timeout-*"))
+    return found[0] if p.returncode != 0 and found else None
+
+
 def run_libfuzzer(target, so, seed, cap, corpus, work, clean_so=None):
+    """Wall time to a find counted within cap, or None. A run stopped by an input that fails
+    on the clean base too is started again on the corpus it grew, with another seed, for the
+    time left, as continuous fuzzing restarts a target after a report."""
     wd = tempfile.mkdtemp(prefix="lf-", dir=work)
     shutil.copytree(corpus, os.path.join(wd, "in"), ignore=shutil.ignore_patterns("*.build"))
     env = dict(os.environ, ALLOCHECK_ALLOCATOR=so)
     options = os.path.join(os.path.dirname(corpus), "fuzz", "fuzz_ops.options")
-    argv = libfuzzer_argv(target, options, seed, cap, wd)
     start = time.monotonic()
     try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=cap + 60, env=env,
-                           cwd=wd)
-        took = time.monotonic() - start
-        # Whatever reported it (our abort, a sanitizer's SEGV handler, libFuzzer's timeout or
-        # out-of-memory), a finding leaves an artifact.
-        found = glob.glob(os.path.join(wd, "crash-*")) + glob.glob(os.path.join(wd, "timeout-*"))
-        if p.returncode == 0 or not found:
-            return None
-        if not clean_elsewhere(target, found[0], clean_so):
-            print(f"  {os.path.basename(so)} seed {seed}: {os.path.basename(found[0])} fails on "
-                  f"the clean base too: not counted", file=sys.stderr, flush=True)
-            return None
-        return took
-    except subprocess.TimeoutExpired:
+        for restart in range(100):
+            left = cap - (time.monotonic() - start)
+            if left < 1:
+                return None
+            argv = libfuzzer_argv(target, options, seed + 1000 * restart, int(left), wd)
+            found = libfuzzer_once(argv, env, wd, left)
+            took = time.monotonic() - start
+            if found is None or took > cap:
+                return None
+            if clean_elsewhere(target, found, clean_so):
+                return took
+            print(f"  {os.path.basename(so)} seed {seed}: {os.path.basename(found)} at "
+                  f"{took:.1f} s fails on the clean base too: not counted, run on",
+                  file=sys.stderr, flush=True)
         return None
     finally:
         shutil.rmtree(wd, ignore_errors=True)

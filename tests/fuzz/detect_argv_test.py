@@ -3,12 +3,16 @@
 fuzz/fuzz_ops.options (its dictionary, found next to the file) come first, the benchmark's own
 flags after them, so libFuzzer (the last flag wins) keeps the benchmark's timeout and cap; and
 a saved input counts as a find only if it runs clean on the clean base allocator (checked with
-the standalone fuzz_ops, which ignores libFuzzer's flags).
+the standalone fuzz_ops, which ignores libFuzzer's flags); one that fails there too does not
+stop the run: a stand-in for libFuzzer that first saves such an input, then a real one, is
+timed to the second.
 
 usage: detect_argv_test.py SRCDIR FUZZ_OPS CLEAN.so DIRTY_CALLOC.so
 Leaves out: running libFuzzer (bench/detect.py with --lf-build)."""
 import os
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from taplib import Tap  # noqa: E402
@@ -33,4 +37,25 @@ trace = os.path.join(SRC, "corpus", "calloc-recycled.trace")
 tap.ok(detect.clean_elsewhere(TARGET, trace, CLEAN), "an input clean on the base: counted")
 tap.ok(not detect.clean_elsewhere(TARGET, trace, DIRTY),
        "an input that fails on the allocator taken as clean: not counted")
+# The stand-in: as a campaign it saves timeout-1 on its first run, crash-2 on its second (its
+# seed flag tells them apart); replaying an artifact (the clean check) fails for timeout-1.
+FAKE = """#!/bin/sh
+case "$*" in
+*-timeout=5\ */timeout-1) exit 1 ;;
+*-timeout=5\ */crash-2) exit 0 ;;
+*-seed=7\ *) : > timeout-1; exit 1 ;;
+*) : > crash-2; exit 1 ;;
+esac
+"""
+work = tempfile.mkdtemp(prefix="detect-argv-")
+fake = os.path.join(work, "fake_fuzzer")
+with open(fake, "w") as f:
+    f.write(FAKE)
+os.chmod(fake, 0o755)
+corpus = os.path.join(work, "corpus")
+os.makedirs(corpus)
+took = detect.run_libfuzzer(fake, CLEAN, 7, 60, corpus, work, clean_so=CLEAN)
+tap.ok(took is not None and took < 60, "a run stopped by an input the clean base fails too "
+       "goes on and counts the next find", took)
+shutil.rmtree(work, ignore_errors=True)
 sys.exit(tap.done())
