@@ -103,13 +103,16 @@ def libfuzzer_argv(target, options, seed, cap, wd):
 
 def clean_elsewhere(target, artifact, clean_so):
     """Whether the input libFuzzer saved runs clean on the clean base allocator: a timeout or
-    crash it also causes there is the harness's (a slow input, a busy fork), not the bug's."""
+    crash it also causes there is the harness's (a slow input, a busy fork), not the bug's.
+    A timeout is replayed with the campaign's -timeout; a crash with a long one, since an
+    input the bug stopped early may take longer than that in full on a sound heap."""
     if not clean_so:
         return True
+    limit = 5 if os.path.basename(artifact).startswith("timeout-") else 120
     env = dict(os.environ, ALLOCHECK_ALLOCATOR=clean_so)
     try:
-        p = subprocess.run([target, "-timeout=5", artifact], capture_output=True, env=env,
-                           timeout=60)
+        p = subprocess.run([target, f"-timeout={limit}", artifact], capture_output=True,
+                           env=env, timeout=limit + 60)
         return p.returncode == 0
     except subprocess.TimeoutExpired:
         return False

@@ -38,11 +38,12 @@ tap.ok(detect.clean_elsewhere(TARGET, trace, CLEAN), "an input clean on the base
 tap.ok(not detect.clean_elsewhere(TARGET, trace, DIRTY),
        "an input that fails on the allocator taken as clean: not counted")
 # The stand-in: as a campaign it saves timeout-1 on its first run, crash-2 on its second (its
-# seed flag tells them apart); replaying an artifact (the clean check) fails for timeout-1.
-FAKE = """#!/bin/sh
+# seed flag tells them apart); replaying an artifact (the clean check: -timeout=5 for a
+# timeout, 120 for a crash) fails for timeout-1.
+FAKE = r"""#!/bin/sh
 case "$*" in
 *-timeout=5\ */timeout-1) exit 1 ;;
-*-timeout=5\ */crash-2) exit 0 ;;
+*-timeout=120\ */crash-2) exit 0 ;;
 *-seed=7\ *) : > timeout-1; exit 1 ;;
 *) : > crash-2; exit 1 ;;
 esac
