@@ -804,7 +804,9 @@ static int kept_block(exec_t *e, unsigned slot)
             a->free(a->ctx, (void *)q);
         if (q && q < b->ptr + b->size && b->ptr < q + b->size) {
             uintptr_t p = b->ptr;
+            sh_lock(e);
             shadow_remove(&e->sh, slot);   /* freed already: the cleanup must not free it */
+            sh_unlock(e);
             return finding(e, ORACLE_FAILURE_PATH, "a failed realloc freed slot %u: malloc(%zu) "
                            "then returned %p, inside its block at %p", slot, b->size,
                            (void *)q, (void *)p);
