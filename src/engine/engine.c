@@ -413,6 +413,7 @@ static void fuzz_body(void *arg, sup_shm_t *sh)
             break;
         sh->progress = 0;
         sh->seq = i;
+        exec_set_bursts_for_runs(e, engine_seq_bursts(x->o, i));
         finding_t f;
         int r = exec_run(e, &t, &f, &sh->progress);
         if (r == 0)
@@ -551,6 +552,25 @@ bool engine_racy(const exec_opts_t *eo, const trace_t *t)
     return false;
 }
 
+bool engine_seq_bursts(const engine_opts_t *o, uint64_t seq)
+{
+    if (!o->exec.concurrent)
+        return false;
+    if (o->bursts_every < 2)
+        return true;
+    uint64_t z = (o->seed ^ 0x6275727374730000ull) + seq * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (z ^ (z >> 31)) % o->bursts_every == 0;
+}
+
+exec_opts_t engine_seq_exec(const engine_opts_t *o, uint64_t seq)
+{
+    exec_opts_t eo = o->exec;
+    eo.concurrent = engine_seq_bursts(o, seq);
+    return eo;
+}
+
 int engine_rate(const alloc_t *a, const exec_opts_t *eo, unsigned hang_ms, uint64_t deadline_ms,
                 const volatile int *stop, const trace_t *t, const char *oracle, unsigned runs,
                 unsigned *hits, unsigned *done)
@@ -627,7 +647,7 @@ static int reproduce(const alloc_t *a, const engine_opts_t *o, probe_t *probes,
     trace_init(&cand);
     int r = 0;
     ef->reproduced = false;
-    exec_opts_t eo = o->exec;
+    exec_opts_t eo = ef->exec;   /* the schedule the sequence ran under */
     resources_only_for(&eo, oracle);
     /* One replay per candidate first, so a finding that needs a long history costs what it
      * did; a racy one gets RACE_TRIES - 1 more per candidate after, shortest first. */
@@ -657,7 +677,8 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
     trace_init(&t);
     engine_finding_t ef = { .trace = &t, .sequence = seq, .reproduced = false,
                             .elapsed_ms = now_ms() - l->t0,
-                            .deadline_ms = o->time_ms ? l->t0 + o->time_ms : 0 };
+                            .deadline_ms = o->time_ms ? l->t0 + o->time_ms : 0,
+                            .exec = engine_seq_exec(o, seq) };
     int r = build_candidate(&t, o, NULL, &sp, pos, pos,
                             clean_exit ? sh->finding.op_index : sh->progress);
     if (r)
@@ -689,9 +710,9 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
         /* Report what the fuzzing child saw; the trace is its sequence, flagged. */
         build_candidate(&t, o, NULL, &sp, pos, pos, kept.res.f.op_index);
         ef.res = kept.res;
-    } else if (engine_racy(&o->exec, &t)) {
+    } else if (engine_racy(&ef.exec, &t)) {
         ef.rate_runs = ENGINE_RATE_RUNS;
-        r = engine_rate(a, &o->exec, o->hang_ms, ef.deadline_ms, o->interrupted, &t, oracle,
+        r = engine_rate(a, &ef.exec, o->hang_ms, ef.deadline_ms, o->interrupted, &t, oracle,
                         ENGINE_RATE_RUNS, &ef.rate_hits, &ef.rate_runs);
         if (r)
             goto out;
