@@ -671,8 +671,11 @@ int minimize_finding(const alloc_t *a, const exec_opts_t *eo, unsigned hang_ms, 
         *st = (minimize_stats_t){ .before = t->len, .after = t->len };
     else if (!r)
         r = minimize_trace(t, same_failure, &x, &o, st);
-    if (!r && st)
+    /* A trace nothing was cut from is the finding's own: its rate is the finding's. */
+    if (!r && st && st->after < st->before)
         r = measure_rate(a, eo, hang_ms, &o, t, oracle, &st->rate_hits, &st->rate_runs);
+    else if (!r && st)
+        st->rate_hits = o.rate_hits, st->rate_runs = o.rate_runs;
     if (!r && st && lost_rate(&o, st))
         r = keep_original(t, &orig, res, &f, st, &o);
     trace_release(&orig);

@@ -5,8 +5,8 @@
 
 - the racy seeded bug (a lock-free free racing malloc's locked pop) is found by the fuzzer
   alone with a fixed seed and no schedule option; the summary and the JSON summary give the
-  rate it reproduced at, the minimized trace names its schedule and still fails under bursts,
-  and the C reproducer runs its threads at once;
+  rate it reproduced at, the minimized trace names its schedule, keeps at least half that
+  rate and still fails under bursts, and the C reproducer runs its threads at once;
 - the clean base allocator and the reference stay clean with 2 threads at once, and the
   system allocator shows nothing but glibc 2.36's known aligned_alloc finding;
 - the reference stays clean with 4 threads at once for a fixed number of sequences: runs that
@@ -50,13 +50,13 @@ def fuzz(exe, plugin, out, *opts, secs=10):
 
 
 def replays_fail(exe, so, trace, tries):
-    """How many of `tries` replays of trace under bursts fail."""
-    fails = 0
+    """Whether one of up to `tries` replays of trace under bursts fails."""
     for _ in range(tries):
         p = subprocess.run([exe, 'replay', '-a', so, '--schedule=bursts', trace],
                            capture_output=True, text=True, timeout=120)
-        fails += p.returncode == 1
-    return fails
+        if p.returncode == 1:
+            return True
+    return False
 
 
 def racy(tap, exe, so):
@@ -85,14 +85,20 @@ def racy(tap, exe, so):
         head = open(mins[0]).read() if mins else ''
         tap.ok('# schedule: bursts' in head and '--schedule=bursts' in text,
                'the minimized trace and the replay hint name the bursts schedule', head + text)
-        # Kept at about the finding's rate (or the finding's own trace, when the smallest lost
-        # it): one failure in 10 replays under bursts, unless no replay showed the race at all.
-        measured = rates and rates[0] and rates[0]['hits'] > 0
-        fails = replays_fail(exe, so, mins[0], 10) if mins and measured else 0
-        tap.ok(not measured or fails > 0,
+        # Kept at about the finding's rate: the minimized trace's own rate is at least half
+        # the finding's (else the finding's trace is kept, at its rate), and a trace the
+        # summary says fails often fails here too (rates swing with the load: only a clear
+        # one is replayed, until it fails).
+        held = [d for d in distinct if d.get('reproduced') and d.get('minimized_reproduced')]
+        tap.ok(lost or (held and all(2 * d['minimized_reproduced']['hits']
+                                     >= d['reproduced']['hits'] for d in held)),
+               'the minimized trace keeps at least half the finding\'s rate' + skip, p.stdout)
+        clear = held and held[0]['minimized_reproduced']['hits'] >= 5
+        fails = replays_fail(exe, so, mins[0], 40) if mins and clear else 0
+        tap.ok(not clear or fails > 0,
                'the minimized trace still fails under bursts'
-               + ('' if measured else ' # SKIP no replay showed the race'),
-               f'{fails}/10 replays failed\n{head}')
+               + ('' if clear else ' # SKIP its rate is too low to tell'),
+               f'no failure in 40 replays\n{p.stdout}\n{head}')
         c = glob.glob(os.path.join(out, '*.c'))
         src = open(c[0]).read() if c else ''
         tap.ok('static const int CONCURRENT = 1;' in src,
