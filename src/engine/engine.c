@@ -617,8 +617,6 @@ static int try_reproduce(const alloc_t *a, const engine_opts_t *o, const exec_op
     return 0;
 }
 
-/* One pass over the candidates, seq alone first: one replay each in pass 0, race_tries - 1
- * more for a racy one in pass 1. */
 /* Whether any sequence of the span [first, last] ran in bursts: a race in one of them can
  * leave a heap that fails later, in a sequence that took turns (seen with the seeded racy
  * free: an overlap in a turns sequence), so a candidate holding one replays in bursts. */
@@ -631,6 +629,8 @@ static bool span_bursts(const engine_opts_t *o, const warm_span_t *sp, uint64_t 
     return false;
 }
 
+/* One pass over the candidates, seq alone first: one replay each in pass 0, race_tries - 1
+ * more for a racy one in pass 1; a candidate runs in bursts if any of its sequences did. */
 static int reproduce_pass(const alloc_t *a, const engine_opts_t *o, const exec_opts_t *eo,
                           probe_t *probes, const warm_span_t *sp, uint64_t seq, size_t idx,
                           const char *oracle, trace_t *t, engine_finding_t *ef, trace_t *cand,
