@@ -8,7 +8,8 @@
  * drops the ops that need more threads (single-threaded). At run time
  * ALLOCHECK_DROP_OPS=NAME,... drops ops by name (e.g. `fork` under a libFuzzer mode that must
  * not fork), and ALLOCHECK_WARMUP=N runs N of `allocheck fuzz --warmup`'s sequences (big heaps)
- * once before the first input, so every input meets a warm heap. */
+ * once before the first input, so every input meets a warm heap. Inputs run under the
+ * address-space limit of allocheck fuzz's children (limit_address_space). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
