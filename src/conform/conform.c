@@ -429,6 +429,17 @@ static int fill(run_t *r)
     return 0;
 }
 
+/* The timeout is the check's own time: the time it waited for a CPU moves its deadline, so
+ * a loaded machine makes a CPU-bound check slow, never hung. */
+static void check_deadline(const run_t *r, job_t *j, long long now)
+{
+    j->deadline_ms = j->start_ms + r->timeout_ms + children_cpu_wait_ms(j->pid);
+    if (now < j->deadline_ms)
+        return;
+    kill(-j->pid, SIGKILL);
+    j->timed_out = true;
+}
+
 /* Waits for any child to end, write or pass its deadline, and handles what happened. */
 static void wait_some(run_t *r)
 {
@@ -462,10 +473,8 @@ static void wait_some(run_t *r)
     now = now_ms();
     for (unsigned i = 0; i < r->njobs; i++) {
         job_t *j = &r->jobs[i];
-        if (j->pid != 0 && !j->timed_out && now >= j->deadline_ms) {
-            kill(-j->pid, SIGKILL);
-            j->timed_out = true;
-        }
+        if (j->pid != 0 && !j->timed_out && now >= j->deadline_ms)
+            check_deadline(r, j, now);
     }
 }
 
