@@ -175,7 +175,6 @@ static _Noreturn void in_worker(const check_t *c, slot_t *slot)
     _exit(0);
 }
 
-/* In the child: isolate, limit, run, mark done. Never returns. */
 /* In the child (src/base/pool.h has isolated and limited it): run, mark done. */
 static void body(void *arg, size_t task, void *s)
 {
