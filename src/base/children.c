@@ -209,6 +209,23 @@ void children_add(pid_t pid)
         }
 }
 
+long long children_cpu_wait_ms(pid_t pid)
+{
+    char path[64], buf[128];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    unsigned long long ran, waited;
+    buf[n > 0 ? n : 0] = '\0';
+    /* "<ns on a CPU> <ns waiting for one> <timeslices>" */
+    if (sscanf(buf, "%llu %llu", &ran, &waited) != 2)
+        return 0;
+    return (long long)(waited / 1000000);
+}
+
 void children_kill(pid_t pid)
 {
     if (pid > 0)

@@ -53,6 +53,12 @@ void children_enter(pid_t parent, int out_fd, const children_limits_t *lim);
  * cannot miss) and registers it. */
 void children_add(pid_t pid);
 
+/* How long pid's main thread has waited for a CPU (runnable but not running), in ms; 0 where
+ * the kernel does not say. A deadline measured in wall time minus this counts what the child
+ * did (ran, slept, blocked) and not how busy the machine was: a CPU-bound check on a loaded
+ * machine is slow, not hung, while a deadlock or a spin still reaches its deadline. */
+long long children_cpu_wait_ms(pid_t pid);
+
 /* Kills pid's whole group (it stays registered until children_reaped). */
 void children_kill(pid_t pid);
 

@@ -1,26 +1,20 @@
-/* The conformance runner (src/conform/conform.h). One forked child per (allocator, check) task, in its
- * own process group, stdout+stderr into a pipe whose last bytes are kept, the verdict written
- * into a MAP_SHARED slot. The parent waits on pidfds and pipes with poll(2), never sleeps, and
- * SIGKILLs a group whose deadline passed. Harness memory is mmap'ed: under preload: specs libc
- * malloc is the allocator under test. */
+/* The conformance runner (src/conform/conform.h). One child per (allocator, check) task, run
+ * by the pool of watched children (src/base/pool.h): the verdict comes through the job's
+ * MAP_SHARED slot, the allocator's last words through its output. Here: which tasks run in
+ * what order, and what each end means. */
 #include "src/conform/conform.h"
 #include "src/base/children.h"
+#include "src/base/pool.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <fnmatch.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#define MAX_JOBS 64
 
 /* What a child writes: the check's context, then a mark that run() returned. */
 typedef struct slot {
@@ -28,28 +22,16 @@ typedef struct slot {
     volatile int done;
 } slot_t;
 
-typedef struct job {
-    pid_t pid;                /* 0: the job is free */
-    int pidfd;
-    int out;                  /* read end of the child's stdout+stderr; -1 after EOF */
-    size_t task;
-    slot_t *slot;
-    long long start_ms, deadline_ms;
-    bool timed_out;
-    size_t tail_len;
-    char tail[CONFORM_LAST_WORDS];
-} job_t;
-
 typedef struct run {
     const alloc_t *allocs;
     const check_t *const *checks;
     size_t nallocs, nchecks, ntasks, next;
     conform_result_t *results;
     profile_t profile;
-    unsigned timeout_ms, njobs, running;
+    unsigned timeout_ms;
     size_t *order;            /* tasks in start order, CHECK_SLOW first */
     children_limits_t lim;
-    job_t jobs[MAX_JOBS];
+    pool_t pool;
 } run_t;
 
 static const char *const profile_names[PROFILE_COUNT] = {
@@ -120,13 +102,6 @@ void conform_results_free(conform_result_t *r, size_t n)
 {
     if (r)
         munmap(r, (n ? n : 1) * sizeof(conform_result_t));
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A check of errno alone, where errno is not owed. */
@@ -200,213 +175,113 @@ static _Noreturn void in_worker(const check_t *c, slot_t *slot)
     _exit(0);
 }
 
-/* In the child: isolate, limit, run, mark done. Never returns. */
-static void child_main(const run_t *r, const check_t *c, slot_t *slot, int outw, pid_t parent)
+/* In the child (src/base/pool.h has isolated and limited it): run, mark done. */
+static void body(void *arg, size_t task, void *s)
 {
-    children_enter(parent, outw, c->flags & CHECK_NOLIMIT ? NULL : &r->lim);
-    /* A crash must be a signal in every build: a sanitizer's handler would turn it into
-     * exit(1) and hide which signal it was. */
-    static const int crash[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE };
-    for (size_t i = 0; i < sizeof crash / sizeof crash[0]; i++)
-        signal(crash[i], SIG_DFL);
-    sigset_t all;
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
-    for (unsigned i = 0; i < r->njobs; i++)  /* other checks' verdicts are out of reach */
-        if (r->jobs[i].slot != slot)
-            munmap(r->jobs[i].slot, sizeof *slot);
+    const run_t *r = arg;
+    slot_t *slot = s;
+    slot->ctx.a = &r->allocs[task / r->nchecks];
+    slot->ctx.profile = r->profile;
+    slot->ctx.verdict = VERDICT_PASS;
+    slot->ctx.timeout_ms = r->timeout_ms;
+    const check_t *c = r->checks[task % r->nchecks];
     if (alloc_is_remote(slot->ctx.a))
         in_worker(c, slot);
     run_check(slot->ctx.a, c, slot);
 }
 
-static void reset_slot(const run_t *r, slot_t *slot, size_t task)
-{
-    memset(slot, 0, sizeof *slot);
-    slot->ctx.a = &r->allocs[task / r->nchecks];
-    slot->ctx.profile = r->profile;
-    slot->ctx.verdict = VERDICT_PASS;
-    slot->ctx.timeout_ms = r->timeout_ms;
-}
-
-/* Forks the child of task into job j. Returns 0 or a negative errno. */
-static int start_job(run_t *r, job_t *j, size_t task)
-{
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return -errno;
-    reset_slot(r, j->slot, task);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        int err = -errno;
-        close(fds[0]);
-        close(fds[1]);
-        return err;
-    }
-    if (pid == 0)
-        child_main(r, r->checks[task % r->nchecks], j->slot, fds[1], parent);
-    children_add(pid);
-    close(fds[1]);
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (j->pidfd < 0) {
-        int err = -errno;
-        kill(-pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        children_reaped(pid);
-        close(fds[0]);
-        return err;
-    }
-    j->pid = pid;
-    j->out = fds[0];
-    j->task = task;
-    j->start_ms = now_ms();
-    j->deadline_ms = j->start_ms + r->timeout_ms;
-    j->timed_out = false;
-    j->tail_len = 0;
-    r->running++;
-    return 0;
-}
-
-/* Keeps the last CONFORM_LAST_WORDS bytes the child wrote. */
-static void tail_push(job_t *j, const char *buf, size_t n)
-{
-    size_t cap = sizeof j->tail;
-    if (n >= cap) {
-        memcpy(j->tail, buf + n - cap, cap);
-        j->tail_len = cap;
-        return;
-    }
-    if (j->tail_len + n > cap) {
-        size_t drop = j->tail_len + n - cap;
-        memmove(j->tail, j->tail + drop, j->tail_len - drop);
-        j->tail_len -= drop;
-    }
-    memcpy(j->tail + j->tail_len, buf, n);
-    j->tail_len += n;
-}
-
-static void drain(job_t *j)
-{
-    char buf[4096];
-    while (j->out >= 0) {
-        ssize_t n = read(j->out, buf, sizeof buf);
-        if (n > 0) {
-            tail_push(j, buf, (size_t)n);
-        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-            close(j->out);
-            j->out = -1;
-        } else if (errno == EAGAIN) {
-            return;
-        }
-    }
-}
-
 /* "timed out after 5 s", "killed by SIGSEGV (Segmentation fault)", ... */
-static size_t describe_death(const run_t *r, const job_t *j, const siginfo_t *si, char *m,
-                             size_t len)
+static size_t describe_death(const run_t *r, const pool_end_t *e, char *m, size_t len)
 {
     unsigned t = r->timeout_ms;
     int n;
-    if (j->timed_out)
+    if (e->timed_out)
         n = t % 1000 ? snprintf(m, len, "timed out after %u ms (deadlock or hang?)", t)
                      : snprintf(m, len, "timed out after %u s (deadlock or hang?)", t / 1000);
-    else if (si->si_code == CLD_EXITED)
+    else if (e->si.si_code == CLD_EXITED)
         n = snprintf(m, len, "exited with status %d before finishing the check "
-                     "(exit() inside the allocator?)", si->si_status);
+                     "(exit() inside the allocator?)", e->si.si_status);
     else
-        n = snprintf(m, len, "killed by SIG%s (%s)%s", sigabbrev_np(si->si_status) ?: "?",
-                     sigdescr_np(si->si_status) ?: "unknown signal",
-                     si->si_status == SIGKILL ? ", out of memory?" : "");
+        n = snprintf(m, len, "killed by SIG%s (%s)%s", sigabbrev_np(e->si.si_status) ?: "?",
+                     sigdescr_np(e->si.si_status) ?: "unknown signal",
+                     e->si.si_status == SIGKILL ? ", out of memory?" : "");
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
 /* A report-only check whose child the allocator stopped on purpose (abort, a trap, exit: an
  * assertion on a documented precondition) has met a refusal, not broken a promise. */
-static bool refused_on_purpose(const run_t *r, const job_t *j, const siginfo_t *si)
+static bool refused_on_purpose(const run_t *r, const pool_end_t *e)
 {
-    if (!(r->checks[j->task % r->nchecks]->flags & CHECK_INFO) || j->timed_out)
+    if (!(r->checks[e->task % r->nchecks]->flags & CHECK_INFO) || e->timed_out)
         return false;
-    if (si->si_code == CLD_EXITED)
+    if (e->si.si_code == CLD_EXITED)
         return true;
-    return si->si_status == SIGABRT || si->si_status == SIGTRAP || si->si_status == SIGILL;
+    int sig = e->si.si_status;
+    return sig == SIGABRT || sig == SIGTRAP || sig == SIGILL;
 }
 
 /* A check driving undefined behaviour, whose child died of it: any death is an answer. */
-static bool died_of_ub(const run_t *r, const job_t *j)
+static bool died_of_ub(const run_t *r, const pool_end_t *e)
 {
-    return (r->checks[j->task % r->nchecks]->flags & CHECK_UB) && !j->timed_out;
+    return (r->checks[e->task % r->nchecks]->flags & CHECK_UB) && !e->timed_out;
 }
 
 /* The verdict of a check that ran to its end: a report's PASS is INFO. */
-static verdict_t finished_verdict(const run_t *r, const job_t *j, verdict_t v)
+static verdict_t finished_verdict(const run_t *r, const pool_end_t *e, verdict_t v)
 {
     if (v >= VERDICT_COUNT)
         return VERDICT_FAIL;
-    bool info = r->checks[j->task % r->nchecks]->flags & (CHECK_INFO | CHECK_UB);
+    bool info = r->checks[e->task % r->nchecks]->flags & (CHECK_INFO | CHECK_UB);
     return info && v == VERDICT_PASS ? VERDICT_INFO : v;
 }
 
 /* Turns a dead child into its result: the check's own verdict, or a failure saying how it
  * died, what the check had noted, and the allocator's last words. */
-static void judge(const run_t *r, const job_t *j, const siginfo_t *si)
+static void judge(const run_t *r, const pool_end_t *e)
 {
-    conform_result_t *res = &r->results[j->task];
-    const check_ctx_t *c = &j->slot->ctx;
+    conform_result_t *res = &r->results[e->task];
+    const slot_t *slot = e->slot;
+    const check_ctx_t *c = &slot->ctx;
     int msglen = (int)strnlen(c->msg, sizeof c->msg);
-    res->ms = (unsigned)(now_ms() - j->start_ms);
+    res->ms = (unsigned)e->ms;
     snprintf(res->behaviour, sizeof res->behaviour, "%.*s",
              (int)strnlen(c->behaviour, sizeof c->behaviour), c->behaviour);
-    if (!j->timed_out && si->si_code == CLD_EXITED && j->slot->done) {
-        res->verdict = finished_verdict(r, j, c->verdict);
+    if (!e->timed_out && e->si.si_code == CLD_EXITED && slot->done) {
+        res->verdict = finished_verdict(r, e, c->verdict);
         snprintf(res->msg, sizeof res->msg, "%.*s", msglen, c->msg);
         return;
     }
-    res->verdict = died_of_ub(r, j) ? VERDICT_INFO
-                   : refused_on_purpose(r, j, si) ? VERDICT_DIVERGENCE : VERDICT_FAIL;
-    size_t off = describe_death(r, j, si, res->msg, sizeof res->msg);
-    if (died_of_ub(r, j) && !res->behaviour[0])
+    res->verdict = died_of_ub(r, e) ? VERDICT_INFO
+                   : refused_on_purpose(r, e) ? VERDICT_DIVERGENCE : VERDICT_FAIL;
+    size_t off = describe_death(r, e, res->msg, sizeof res->msg);
+    if (died_of_ub(r, e) && !res->behaviour[0])
         snprintf(res->behaviour, sizeof res->behaviour, "dies: %.*s", (int)off,
                  res->msg);
     if (msglen > 0)
         off += (size_t)snprintf(res->msg + off, sizeof res->msg - off,
                                 "; the check had noted: %.*s", msglen, c->msg);
-    if (j->tail_len > 0 && off < sizeof res->msg)
+    if (e->tail_len > 0 && off < sizeof res->msg)
         snprintf(res->msg + off, sizeof res->msg - off, "\nlast words: %.*s",
-                 (int)j->tail_len, j->tail);
+                 (int)e->tail_len, e->tail);
 }
 
-/* Kills what is left of j's group, reaps the child and frees the job. */
-static void release_job(run_t *r, job_t *j)
+/* A check a stop signal cut short has no verdict: a skip saying so, never a failure. */
+static void done(void *arg, const pool_end_t *e)
 {
-    kill(-j->pid, SIGKILL);
-    while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    if (j->out >= 0)
-        close(j->out);
-    close(j->pidfd);
-    children_reaped(j->pid);
-    j->pid = 0;
-    r->running--;
-}
-
-/* The child has exited: kill what it left in its group, collect, reap, free the job. */
-static void finish(run_t *r, job_t *j)
-{
-    siginfo_t si = { 0 };
-    while (waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
-        ;
-    kill(-j->pid, SIGKILL);
-    drain(j);
-    judge(r, j, &si);
-    release_job(r, j);
+    const run_t *r = arg;
+    if (!e->stopped) {
+        judge(r, e);
+        return;
+    }
+    r->results[e->task] = (conform_result_t){ .verdict = VERDICT_SKIP };
+    snprintf(r->results[e->task].msg, sizeof r->results[e->task].msg,
+             "not finished: allocheck was interrupted");
 }
 
 /* Starts tasks until every job is busy. Skips need no child. */
 static int fill(run_t *r)
 {
-    while (r->next < r->ntasks && r->running < r->njobs) {
+    while (r->next < r->ntasks && pool_has_room(&r->pool)) {
         size_t task = r->order[r->next];
         conform_result_t *res = &r->results[task];
         const check_t *c = r->checks[task % r->nchecks];
@@ -416,57 +291,14 @@ static int fill(run_t *r)
             r->next++;
             continue;
         }
-        job_t *j = r->jobs;
-        while (j->pid != 0)
-            j++;
-        int err = start_job(r, j, task);
-        if (err == -EAGAIN && r->running > 0)
+        int err = pool_start(&r->pool, task, c->flags & CHECK_NOLIMIT ? NULL : &r->lim);
+        if (err == -EAGAIN && r->pool.running > 0)
             return 0;  /* out of processes: retry when a child ends */
         if (err < 0)
             return err;
         r->next++;
     }
     return 0;
-}
-
-/* Waits for any child to end, write or pass its deadline, and handles what happened. */
-static void wait_some(run_t *r)
-{
-    struct pollfd pfd[2 * MAX_JOBS];
-    job_t *owner[2 * MAX_JOBS];
-    nfds_t n = 0;
-    /* Never longer than CHILDREN_POLL_MS: a stop signal between a look at the flag and
-     * poll() would otherwise wait for the next deadline. */
-    long long now = now_ms(), next = now + CHILDREN_POLL_MS;
-    for (unsigned i = 0; i < r->njobs; i++) {
-        job_t *j = &r->jobs[i];
-        if (j->pid == 0)
-            continue;
-        pfd[n] = (struct pollfd){ .fd = j->pidfd, .events = POLLIN };
-        owner[n++] = j;
-        if (j->out >= 0) {
-            pfd[n] = (struct pollfd){ .fd = j->out, .events = POLLIN };
-            owner[n++] = j;
-        }
-        if (!j->timed_out && j->deadline_ms < next)
-            next = j->deadline_ms;
-    }
-    if (poll(pfd, n, next > now ? (int)(next - now) : 0) > 0) {
-        for (nfds_t i = 0; i < n; i++)
-            if (pfd[i].revents && pfd[i].fd == owner[i]->out)
-                drain(owner[i]);
-        for (nfds_t i = 0; i < n; i++)
-            if (pfd[i].revents && pfd[i].fd == owner[i]->pidfd)
-                finish(r, owner[i]);
-    }
-    now = now_ms();
-    for (unsigned i = 0; i < r->njobs; i++) {
-        job_t *j = &r->jobs[i];
-        if (j->pid != 0 && !j->timed_out && now >= j->deadline_ms) {
-            kill(-j->pid, SIGKILL);
-            j->timed_out = true;
-        }
-    }
 }
 
 /* Start order: CHECK_SLOW checks first so a long check does not end the run alone. */
@@ -480,19 +312,10 @@ static void plan(run_t *r)
                     r->order[k++] = ai * r->nchecks + ci;
 }
 
-/* After a stop signal: a check that was cut short has no verdict; it and every check not
- * started are skips saying so, never failures. */
+/* After a stop signal: the checks cut short and every check not started are skips. */
 static void abandon(run_t *r)
 {
-    for (unsigned i = 0; i < r->njobs; i++) {
-        job_t *j = &r->jobs[i];
-        if (j->pid == 0)
-            continue;
-        release_job(r, j);
-        r->results[j->task] = (conform_result_t){ .verdict = VERDICT_SKIP };
-        snprintf(r->results[j->task].msg, sizeof r->results[j->task].msg,
-                 "not finished: allocheck was interrupted");
-    }
+    pool_stop(&r->pool);
     for (; r->next < r->ntasks; r->next++) {
         conform_result_t *res = &r->results[r->order[r->next]];
         res->verdict = VERDICT_SKIP;
@@ -500,26 +323,16 @@ static void abandon(run_t *r)
     }
 }
 
-static void kill_all(run_t *r)
+static int open_pool(run_t *r, const conform_opts_t *opts)
 {
-    for (unsigned i = 0; i < r->njobs; i++) {
-        if (r->jobs[i].pid != 0) {
-            kill(-r->jobs[i].pid, SIGKILL);
-            finish(r, &r->jobs[i]);
-        }
-    }
-}
-
-static unsigned pick_jobs(const conform_opts_t *o, size_t ntasks)
-{
-    long n = o->jobs ? (long)o->jobs : sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        n = 1;
-    if (n > MAX_JOBS)
-        n = MAX_JOBS;
-    if ((size_t)n > ntasks)
-        n = ntasks ? (long)ntasks : 1;
-    return (unsigned)n;
+    pool_opts_t po = {
+        .jobs = pool_pick_jobs(opts->jobs, r->ntasks), .timeout_ms = r->timeout_ms,
+        .slot_size = sizeof(slot_t), .tail_size = CONFORM_LAST_WORDS,
+        .body = body, .done = done, .arg = r,
+        /* the slots cross a preload worker's exec */
+        .slot_new = worker_shared_new, .slot_free = worker_shared_free,
+    };
+    return pool_open(&r->pool, &po);
 }
 
 int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *checks,
@@ -529,35 +342,30 @@ int conform_run(const alloc_t *allocs, size_t nallocs, const check_t *const *che
     r = (run_t){ .allocs = allocs, .checks = checks, .nallocs = nallocs, .nchecks = nchecks,
                  .ntasks = nallocs * nchecks, .results = results, .profile = opts->profile };
     r.timeout_ms = opts->timeout_ms ? opts->timeout_ms : CONFORM_DEFAULT_TIMEOUT_MS;
-    r.njobs = pick_jobs(opts, r.ntasks);
     children_pick_limits(&r.lim, opts->data_limit ? opts->data_limit
                                   : children_data_headroom(CONFORM_DEFAULT_DATA_LIMIT));
     size_t order_len = (r.ntasks ? r.ntasks : 1) * sizeof(size_t);
-    int err = (r.order = map_anon(order_len, MAP_PRIVATE)) ? 0 : -ENOMEM;
-    for (unsigned i = 0; i < r.njobs && !err; i++)
-        if (!(r.jobs[i].slot = worker_shared_new(sizeof(slot_t))))   /* crosses an exec */
-            err = -ENOMEM;
-    if (err)
-        goto out;
+    if (!(r.order = map_anon(order_len, MAP_PRIVATE)))
+        return -ENOMEM;
+    int err = open_pool(&r, opts);
+    if (err) {
+        munmap(r.order, order_len);
+        return err;
+    }
     memset(results, 0, r.ntasks * sizeof *results);
     plan(&r);
-    fflush(NULL);  /* or children would inherit and repeat buffered output */
-    while (!err && !children_stop() && (r.next < r.ntasks || r.running > 0)) {
+    while (!err && !children_stop() && (r.next < r.ntasks || r.pool.running > 0)) {
         err = fill(&r);
-        if (!err && r.running > 0)
-            wait_some(&r);
+        if (!err && r.pool.running > 0)
+            pool_wait(&r.pool);
     }
     if (children_stop())
         abandon(&r);
-    kill_all(&r);
-out:
-    for (unsigned i = 0; i < r.njobs; i++)
-        if (r.jobs[i].slot)
-            worker_shared_free(r.jobs[i].slot, sizeof(slot_t));
-    if (r.order)
-        munmap(r.order, order_len);
+    pool_close(&r.pool);
+    munmap(r.order, order_len);
     return err;
 }
+
 
 static bool repeatable(verdict_t v)
 {

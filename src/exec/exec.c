@@ -1034,9 +1034,11 @@ static int fork_child_ops(exec_t *e, unsigned self)
 /* The child of a fork: never returns. The report goes through fd; _exit skips the atexit
  * handlers and stdio buffers the parent owns. */
 __attribute__((noreturn))
-static void fork_child(exec_t *e, int fd, unsigned self)
+static void fork_child(exec_t *e, int fd, unsigned self, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)   /* it died before the prctl: nothing would kill us */
+        _exit(127);
     setpgid(0, 0);
     if (!e->o.full_check_max || e->o.full_check_max > FORK_CHILD_FULL_MAX)
         e->o.full_check_max = FORK_CHILD_FULL_MAX;
@@ -1087,12 +1089,12 @@ static int fork_spawn(exec_t *e, unsigned busy, unsigned self, fork_kid_t *k)
         return -errno;
     if (busy)
         hammers_mid_call(e->hammers);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid == 0) {
         close(fds[0]);
         if (e->hammers)
             hammers_forget(e->hammers);
-        fork_child(e, fds[1], self);
+        fork_child(e, fds[1], self, parent);
     }
     int err = errno;
     close(fds[1]);

@@ -1,23 +1,22 @@
-/* allocheck profile's runner: every cell in its own child (src/base/children.h), so a crash or a
- * hang in one allocator's workload is a reported cell and the run goes on. The child writes
- * its fp_result_t into a shared mapping; the parent waits on a pidfd with the cell's time
- * limit and the stop flag, and keeps the result, or the signal and the allocator's last words.
+/* allocheck profile's runner: every cell in its own child, run by the pool of watched children
+ * (src/base/pool.h), so a crash or a hang in one allocator's workload is a reported cell and
+ * the run goes on. The child writes its fp_result_t into a shared mapping; the parent keeps
+ * it, or how the child ended (past the cell's time limit, or a signal) and its last words.
  * Speed cells run opts.reps times (median and spread); their footprint is the first run's.
  * Leaves out: what a cell measures (workload.c, shapes.c, threads.c). */
 #include <dlfcn.h>
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "src/base/children.h"
+#include "src/base/pool.h"
 #include "src/footprint/measure.h"
 #include "src/footprint/profile.h"
 
@@ -41,7 +40,13 @@ typedef struct shm {
 } shm_t;
 
 static shm_t *g_shm;
-static int g_words = -1;   /* memfd: the child's stdout and stderr */
+
+/* One cell's child as the parent saw it. */
+typedef struct watch {
+    const cell_t *cell;
+    pool_end_t end;
+    char words[160];   /* the tail of what it printed, on one line */
+} watch_t;
 
 static void child_body(const cell_t *c)
 {
@@ -57,95 +62,63 @@ static void child_body(const cell_t *c)
     }
 }
 
-/* The tail of what the child printed, on one line. */
-static void last_words(char *out, size_t len)
+static void cell_body(void *arg, size_t task, void *slot)
 {
-    char buf[160] = "";
-    off_t end = lseek(g_words, 0, SEEK_END);
-    off_t from = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
-    ssize_t n = pread(g_words, buf, sizeof buf - 1, from);
-    buf[n > 0 ? n : 0] = 0;
-    for (char *q = buf; *q; q++)
-        if (*q == '\n' || *q == '\r' || *q == '\t')
-            *q = ' ';
-    snprintf(out, len, "%s", buf);
+    (void)task, (void)slot;
+    child_body(((const watch_t *)arg)->cell);
 }
 
-static void judge(int ws, bool hung, unsigned ms, fp_result_t *r)
+static void cell_done(void *arg, const pool_end_t *e)
 {
-    char words[160];
-    last_words(words, sizeof words);
-    if (hung) {
+    watch_t *w = arg;
+    w->end = *e;
+    size_t n = e->tail_len < sizeof w->words ? e->tail_len : sizeof w->words - 1;
+    for (size_t i = 0; i < n; i++) {
+        char ch = e->tail[e->tail_len - n + i];
+        w->words[i] = ch == '\n' || ch == '\r' || ch == '\t' ? ' ' : ch;
+    }
+    w->words[n] = 0;
+}
+
+static void judge(const watch_t *w, unsigned ms, fp_result_t *r)
+{
+    const siginfo_t *si = &w->end.si;
+    const char *words = w->words;
+    if (w->end.timed_out) {
         r->status = FP_HUNG;
         snprintf(r->note, sizeof r->note, "no result within %u ms", ms);
-    } else if (WIFSIGNALED(ws)) {
+    } else if (si->si_code != CLD_EXITED) {
         r->status = FP_CRASHED;
-        snprintf(r->note, sizeof r->note, "killed by %s%s%s", sigabbrev_np(WTERMSIG(ws)) ?
-                 sigabbrev_np(WTERMSIG(ws)) : "a signal", words[0] ? ": " : "", words);
-    } else if (WEXITSTATUS(ws) != 0) {
+        snprintf(r->note, sizeof r->note, "killed by %s%s%s", sigabbrev_np(si->si_status) ?
+                 sigabbrev_np(si->si_status) : "a signal", words[0] ? ": " : "", words);
+    } else if (si->si_status != 0) {
         r->status = FP_CRASHED;
-        snprintf(r->note, sizeof r->note, "exited with status %d%s%s", WEXITSTATUS(ws),
+        snprintf(r->note, sizeof r->note, "exited with status %d%s%s", si->si_status,
                  words[0] ? ": " : "", words);
     }
-}
-
-/* Waits for pid up to ms; returns 1 when it ended (*ws), 0 on timeout, -EINTR on a stop. */
-static int wait_child(pid_t pid, int pidfd, unsigned ms, int *ws)
-{
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        if (waitpid(pid, ws, WNOHANG) == pid)
-            return 1;
-        if (children_stop())
-            return -EINTR;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long el = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-        if (el >= (long)ms)
-            return 0;
-        struct pollfd pf = { pidfd, POLLIN, 0 };
-        if (pidfd < 0 || poll(&pf, 1, CHILDREN_POLL_MS) < 0)
-            poll(NULL, 0, 5);
-    }
-}
-
-static void reap(pid_t pid, int *ws)
-{
-    children_kill(pid);
-    while (waitpid(pid, ws, 0) < 0 && errno == EINTR)
-        ;
-    children_reaped(pid);
 }
 
 /* Runs one cell; the result is in g_shm. Returns 0 or -EINTR / -errno. */
 static int run_cell(const cell_t *c)
 {
-    memset(g_shm, 0, sizeof *g_shm);
-    if (ftruncate(g_words, 0) < 0)
-        return -errno;
+    static pool_t pool;   /* large (its jobs hold last words) */
+    watch_t w = { .cell = c };
     unsigned ms = c->p->opts.timeout_ms;
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        children_enter(parent, g_words, children_default_limits());
-        child_body(c);
-        _exit(0);
-    }
-    children_add(pid);
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), ws = 0;
-    int rc = wait_child(pid, pidfd, ms, &ws);
-    if (rc <= 0)
-        reap(pid, &ws);
-    else
-        children_reaped(pid);
-    if (pidfd >= 0)
-        close(pidfd);
-    if (rc < 0)
+    pool_opts_t po = { .jobs = 1, .timeout_ms = ms, .tail_size = sizeof w.words - 1,
+                       .body = cell_body, .done = cell_done, .arg = &w };
+    memset(g_shm, 0, sizeof *g_shm);
+    int rc = pool_open(&pool, &po);
+    if (rc)
         return rc;
-    judge(ws, rc == 0, ms, &g_shm->r);
+    rc = pool_start(&pool, 0, children_default_limits());
+    while (!rc && pool.running > 0 && !children_stop())
+        pool_wait(&pool);
+    pool_close(&pool);
+    if (rc)
+        return rc;
+    if (w.end.stopped)
+        return -EINTR;
+    judge(&w, ms, &g_shm->r);
     return 0;
 }
 
@@ -254,8 +227,6 @@ static int setup(void)
             return -errno;
         g_shm = m;
     }
-    if (g_words < 0 && (g_words = memfd_create("allocheck-profile", MFD_CLOEXEC)) < 0)
-        return -errno;
     return 0;
 }
 

@@ -1,45 +1,28 @@
-/* The runner of `allocheck harden` (src/harden/harden.h). One forked child per run of a task,
- * in its own process group (src/base/children.h), stdout+stderr into a pipe whose tail is kept as
- * the allocator's message, the probe's verdict in a MAP_SHARED slot. The parent waits with
- * poll(2) on pidfds and pipes and SIGKILLs a group whose deadline passed. The outcome of a run
- * is decided here, from how the child ended and how far it got (judge()). */
+/* The runner of `allocheck harden` (src/harden/harden.h). One child per run of a task, run by
+ * the pool of watched children (src/base/pool.h): the probe's verdict comes through the job's
+ * MAP_SHARED slot, the allocator's message through its output's tail. The outcome of a run is
+ * decided here, from how the child ended and how far it got (judge()). */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "src/base/children.h"
+#include "src/base/pool.h"
 #include "src/harden/harden.h"
 
-#define MAX_JOBS 64
 #define TAIL 300
-
-typedef struct job {
-    pid_t pid;                /* 0: free */
-    int pidfd, out;
-    size_t task;
-    harden_slot_t *slot;
-    long long start_ms, deadline_ms;
-    bool timed_out;
-    size_t tail_len;
-    char tail[TAIL];
-} job_t;
 
 typedef struct run {
     const alloc_t *allocs;
     const misuse_t *const *cases;
     size_t ncases, ntasks, nruns, next;   /* next: index into tasks * runs */
-    unsigned runs, njobs, running, timeout_ms;
+    unsigned runs, timeout_ms;
     harden_result_t *res;
     children_limits_t lim;
-    job_t jobs[MAX_JOBS];
+    pool_t pool;
 } run_t;
 
 static const char *const outcome_names[HO_COUNT] = {
@@ -95,13 +78,6 @@ bool harden_na_reason(const alloc_t *a, const misuse_t *c, char *msg, size_t len
     return false;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const alloc_t *alloc_of(const run_t *r, size_t task)
 {
     return &r->allocs[task / r->ncases];
@@ -112,92 +88,28 @@ static const misuse_t *case_of(const run_t *r, size_t task)
     return r->cases[task % r->ncases];
 }
 
-static _Noreturn void child_main(const run_t *r, job_t *j, int outw, pid_t parent)
+/* In the child (src/base/pool.h has isolated and limited it). */
+static void body(void *arg, size_t task, void *slot)
 {
-    children_enter(parent, outw, &r->lim);
-    static const int crash[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE, SIGTRAP };
-    for (size_t i = 0; i < sizeof crash / sizeof crash[0]; i++)
-        signal(crash[i], SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (alloc_is_remote(alloc_of(r, j->task))) {
-        snprintf(j->slot->msg, sizeof j->slot->msg, "preload: specs are not supported by harden");
+    const run_t *r = arg;
+    harden_slot_t *s = slot;
+    if (alloc_is_remote(alloc_of(r, task))) {
+        snprintf(s->msg, sizeof s->msg, "preload: specs are not supported by harden");
         _exit(3);
     }
-    harden_child(alloc_of(r, j->task), case_of(r, j->task), j->slot);
-    _exit(0);
-}
-
-static int start(run_t *r, job_t *j, size_t task)
-{
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return -errno;
-    memset(j->slot, 0, sizeof *j->slot);
-    j->task = task;
-    pid_t parent = getpid(), pid = fork();
-    if (pid < 0) {
-        int err = -errno;
-        close(fds[0]);
-        close(fds[1]);
-        return err;
-    }
-    if (pid == 0)
-        child_main(r, j, fds[1], parent);
-    children_add(pid);
-    close(fds[1]);
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (j->pidfd < 0) {
-        int err = -errno;
-        kill(-pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        children_reaped(pid);
-        close(fds[0]);
-        return err;
-    }
-    j->pid = pid;
-    j->out = fds[0];
-    j->start_ms = now_ms();
-    j->deadline_ms = j->start_ms + r->timeout_ms;
-    j->timed_out = false;
-    j->tail_len = 0;
-    r->running++;
-    return 0;
-}
-
-static void drain(job_t *j)
-{
-    char buf[4096];
-    while (j->out >= 0) {
-        ssize_t n = read(j->out, buf, sizeof buf);
-        if (n > 0) {
-            size_t k = (size_t)n > TAIL ? TAIL : (size_t)n, keep = j->tail_len;
-            if (keep + k > TAIL)
-                keep = TAIL - k;
-            memmove(j->tail, j->tail + j->tail_len - keep, keep);
-            memcpy(j->tail + keep, buf + (size_t)n - k, k);
-            j->tail_len = keep + k;
-        } else if (n == 0 || errno != EINTR) {
-            if (n < 0 && errno == EAGAIN)
-                return;
-            close(j->out);
-            j->out = -1;
-        }
-    }
+    harden_child(alloc_of(r, task), case_of(r, task), s);
 }
 
 /* The child's last words on one line: newlines become " / ", blanks at the ends go. */
-static void words(const job_t *j, char *out, size_t len)
+static void words(const pool_end_t *e, char *out, size_t len)
 {
-    size_t o = 0, i = 0, n = j->tail_len;
-    while (i < n && (j->tail[i] == '\n' || j->tail[i] == ' '))
+    size_t o = 0, i = 0, n = e->tail_len;
+    while (i < n && (e->tail[i] == '\n' || e->tail[i] == ' '))
         i++;
-    while (n > i && (j->tail[n - 1] == '\n' || j->tail[n - 1] == ' '))
+    while (n > i && (e->tail[n - 1] == '\n' || e->tail[n - 1] == ' '))
         n--;
     for (; i < n && o + 4 < len; i++) {
-        char ch = j->tail[i];
+        char ch = e->tail[i];
         if (ch == '\n') {
             memcpy(out + o, " / ", 3);
             o += 3;
@@ -216,13 +128,13 @@ static const char *phase_name(int phase)
 }
 
 /* How the child ended, as an outcome and a message. */
-static harden_outcome_t judge(const run_t *r, const job_t *j, const siginfo_t *si, char *msg,
-                              size_t len)
+static harden_outcome_t judge(const run_t *r, const pool_end_t *e, char *msg, size_t len)
 {
-    const harden_slot_t *s = j->slot;
+    const harden_slot_t *s = e->slot;
+    const siginfo_t *si = &e->si;
     char said[TAIL + 64];
-    words(j, said, sizeof said);
-    bool clean = !j->timed_out && si->si_code == CLD_EXITED && si->si_status == 0;
+    words(e, said, sizeof said);
+    bool clean = !e->timed_out && si->si_code == CLD_EXITED && si->si_status == 0;
     int phase = s->phase;
     if (phase == HARDEN_PHASE_NA || (si->si_code == CLD_EXITED && si->si_status == 3)) {
         snprintf(msg, len, "%.*s", (int)sizeof s->msg, s->msg);
@@ -230,7 +142,7 @@ static harden_outcome_t judge(const run_t *r, const job_t *j, const siginfo_t *s
     }
     if (phase == HARDEN_PHASE_SETUP) {
         snprintf(msg, len, "%s before the misuse began%s%.300s",
-                 clean ? "the case ended" : j->timed_out ? "timed out" : "died",
+                 clean ? "the case ended" : e->timed_out ? "timed out" : "died",
                  said[0] ? ": " : "", said);
         return HO_ERROR;
     }
@@ -243,7 +155,7 @@ static harden_outcome_t judge(const run_t *r, const job_t *j, const siginfo_t *s
         snprintf(msg, len, "%.300s", said);
         return said[0] ? HO_DETECTED : HO_IGNORED;
     }
-    if (j->timed_out) {
+    if (e->timed_out) {
         snprintf(msg, len, "no progress for %u ms %s", r->timeout_ms, phase_name(phase));
         return HO_HANG;
     }
@@ -276,12 +188,12 @@ static int rank(harden_outcome_t o)
     return r[o];
 }
 
-static void record(run_t *r, const job_t *j, harden_outcome_t o, const char *msg)
+static void record(run_t *r, const pool_end_t *e, harden_outcome_t o, const char *msg)
 {
-    harden_result_t *res = &r->res[j->task];
+    harden_result_t *res = &r->res[e->task];
     res->count[o]++;
     res->runs++;
-    res->ms += (unsigned)(now_ms() - j->start_ms);
+    res->ms += (unsigned)e->ms;
     harden_outcome_t best = res->outcome;
     bool first = res->runs == 1;
     if (first || res->count[o] > res->count[best] ||
@@ -292,23 +204,12 @@ static void record(run_t *r, const job_t *j, harden_outcome_t o, const char *msg
     }
 }
 
-static void finish(run_t *r, job_t *j)
+/* Every end counts, a stop's too: its run is in, as how the child was made to end. */
+static void done(void *arg, const pool_end_t *e)
 {
-    siginfo_t si = { 0 };
-    while (waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
-        ;
-    kill(-j->pid, SIGKILL);
-    drain(j);
+    run_t *r = arg;
     char msg[HARDEN_MSG];
-    record(r, j, judge(r, j, &si, msg, sizeof msg), msg);
-    while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    if (j->out >= 0)
-        close(j->out);
-    close(j->pidfd);
-    children_reaped(j->pid);
-    j->pid = 0;
-    r->running--;
+    record(r, e, judge(r, e, msg, sizeof msg), msg);
 }
 
 static void na_task(run_t *r, size_t task)
@@ -324,7 +225,7 @@ static void na_task(run_t *r, size_t task)
 
 static int fill(run_t *r)
 {
-    while (r->next < r->nruns && r->running < r->njobs) {
+    while (r->next < r->nruns && pool_has_room(&r->pool)) {
         size_t task = r->next % r->ntasks;
         char why[8];
         if (harden_na_reason(alloc_of(r, task), case_of(r, task), why, sizeof why)) {
@@ -332,11 +233,8 @@ static int fill(run_t *r)
             r->next++;
             continue;
         }
-        job_t *j = r->jobs;
-        while (j->pid != 0)
-            j++;
-        int err = start(r, j, task);
-        if (err == -EAGAIN && r->running > 0)
+        int err = pool_start(&r->pool, task, &r->lim);
+        if (err == -EAGAIN && r->pool.running > 0)
             return 0;
         if (err < 0)
             return err;
@@ -345,52 +243,11 @@ static int fill(run_t *r)
     return 0;
 }
 
-static void wait_some(run_t *r)
-{
-    struct pollfd pfd[2 * MAX_JOBS];
-    job_t *owner[2 * MAX_JOBS];
-    nfds_t n = 0;
-    long long now = now_ms(), next = now + CHILDREN_POLL_MS;
-    for (unsigned i = 0; i < r->njobs; i++) {
-        job_t *j = &r->jobs[i];
-        if (j->pid == 0)
-            continue;
-        pfd[n] = (struct pollfd){ .fd = j->pidfd, .events = POLLIN };
-        owner[n++] = j;
-        if (j->out >= 0) {
-            pfd[n] = (struct pollfd){ .fd = j->out, .events = POLLIN };
-            owner[n++] = j;
-        }
-        if (!j->timed_out && j->deadline_ms < next)
-            next = j->deadline_ms;
-    }
-    if (poll(pfd, n, next > now ? (int)(next - now) : 0) > 0) {
-        for (nfds_t i = 0; i < n; i++)
-            if (pfd[i].revents && pfd[i].fd == owner[i]->out)
-                drain(owner[i]);
-        for (nfds_t i = 0; i < n; i++)
-            if (pfd[i].revents && pfd[i].fd == owner[i]->pidfd && owner[i]->pid)
-                finish(r, owner[i]);
-    }
-    now = now_ms();
-    for (unsigned i = 0; i < r->njobs; i++) {
-        job_t *j = &r->jobs[i];
-        if (j->pid != 0 && !j->timed_out && now >= j->deadline_ms) {
-            kill(-j->pid, SIGKILL);
-            j->timed_out = true;
-        }
-    }
-}
-
 /* After a stop signal: a task none of whose runs finished is an error saying so; one with
  * some runs in keeps their outcome (its cell shows how many). */
 static void abandon(run_t *r)
 {
-    for (unsigned i = 0; i < r->njobs; i++)
-        if (r->jobs[i].pid) {
-            kill(-r->jobs[i].pid, SIGKILL);
-            finish(r, &r->jobs[i]);
-        }
+    pool_stop(&r->pool);
     for (size_t t = 0; t < r->ntasks; t++) {
         harden_result_t *res = &r->res[t];
         if (res->runs >= r->runs || res->outcome == HO_NA)
@@ -402,13 +259,6 @@ static void abandon(run_t *r)
     }
 }
 
-static unsigned pick_jobs(const harden_opts_t *o, size_t n)
-{
-    long j = o->jobs ? (long)o->jobs : sysconf(_SC_NPROCESSORS_ONLN);
-    j = j < 1 ? 1 : j > MAX_JOBS ? MAX_JOBS : j;
-    return (size_t)j > n ? (unsigned)(n ? n : 1) : (unsigned)j;
-}
-
 int harden_run(const alloc_t *allocs, size_t nallocs, const misuse_t *const *cases,
                size_t ncases, const harden_opts_t *opts, harden_result_t *results)
 {
@@ -418,27 +268,20 @@ int harden_run(const alloc_t *allocs, size_t nallocs, const misuse_t *const *cas
     r.runs = opts->runs ? opts->runs : HARDEN_DEFAULT_RUNS;
     r.nruns = r.ntasks * r.runs;
     r.timeout_ms = opts->timeout_ms ? opts->timeout_ms : HARDEN_DEFAULT_TIMEOUT_MS;
-    r.njobs = pick_jobs(opts, r.nruns);
     children_pick_limits(&r.lim, children_data_headroom(8ull << 30));
     memset(results, 0, r.ntasks * sizeof *results);
-    int err = 0;
-    for (unsigned i = 0; i < r.njobs && !err; i++) {
-        void *m = mmap(NULL, sizeof(harden_slot_t), PROT_READ | PROT_WRITE,
-                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
-            err = -ENOMEM;
-        else
-            r.jobs[i].slot = m;
-    }
-    fflush(NULL);
-    while (!err && !children_stop() && (r.next < r.nruns || r.running > 0)) {
+    pool_opts_t po = { .jobs = pool_pick_jobs(opts->jobs, r.nruns), .timeout_ms = r.timeout_ms,
+                       .slot_size = sizeof(harden_slot_t), .tail_size = TAIL,
+                       .body = body, .done = done, .arg = &r };
+    int err = pool_open(&r.pool, &po);
+    if (err)
+        return err;
+    while (!err && !children_stop() && (r.next < r.nruns || r.pool.running > 0)) {
         err = fill(&r);
-        if (!err && r.running > 0)
-            wait_some(&r);
+        if (!err && r.pool.running > 0)
+            pool_wait(&r.pool);
     }
     abandon(&r);
-    for (unsigned i = 0; i < r.njobs; i++)
-        if (r.jobs[i].slot)
-            munmap(r.jobs[i].slot, sizeof(harden_slot_t));
+    pool_close(&r.pool);
     return err;
 }

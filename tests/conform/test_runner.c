@@ -2,7 +2,10 @@
  * of ending a child can have (pass, fail, divergence, skip before forking, SIGSEGV, abort with
  * last words, hang, exit, a grandchild left behind; a report that runs, aborts or crashes)
  * must become the right verdict and message,
- * and -j 1 must give the same results as -j 4. Prints TAP. */
+ * and -j 1 must give the same results as -j 4; a check starved of CPU is slow, not hung.
+ * Prints TAP. */
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -201,6 +204,66 @@ static void test_capacity_refusal(void)
        "... and no max-align refusal is reported for it (%s)", c.behaviour);
 }
 
+/* Half a second of CPU, however long the machine takes to give it. */
+static void run_burn(check_ctx_t *c)
+{
+    struct timespec t;
+    do
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    while (t.tv_sec == 0 && t.tv_nsec < 500000000);
+}
+
+static const check_t tc_burn = { "burn", "*", "test", "0.5 s of CPU", 0, 0, run_burn };
+static volatile int hogs_stop;
+
+static void *hog(void *arg)
+{
+    while (!hogs_stop)
+        ;
+    return arg;
+}
+
+/* Pins this process to one CPU and starts n threads spinning on it. */
+static int start_hogs(pthread_t *t, int n)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) < 0)
+        return -1;
+    int cpu = 0;
+    while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set))
+        cpu++;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) < 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        pthread_create(&t[i], NULL, hog, NULL);
+    return 0;
+}
+
+/* A check that needs 0.5 s of CPU, on a CPU shared with 8 spinning threads, takes about 4.5 s:
+ * the 2 s timeout counts its own time, not the time it waited for the CPU. */
+static void test_starved(const alloc_t *a)
+{
+    if (access("/proc/self/schedstat", R_OK) != 0) {
+        printf("ok - # SKIP no /proc/self/schedstat: the kernel does not say how long a "
+               "process waited for a CPU\n");
+        return;
+    }
+    pthread_t t[8];
+    const check_t *one[] = { &tc_burn };
+    conform_result_t *r = conform_results_new(1);
+    conform_opts_t o = { .profile = PROFILE_C17, .timeout_ms = 2000, .jobs = 1 };
+    int pinned = start_hogs(t, 8);
+    CHECK(pinned == 0, "pinned to one CPU with 8 spinning threads");
+    CHECK(conform_run(a, 1, one, 1, &o, r) == 0 && r[0].verdict == VERDICT_PASS,
+          "a CPU-bound check starved of CPU is not a hang (%s)", r[0].msg);
+    hogs_stop = 1;
+    for (int i = 0; i < 8 && pinned == 0; i++)
+        pthread_join(t[i], NULL);
+    conform_results_free(r, 1);
+}
+
 int main(void)
 {
     static alloc_t a = { .spec = "glibc-test", .name = "glibc-test", .malloc = glibc_malloc,
@@ -222,5 +285,6 @@ int main(void)
     CHECK(same, "-j 1 and -j 4 give the same verdicts");
     test_selection();
     test_capacity_refusal();
+    test_starved(&a);
     return tap_done();
 }

@@ -25,6 +25,39 @@ def after(seconds):
     return lambda elapsed, proc: elapsed >= seconds
 
 
+def children(pid):
+    """The pids of pid's children (all its threads')."""
+    found = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_started(elapsed, proc):
+    """A phase, not a time: allocheck has a child (loading a plugin starts with one)."""
+    return bool(children(proc.pid))
+
+
+def child_busy(elapsed, proc):
+    """A phase, not a time: a child of allocheck has run for 0.2 s of CPU (a fuzzing child at
+    work, a check or a replay spinning in segv_loop's SIGSEGV loop). A loaded machine makes it
+    come later, never earlier."""
+    return any(cpu_seconds(c) >= 0.2 for c in children(proc.pid))
+
+
 def file_appears(pattern):
     return lambda elapsed, proc: bool(glob.glob(pattern))
 
@@ -49,7 +82,7 @@ def whole_or_absent(path):
 def loading(s, sig):
     plugin = s.plugin("ctor_block")
     for cmd in (["allocators", "-a", plugin], ["replay", "-a", plugin, trace(s)]):
-        r = s.interrupt(cmd, sig, after(0.5))
+        r = s.interrupt(cmd, sig, child_started)
         prompt(s, f"{cmd[0]} while loading", r, sig, 128 + sig, needle=plugin)
 
 
@@ -57,7 +90,7 @@ def conform(s, sig):
     hang = s.plugin("segv_loop")
     report = s.path(f"conform-{name(sig)}.json")
     r = s.interrupt(["conform", "--timeout", "30", "--format", "json", "-o", report,
-                     "-a", hang], sig, after(1.0))
+                     "-a", hang], sig, child_busy)
     prompt(s, "conform while checks hang", r, sig, 128 + sig)
     try:
         with open(report) as f:
@@ -67,9 +100,11 @@ def conform(s, sig):
         good, doc = False, e
     s.check(f"conform: the report written after {name(sig)} is whole and says why checks "
             "did not run", good, str(doc)[:300])
-    # A failure found before the signal is kept, and makes the status 1.
-    r = s.interrupt(["conform", "--timeout", "30", "-a", s.plugin("malloc_one"), "-a", hang],
-                    sig, after(1.5))
+    # A failure found before the signal is kept, and makes the status 1. One check, one job:
+    # malloc_one fails it (its 32nd malloc is (void *)1) before segv_loop's child starts
+    # spinning, which is when the signal comes.
+    r = s.interrupt(["conform", "--timeout", "30", "-j", "1", "--only", "malloc-every-small-size",
+                     "-a", s.plugin("malloc_one"), "-a", hang], sig, child_busy)
     prompt(s, "conform after a failure", r, sig, 1)
     s.check(f"conform: the failure found before {name(sig)} is reported",
             "FAIL" in r.out and "malloc_one" in r.out, r.out[-300:])
@@ -77,7 +112,7 @@ def conform(s, sig):
 
 def fuzz(s, sig):
     d = s.path(f"fuzz-clean-{name(sig)}")
-    r = s.interrupt(["fuzz", "--time", "60", "-o", d], sig, after(1.0))
+    r = s.interrupt(["fuzz", "--time", "60", "-o", d], sig, child_busy)
     prompt(s, "fuzz while running", r, sig, 128 + sig)
     s.check(f"fuzz: the closing line is printed after {name(sig)}", "no findings" in r.out,
             r.out[-300:])
@@ -111,11 +146,11 @@ def fuzz(s, sig):
 
 def replay(s, sig):
     r = s.interrupt(["replay", "--hang", "30", "-a", s.plugin("segv_loop"), trace(s)], sig,
-                    after(1.0))
+                    child_busy)
     prompt(s, "replay of a hanging allocator", r, sig, 128 + sig)
     out = s.path(f"repro-{name(sig)}.c")
     r = s.interrupt(["repro", "--hang", "30", "-a", s.plugin("segv_loop"), "-o", out, trace(s)],
-                    sig, after(1.0))
+                    sig, child_busy)
     prompt(s, "repro of a hanging allocator", r, sig, 128 + sig)
     s.check(f"repro: the program is whole or absent after {name(sig)}", whole_or_absent(out))
 
@@ -131,17 +166,17 @@ def minimize(s, sig):
 
 def hangup(s):
     d = s.path("fuzz-hup")
-    r = s.interrupt(["fuzz", "--time", "60", "-o", d], signal.SIGHUP, after(1.0))
+    r = s.interrupt(["fuzz", "--time", "60", "-o", d], signal.SIGHUP, child_busy)
     prompt(s, "fuzz while running", r, signal.SIGHUP, 128 + signal.SIGHUP)
 
 
 def killed(s):
     """SIGKILL cannot be caught: PR_SET_PDEATHSIG is what takes the children along."""
     r = s.interrupt(["fuzz", "--time", "60", "-o", s.path("fuzz-kill")], signal.SIGKILL,
-                    after(1.0))
+                    child_busy)
     s.expect("fuzz: SIGKILL to allocheck takes its fuzzing child along", r, -signal.SIGKILL)
     r = s.interrupt(["replay", "--hang", "30", "-a", s.plugin("segv_loop"), trace(s)],
-                    signal.SIGKILL, after(1.0))
+                    signal.SIGKILL, child_busy)
     s.expect("replay: SIGKILL to allocheck takes its hung child along", r, -signal.SIGKILL)
 
 

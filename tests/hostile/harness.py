@@ -67,6 +67,8 @@ class Suite:
     def finish(self, p, timeout):
         try:
             out, err = p.communicate(timeout=timeout)
+            # Before reap_tagged's look through /proc, which takes long on a busy machine.
+            p.ended = time.monotonic()
             hung = False
         except subprocess.TimeoutExpired:
             # Survivors holding the pipes would keep communicate() waiting for EOF forever.
@@ -90,7 +92,7 @@ class Suite:
         if p.poll() is None:
             p.send_signal(sig)
         r = self.finish(p, timeout)
-        r.exit_after_signal = time.monotonic() - sent
+        r.exit_after_signal = getattr(p, "ended", time.monotonic()) - sent
         return r
 
     # ---- the shared contract ----
@@ -149,21 +151,36 @@ def tagged_pids(tag):
     return pids
 
 
+def proc_state(pid):
+    """(state letter, dying) of a process, or None when it is gone. Dying: it is exiting
+    (PF_EXITING) or has a SIGKILL pending, as a child does between its parent's death
+    (PR_SET_PDEATHSIG) and its own, which on a loaded machine can take a while."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/status") as f:
+            pending = [int(line.split()[1], 16) for line in f
+                       if line.startswith(("SigPnd:", "ShdPnd:"))]
+    except (OSError, IndexError, ValueError):
+        return None
+    kill_bit = 1 << (signal.SIGKILL - 1)
+    return fields[0], bool(int(fields[6]) & 0x4) or any(m & kill_bit for m in pending)
+
+
 def reap_tagged(tag):
-    """Names the processes of a finished run still alive (zombies do not count), and kills
-    them so one failing case cannot disturb the next."""
+    """Names the processes of a finished run still alive (zombies and the dying do not count:
+    waited for, up to 10 s), and kills them so one failing case cannot disturb the next."""
     time.sleep(0.05)
-    alive = []
-    for pid in tagged_pids(tag):
+    end = time.monotonic() + 10
+    while True:
+        states = {pid: proc_state(pid) for pid in tagged_pids(tag)}
+        alive = {pid: st for pid, st in states.items() if st and st[0] != "Z"}
+        if not any(dying for _, dying in alive.values()) or time.monotonic() > end:
+            break
+        time.sleep(0.05)
+    for pid in alive:
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
+            os.kill(pid, signal.SIGKILL)
         except OSError:
-            continue
-        if state != "Z":
-            alive.append(pid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-    return alive
+            pass
+    return list(alive)
