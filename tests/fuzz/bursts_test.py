@@ -23,23 +23,8 @@ import subprocess
 import sys
 import tempfile
 
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=''):
-        self.n += 1
-        self.failed += not cond
-        print(f"{'ok' if cond else 'not ok'} {self.n} - {what}")
-        if not cond and detail:
-            for line in str(detail).splitlines()[-30:]:
-                print(f"# {line}")
-
-    def done(self):
-        print(f"1..{self.n}")
-        return 1 if self.failed else 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from taplib import Tap  # noqa: E402
 
 
 def fuzz(exe, plugin, out, *opts, secs=10):
@@ -94,11 +79,11 @@ def racy(tap, exe, so):
                                      >= d['reproduced']['hits'] for d in held)),
                'the minimized trace keeps at least half the finding\'s rate' + skip, p.stdout)
         clear = held and held[0]['minimized_reproduced']['hits'] >= 5
-        fails = replays_fail(exe, so, mins[0], 40) if mins and clear else 0
+        fails = replays_fail(exe, so, mins[0], 100) if mins and clear else 0
         tap.ok(not clear or fails > 0,
                'the minimized trace still fails under bursts'
                + ('' if clear else ' # SKIP its rate is too low to tell'),
-               f'no failure in 40 replays\n{p.stdout}\n{head}')
+               f'no failure in 100 replays\n{p.stdout}\n{head}')
         c = glob.glob(os.path.join(out, '*.c'))
         src = open(c[0]).read() if c else ''
         tap.ok('static const int CONCURRENT = 1;' in src,
