@@ -1059,7 +1059,7 @@ static int fork_spawn(exec_t *e, unsigned busy, unsigned self, fork_kid_t *k)
     if (pipe2(fds, O_CLOEXEC))
         return -errno;
     if (busy)
-        hammers_mid_call(e->hammers);
+        hammers_freeze(e->hammers);
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
@@ -1068,6 +1068,8 @@ static int fork_spawn(exec_t *e, unsigned busy, unsigned self, fork_kid_t *k)
         fork_child(e, fds[1], self);
     }
     int err = errno;
+    if (busy)
+        hammers_thaw(e->hammers);
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
