@@ -961,10 +961,10 @@ typedef struct fork_report {
 /* The size each fresh block in a fork child asks for (per member for calloc/reallocarray). */
 #define FORK_CHILD_SIZE 100
 #define FORK_CHILD_ALIGN 64
-/* In a fork child blocks above this get the sampled check: a busy fork has 8 children, and
- * each reading every byte of a big live heap cost seconds per fork op (measured: 7 forks of
- * a 400,000-op trace took 12 s of 17); a lock or free list the fork broke shows at the
- * child's first call anyway. */
+/* In a fork child blocks above this get the sampled check: when each of a busy fork's 8
+ * children read every byte of a big live heap, that cost seconds per fork op (measured: 7
+ * forks of a 400,000-op trace took 12 s of 17); a lock or free list the fork broke shows at
+ * the child's first call anyway. */
 #define FORK_CHILD_FULL_MAX 4096
 
 static int child_op(exec_t *e, unsigned kind, unsigned slot, uint64_t nmemb, uint64_t size,
