@@ -9,7 +9,7 @@ job=${1:-conform}
 BUILD=${BUILD:-build}
 
 packages=(meson ninja-build gcc clang pkg-config python3 afl++ libclang-rt-14-dev cppcheck
-          libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4)
+          libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libtbbmalloc2 libdmalloc5 libtalloc-dev)
 
 install_missing() {
     local missing=()

@@ -348,12 +348,34 @@ static void sc_calloc_recycle(gen_t *g)
     emit(g, OP_CALLOC, s2, nmemb, size / nmemb, 0);
 }
 
+/* glibc CVE-2026-0861's shape: an alignment of 2^62 and up (memalign rounds one that is not
+ * a power of two up) with a size near PTRDIFF_MAX, SIZE_MAX - alignment or small, where the
+ * size plus the alignment plus a header wraps to a few bytes when only the size is bounded.
+ * No address space holds such a block: every one must fail. */
+static void align_wrap(gen_t *g, unsigned s)
+{
+    static const uint64_t aligns[] = { 1ull << 62, (1ull << 62) + 1, 3ull << 61,
+                                       (1ull << 63) - 1, 1ull << 63, (1ull << 63) + 1,
+                                       UINT64_MAX };
+    static const uint8_t kinds[] = { OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_MEMALIGN };
+    uint64_t al = aligns[pick(g, sizeof aligns / sizeof aligns[0])];
+    uint64_t d = pick(g, 4) ? pick(g, 65) : 4095 + pick(g, 2), size;
+    switch (pick(g, 4)) {
+    case 0: size = (uint64_t)PTRDIFF_MAX - d; break;
+    case 1: size = (uint64_t)PTRDIFF_MAX - al + d; break;   /* wraps on purpose */
+    case 2: size = UINT64_MAX - al + d; break;
+    default: size = d; break;
+    }
+    emit(g, kinds[pick(g, sizeof kinds)], s, 0, size, al);
+}
+
 /* Requests that must fail, on empty and on live slots (a failed realloc keeps the block). */
 static void sc_huge(gen_t *g)
 {
     uint64_t h = huge_sizes[pick(g, sizeof huge_sizes / sizeof huge_sizes[0])];
     unsigned s = slot(g);
-    switch (pick(g, 9)) {
+    switch (pick(g, 10)) {
+    case 8: align_wrap(g, s); break;
     case 0: emit(g, OP_MALLOC, s, 0, h, 0); break;
     case 1: {
         /* nmemb * size wraps to a small product: only an overflow check refuses it. */

@@ -678,6 +678,8 @@ static void make_req(const struct op *op, struct req *r)
     int ovf = 0;
     if (op->kind == K_CALLOC || op->kind == K_REALLOCARRAY)
         ovf = __builtin_mul_overflow((size_t)op->nmemb, n, &n);
+    if (op->kind == K_PVALLOC && n && n <= PTRDIFF_MAX - S.page)   /* whole pages owed */
+        n = (n + S.page - 1) & ~(S.page - 1);
     r->size = n;
     r->must_fail = ovf || n > PTRDIFF_MAX;
     r->unmeetable = !r->must_fail && n > S.map_limit;
@@ -1032,8 +1034,12 @@ static void op_free(const struct op *op, unsigned s)
 static void op_usable(unsigned s)
 {
     struct block *b = &S.slot[s];
-    if (!b->live)
+    if (!b->live) {
+        size_t u = x_usable(NULL);   /* malloc_usable_size(3): 0 for NULL */
+        if (CHECK != CHECK_NONE && u != 0)
+            fail("usable-size", "usable size of NULL is %zu, not 0", u);
         return;
+    }
     size_t u = x_usable(b->p);
     if (CHECK == CHECK_NONE)
         return;

@@ -414,6 +414,11 @@ static void make_req(const exec_t *e, const op_t *op, req_t *r)
     bool ovf = false;
     if (op->kind == OP_CALLOC || op->kind == OP_REALLOCARRAY)
         ovf = __builtin_mul_overflow((size_t)op->nmemb, n, &n);
+    /* pvalloc(3) rounds the size up to whole pages: the block owes all of them (the
+     * conformance check pvalloc-rounds-up). pvalloc(0) is left as asked: its result is
+     * only classified there. */
+    if (op->kind == OP_PVALLOC && n && n <= PTRDIFF_MAX - e->page)
+        n = (n + e->page - 1) & ~(e->page - 1);
     /* Objects above PTRDIFF_MAX break pointer subtraction (C17 6.5.6p9): must fail. */
     r->size = n;
     r->must_fail = ovf || n > PTRDIFF_MAX;
@@ -910,12 +915,25 @@ static bool implausible_usable(const exec_t *e, size_t u, size_t size)
     return u - size > size + USABLE_SLACK;
 }
 
+/* malloc_usable_size(3): NULL has no usable bytes (the conformance check usable-size-null).
+ * An allocator that reads a header in front of NULL crashes here, a reported result. */
+static int usable_null(exec_t *e)
+{
+    const alloc_t *a = e->a;
+    size_t u = a->usable_size(a->ctx, NULL);
+    if (e->o.check == CHECK_LEVEL_NONE || u == 0)
+        return 0;
+    return finding(e, ORACLE_USABLE_SIZE, "usable size of NULL is %zu, not 0", u);
+}
+
 static int op_usable(exec_t *e, const op_t *op, unsigned slot, unsigned self)
 {
     const alloc_t *a = e->a;
     shadow_block_t *b = &e->sh.slot[slot];
-    if (!a->usable_size || !b->live)
+    if (!a->usable_size)
         return -1;
+    if (!b->live)
+        return usable_null(e);
     size_t u = a->usable_size(a->ctx, (void *)b->ptr);
     if (e->o.check == CHECK_LEVEL_NONE)
         return 0;

@@ -38,10 +38,10 @@ const char *const alloc_fn_names[AF_COUNT] = {
 };
 
 /* Other spellings of a function, tried after PREFIX+name: mimalloc's mi_free_size and
- * mi_usable_size have the standard signatures under other names. */
+ * mi_usable_size, and TBB's scalable_msize, have the standard signatures under other names. */
 static const char *const alloc_aliases[AF_COUNT][2] = {
     [AF_FREE_SIZED] = { "free_size", NULL },
-    [AF_MALLOC_SIZE] = { "usable_size", NULL },
+    [AF_MALLOC_SIZE] = { "usable_size", "msize" },
 };
 
 /* Well-known allocators by name, for convenience: where the build found them (meson.build). */
