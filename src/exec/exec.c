@@ -1081,7 +1081,7 @@ static int fork_spawn(exec_t *e, unsigned busy, unsigned self, bool whole, fork_
     if (pipe2(fds, O_CLOEXEC))
         return -errno;
     if (busy)
-        hammers_freeze(e->hammers);
+        hammers_mid_call(e->hammers);
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
@@ -1090,8 +1090,6 @@ static int fork_spawn(exec_t *e, unsigned busy, unsigned self, bool whole, fork_
         fork_child(e, fds[1], self, whole);
     }
     int err = errno;
-    if (busy)
-        hammers_thaw(e->hammers);
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);

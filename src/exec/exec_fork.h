@@ -20,18 +20,16 @@ typedef struct hammers hammers_t;
 /* Hammers for a (none started yet; each starts on first use). NULL on failure (errno). */
 hammers_t *hammers_new(const alloc_t *a);
 void hammers_free(hammers_t *h);
-/* Sets n hammers calling the allocator. 0 or -errno. */
+/* Sets n hammers calling the allocator and returns once each is inside a call (or after a
+ * bounded wait). On one CPU the caller then runs while they are frozen mid-call. 0 or -errno. */
 int hammers_start(hammers_t *h, unsigned n);
-/* Right before a fork: stops each running hammer inside a call newer than the one it was
- * stopped in for the last fork, and returns once all are stopped (or after a bounded wait).
- * They stay stopped until hammers_thaw, or briefly once fork() has begun: an allocator's
- * atfork handler may wait for a lock they hold. */
-void hammers_freeze(hammers_t *h);
-/* Right after the fork, in the parent: the frozen hammers go on. */
-void hammers_thaw(hammers_t *h);
+/* Waits (bounded) until each running hammer has made a call since and is inside one again:
+ * before each further fork while they run. */
+void hammers_mid_call(hammers_t *h);
 /* Stops the running hammers and waits until none is inside the allocator. */
 void hammers_stop(hammers_t *h);
-/* In a forked child: the hammer threads did not come along. */
+/* In a forked child: the hammer threads did not come along; the CPU mask is the caller's own
+ * again. */
 void hammers_forget(hammers_t *h);
 
 /* The outcome of waiting on a forked child that reports through a pipe. */
