@@ -316,8 +316,9 @@ static const struct argp_option checking_options[] = {
     { "spread-threads", OPT_SPREAD_THREADS, 0, 0, "Let `thread T` ops run on any CPU (for "
       "allocators with per-CPU caches; slower handoffs). Default: the harness's threads "
       "share one CPU, since only one runs at a time", 0 },
-    { "schedule", OPT_SCHEDULE, "HOW", 0, "How `thread T` ops run: turns (default: one thread "
-      "at a time) or bursts (at once on real CPUs, between barriers; finds races)", 0 },
+    { "schedule", OPT_SCHEDULE, "HOW", 0, "How `thread T` ops run: turns (one thread at a "
+      "time) or bursts (at once on real CPUs, between barriers; finds races). Default: turns; "
+      "fuzz with 2 threads or more runs one sequence in 4 in bursts", 0 },
     { "resources", OPT_RESOURCES, 0, 0, "Resource oracles too: `leak` (the footprint grows "
       "each time a sequence that frees everything runs again) and, in fuzz, the retention "
       "figure. Costs time (docs/FUZZING.md)", 0 },
@@ -349,6 +350,7 @@ static error_t parse_checking(int key, char *arg, struct argp_state *state)
         if (strcmp(arg, "bursts") && strcmp(arg, "turns"))
             argp_error(state, "--schedule: '%s' is not bursts or turns", arg);
         c->exec->concurrent = !strcmp(arg, "bursts");
+        c->schedule_given = true;
         return 0;
     case OPT_RESOURCES: c->exec->resources = true; return 0;
     default: return ARGP_ERR_UNKNOWN;
@@ -358,7 +360,7 @@ static error_t parse_checking(int key, char *arg, struct argp_state *state)
 void cli_checking_init(struct argp_state *state, cli_checking_t *c, exec_opts_t *exec,
                        unsigned *hang_ms)
 {
-    *c = (cli_checking_t){ exec, hang_ms };
+    *c = (cli_checking_t){ exec, hang_ms, false };
     state->child_inputs[0] = c;
 }
 

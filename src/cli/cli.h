@@ -74,6 +74,7 @@ const char *cli_alloc_label(const alloc_t *a);
 typedef struct cli_checking {
     exec_opts_t *exec;
     unsigned *hang_ms;
+    bool schedule_given;      /* --schedule was given (fuzz has its own default) */
 } cli_checking_t;
 /* Points c at where the options go and makes it the child parser's input. */
 void cli_checking_init(struct argp_state *state, cli_checking_t *c, exec_opts_t *exec,

@@ -42,6 +42,9 @@ typedef struct distinct {
     char sig[256];
     char name[256];
     unsigned seen;
+    /* a racy finding's rates (0 runs: not racy, or not measured): its trace's, the
+     * minimized trace's */
+    unsigned hits, runs, min_hits, min_runs;
 } distinct_t;
 
 #define MAX_DISTINCT 64
@@ -152,9 +155,11 @@ static void finding_comment(const state_t *st, const engine_finding_t *f, const 
     if (st->args->eo.warmup)
         snprintf(warm, sizeof warm, " --warmup %llu", (unsigned long long)st->args->eo.warmup);
     snprintf(buf, len, "# %s: %s at op %zu\n# allocator: %s\n# found by: allocheck fuzz "
-             "--seed %llu%s (%s)%s\n", what, fd->oracle, fd->op_index,
+             "--seed %llu%s (%s)%s%s\n", what, fd->oracle, fd->op_index,
              cli_alloc_label(st->a), (unsigned long long)st->args->eo.seed, warm,
              seq_label(f->sequence, seq, sizeof seq),
+             engine_racy(&f->exec, f->trace)
+                 ? "\n# schedule: bursts (replay, minimize and repro need --schedule=bursts)" : "",
              f->reproduced ? "" : "\n# note: did not reproduce from a fresh process");
 }
 
@@ -218,7 +223,7 @@ static void distinct_summary(const state_t *st)
                st->distinct[i].sig, st->args->out, st->distinct[i].name);
 }
 
-static int write_repro(state_t *st, const trace_t *t, const finding_t *f,
+static int write_repro(state_t *st, const exec_opts_t *eo, const trace_t *t, const finding_t *f,
                        const minimize_stats_t *ms)
 {
     char ref[4096];
@@ -230,7 +235,7 @@ static int write_repro(state_t *st, const trace_t *t, const finding_t *f,
     int r = outfile_open(&af, st->path);
     if (r)
         return r;
-    r = repro_write(af.f, st->a, &st->args->eo.exec, t, &info);
+    r = repro_write(af.f, st->a, eo, t, &info);
     return r ? outfile_fail(&af, r) : outfile_commit(&af);
 }
 
@@ -280,15 +285,19 @@ static void summary(const state_t *st, const engine_finding_t *f, const sup_resu
     if (f->rate_runs)
         printf("  reproduced %u/%u from a fresh process (its threads run at once: it needs an "
                "interleaving)\n", f->rate_hits, f->rate_runs);
-    if (ms->rate_runs)
+    if (ms->rate_lost)
+        printf("  the smallest trace the minimizer kept reproduced only %u/%u: the finding's "
+               "own trace is kept as the minimized one\n", ms->lost_hits, ms->rate_runs);
+    else if (ms->rate_runs)
         printf("  the minimized trace reproduced %u/%u\n", ms->rate_hits, ms->rate_runs);
     if (min->lastwords[0])
         printf("  the allocator's last words (stderr):\n    %.*s\n",
                (int)strcspn(min->lastwords, "\0"), min->lastwords);
     list_files(st, written);
     if (written & FILE_MIN)
-        printf("  replay: allocheck replay -a %s%s %s/%s.min.trace\n", cli_alloc_label(st->a),
-               st->args->eo.exec.resources ? " --resources" : "", dir, n);
+        printf("  replay: allocheck replay -a %s%s%s %s/%s.min.trace\n", cli_alloc_label(st->a),
+               st->args->eo.exec.resources ? " --resources" : "",
+               engine_racy(&f->exec, f->trace) ? " --schedule=bursts" : "", dir, n);
     if (written & FILE_C)
         printf("  reproduce: cc %s/%s.c -ldl -o repro && ./repro\n", dir, n);
     fflush(stdout);
@@ -312,6 +321,20 @@ static uint64_t minimize_deadline(const state_t *st, const engine_finding_t *f)
     return end;
 }
 
+/* For the JSON summary: the rates of the distinct finding just reported. */
+static void note_rates(state_t *st, const engine_finding_t *f, const minimize_stats_t *ms)
+{
+    for (unsigned i = 0; i < st->ndistinct; i++) {
+        distinct_t *d = &st->distinct[i];
+        if (strcmp(d->name, st->name) != 0)
+            continue;
+        d->hits = f->rate_hits;
+        d->runs = f->rate_runs;
+        d->min_hits = ms->rate_lost ? f->rate_hits : ms->rate_hits;
+        d->min_runs = ms->rate_lost ? f->rate_runs : ms->rate_runs;
+    }
+}
+
 static int on_finding(void *arg, const engine_finding_t *f)
 {
     state_t *st = arg;
@@ -332,12 +355,11 @@ static int on_finding(void *arg, const engine_finding_t *f)
     minimize_stats_t ms = { .before = f->trace->len, .after = f->trace->len };
     int r = trace_copy(&t, f->trace);
     if (!r && f->reproduced)
-        r = minimize_finding(st->a, &st->args->eo.exec, st->args->eo.hang_ms, &t, &min, &mo,
-                             &ms);
+        r = minimize_finding(st->a, &f->exec, st->args->eo.hang_ms, &t, &min, &mo, &ms);
     if (!r) {
         finding_comment(st, f, &min.f, "minimized finding", comment, sizeof comment);
         written |= save(st, ".min.trace", &t, comment) ? FILE_MIN : 0;
-        r = write_repro(st, &t, &min.f, &ms);
+        r = write_repro(st, &f->exec, &t, &min.f, &ms);
         if (r)
             cli_error("%s: %s", cli_name(st->path), strerror(-r));
         written |= r ? 0 : FILE_C;
@@ -345,8 +367,21 @@ static int on_finding(void *arg, const engine_finding_t *f)
         cli_error("minimizing %s: %s", st->name, strerror(-r));
     }
     summary(st, f, &min, &ms, written);
+    note_rates(st, f, &ms);
     trace_release(&t);
     return 0;
+}
+
+/* A racy finding's rates: "reproduced" {hits, runs} from a fresh process, and the
+ * minimized trace's; nothing for a finding whose threads did not run at once. */
+static void json_rates(FILE *f, const distinct_t *d)
+{
+    if (!d->runs)
+        return;
+    fprintf(f, ", \"reproduced\": {\"hits\": %u, \"runs\": %u}", d->hits, d->runs);
+    if (d->min_runs)
+        fprintf(f, ", \"minimized_reproduced\": {\"hits\": %u, \"runs\": %u}", d->min_hits,
+                d->min_runs);
 }
 
 /* The closing summary as one JSON object: the run, each distinct finding, the retention. */
@@ -365,7 +400,9 @@ static void json_summary(FILE *f, const state_t *st, int found)
         esc_json(f, st->distinct[i].sig);
         fputs(", \"name\": ", f);
         esc_json(f, st->distinct[i].name);
-        fprintf(f, ", \"seen\": %u}", st->distinct[i].seen);
+        fprintf(f, ", \"seen\": %u", st->distinct[i].seen);
+        json_rates(f, &st->distinct[i]);
+        fputc('}', f);
     }
     fputs("], \"retention\": ", f);
     retention_json(f, &p->retention);
@@ -388,12 +425,22 @@ static int make_dir(const char *dir)
     return mkdir(buf, 0777) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+/* The default schedule with threads: one sequence in this many runs in bursts, the others
+ * take turns. Why not all: on 2 loaded CPUs bursts took 1.3x to 2.3x the time of turns, and
+ * with one in 4 the seeded races (tests/bugs racy_free, data_race) are still found within
+ * 3 s (docs/FUZZING.md, "Cost of threads at once"). */
+#define FUZZ_BURSTS_EVERY 4
+
 static int run(args_t *x, const alloc_t *a)
 {
     state_t st = { .args = x, .a = a, .tty = isatty(STDERR_FILENO) };
     engine_cb_t cb = { &st, show_progress, on_found, on_finding };
     if (!x->threads_given)
         x->eo.gen.threads = (a->flags & ALLOCHECK_PLUGIN_NOT_THREAD_SAFE) ? 1 : 2;
+    if (!x->checking.schedule_given) {
+        x->eo.exec.concurrent = x->eo.gen.threads > 1;
+        x->eo.bursts_every = FUZZ_BURSTS_EVERY;
+    }
     x->eo.gen.present = alloc_present(a);
     x->eo.interrupted = children_stop_flag();   /* SIGINT, SIGTERM, SIGHUP (see main.c) */
     /* Checked before any fuzzing: a finding with nowhere to go is lost. */

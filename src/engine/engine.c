@@ -413,6 +413,7 @@ static void fuzz_body(void *arg, sup_shm_t *sh)
             break;
         sh->progress = 0;
         sh->seq = i;
+        exec_set_bursts_for_runs(e, engine_seq_bursts(x->o, i));
         finding_t f;
         int r = exec_run(e, &t, &f, &sh->progress);
         if (r == 0)
@@ -538,8 +539,19 @@ static int build_candidate(trace_t *t, const engine_opts_t *o, probe_t *probes,
 #define REPRO_MAX_OPS (4u << 20)
 
 /* Replays of one candidate of a racy finding before a longer one is tried: a race that
- * shows in a third of the replays is then missed by 1 candidate in 5. */
+ * shows in a third of the replays is then missed by 1 candidate in 5. A short candidate gets
+ * more, up to RACE_TRIES_MAX, while they stay within RACE_REPLAY_OPS ops: a race that needed
+ * the 3 sequences before it showed in none of 4 replays now and then on 2 loaded CPUs, and
+ * in 40 of 40 at another time. */
 #define RACE_TRIES 4
+#define RACE_TRIES_MAX 32
+#define RACE_REPLAY_OPS (1u << 16)
+
+static unsigned race_tries(const trace_t *cand)
+{
+    size_t n = RACE_REPLAY_OPS / (cand->len ? cand->len : 1);
+    return n < RACE_TRIES ? RACE_TRIES : n > RACE_TRIES_MAX ? RACE_TRIES_MAX : (unsigned)n;
+}
 
 bool engine_racy(const exec_opts_t *eo, const trace_t *t)
 {
@@ -549,6 +561,25 @@ bool engine_racy(const exec_opts_t *eo, const trace_t *t)
         if (t->ops[i].kind == OP_THREAD && t->ops[i].slot % OPS_THREADS)
             return true;
     return false;
+}
+
+bool engine_seq_bursts(const engine_opts_t *o, uint64_t seq)
+{
+    if (!o->exec.concurrent)
+        return false;
+    if (o->bursts_every < 2)
+        return true;
+    uint64_t z = (o->seed ^ 0x6275727374730000ull) + seq * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (z ^ (z >> 31)) % o->bursts_every == 0;
+}
+
+exec_opts_t engine_seq_exec(const engine_opts_t *o, uint64_t seq)
+{
+    exec_opts_t eo = o->exec;
+    eo.concurrent = engine_seq_bursts(o, seq);
+    return eo;
 }
 
 int engine_rate(const alloc_t *a, const exec_opts_t *eo, unsigned hang_ms, uint64_t deadline_ms,
@@ -586,8 +617,20 @@ static int try_reproduce(const alloc_t *a, const engine_opts_t *o, const exec_op
     return 0;
 }
 
-/* One pass over the candidates, seq alone first: one replay each in pass 0, RACE_TRIES - 1
- * more for a racy one in pass 1. */
+/* Whether any sequence of the span [first, last] ran in bursts: a race in one of them can
+ * leave a heap that fails later, in a sequence that took turns (seen with the seeded racy
+ * free: an overlap in a turns sequence), so a candidate holding one replays in bursts. */
+static bool span_bursts(const engine_opts_t *o, const warm_span_t *sp, uint64_t first,
+                        uint64_t last)
+{
+    for (uint64_t p = first; p <= last; p++)
+        if (engine_seq_bursts(o, warm_span_seq(o, sp, p)))
+            return true;
+    return false;
+}
+
+/* One pass over the candidates, seq alone first: one replay each in pass 0, race_tries - 1
+ * more for a racy one in pass 1; a candidate runs in bursts if any of its sequences did. */
 static int reproduce_pass(const alloc_t *a, const engine_opts_t *o, const exec_opts_t *eo,
                           probe_t *probes, const warm_span_t *sp, uint64_t seq, size_t idx,
                           const char *oracle, trace_t *t, engine_finding_t *ef, trace_t *cand,
@@ -599,14 +642,18 @@ static int reproduce_pass(const alloc_t *a, const engine_opts_t *o, const exec_o
         int r = build_candidate(cand, o, probes, sp, first, last, idx);
         if (r || cand->len > REPRO_MAX_OPS)
             return r;
-        bool again = pass && !engine_racy(eo, cand);   /* would fail as it did */
-        r = again ? 0 : try_reproduce(a, o, eo, cand, oracle, ef, pass ? RACE_TRIES - 1 : 1);
+        exec_opts_t ceo = *eo;
+        ceo.concurrent = span_bursts(o, sp, first, last);
+        bool again = pass && !engine_racy(&ceo, cand);   /* would fail as it did */
+        unsigned tries = pass ? race_tries(cand) - 1 : 1;
+        r = again ? 0 : try_reproduce(a, o, &ceo, cand, oracle, ef, tries);
         if (r == -ETIMEDOUT || r == -EINTR)
             return 0;
         if (r < 0)
             return r;
         if (r == 1) {
             ef->reproduced = true;
+            ef->exec.concurrent = ceo.concurrent;
             return trace_copy(t, cand);
         }
         if (first == 0)
@@ -627,10 +674,10 @@ static int reproduce(const alloc_t *a, const engine_opts_t *o, probe_t *probes,
     trace_init(&cand);
     int r = 0;
     ef->reproduced = false;
-    exec_opts_t eo = o->exec;
+    exec_opts_t eo = ef->exec;   /* the schedule the sequence ran under */
     resources_only_for(&eo, oracle);
     /* One replay per candidate first, so a finding that needs a long history costs what it
-     * did; a racy one gets RACE_TRIES - 1 more per candidate after, shortest first. */
+     * did; a racy one gets race_tries - 1 more per candidate after, shortest first. */
     for (unsigned pass = 0; pass < 2 && !ef->reproduced && !r; pass++)
         r = reproduce_pass(a, o, &eo, probes, sp, seq, idx, oracle, t, ef, &cand, pass);
     trace_release(&cand);
@@ -657,7 +704,8 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
     trace_init(&t);
     engine_finding_t ef = { .trace = &t, .sequence = seq, .reproduced = false,
                             .elapsed_ms = now_ms() - l->t0,
-                            .deadline_ms = o->time_ms ? l->t0 + o->time_ms : 0 };
+                            .deadline_ms = o->time_ms ? l->t0 + o->time_ms : 0,
+                            .exec = engine_seq_exec(o, seq) };
     int r = build_candidate(&t, o, NULL, &sp, pos, pos,
                             clean_exit ? sh->finding.op_index : sh->progress);
     if (r)
@@ -689,9 +737,9 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
         /* Report what the fuzzing child saw; the trace is its sequence, flagged. */
         build_candidate(&t, o, NULL, &sp, pos, pos, kept.res.f.op_index);
         ef.res = kept.res;
-    } else if (engine_racy(&o->exec, &t)) {
+    } else if (engine_racy(&ef.exec, &t)) {
         ef.rate_runs = ENGINE_RATE_RUNS;
-        r = engine_rate(a, &o->exec, o->hang_ms, ef.deadline_ms, o->interrupted, &t, oracle,
+        r = engine_rate(a, &ef.exec, o->hang_ms, ef.deadline_ms, o->interrupted, &t, oracle,
                         ENGINE_RATE_RUNS, &ef.rate_hits, &ef.rate_runs);
         if (r)
             goto out;

@@ -74,7 +74,17 @@ typedef struct engine_opts {
     uint64_t warmup;          /* sequences each fuzzing child runs before the checked ones,
                                  checked too (src/engine/warmup.h); 0: none */
     const volatile int *interrupted;  /* nonzero: stop at the next sequence (may be NULL) */
+    /* With exec.concurrent: 0 or 1, every sequence runs in bursts; K > 1, one in about K
+     * (engine_seq_bursts), the others take turns (a mixed schedule). */
+    unsigned bursts_every;
 } engine_opts_t;
+
+/* Whether sequence seq (a warmup one too) runs in bursts under o: a function of the seed and
+ * the sequence, so a replay knows the schedule its finding was found under. */
+bool engine_seq_bursts(const engine_opts_t *o, uint64_t seq);
+
+/* The exec options sequence seq ran under: o->exec, concurrent only if it ran in bursts. */
+exec_opts_t engine_seq_exec(const engine_opts_t *o, uint64_t seq);
 
 typedef struct engine_progress {
     uint64_t elapsed_ms;
@@ -96,6 +106,9 @@ typedef struct engine_finding {
     /* Its threads ran at once (engine_racy): of rate_runs replays of `trace` from a fresh
      * process, rate_hits failed with the same oracle. rate_runs 0: not racy. */
     unsigned rate_hits, rate_runs;
+    /* What its sequence ran under (engine_seq_exec): reproduction, rate, minimization and
+     * the reproducer use the same schedule. */
+    exec_opts_t exec;
 } engine_finding_t;
 
 typedef struct engine_cb {

@@ -40,6 +40,10 @@ typedef struct minimize_stats {
     bool cut_short;           /* the deadline or the stop flag ended it */
     uint64_t ms;              /* how long it took */
     unsigned rate_hits, rate_runs;  /* racy: the minimized trace's rate (0 runs: not racy) */
+    /* racy: the minimized trace failed at lost_hits of rate_runs, less than half the
+     * finding's rate, so the finding's own trace was kept (after == before) */
+    bool rate_lost;
+    unsigned lost_hits;
 } minimize_stats_t;
 
 /* The replays a candidate gets (*tries) and how many must fail (*need) for a finding that

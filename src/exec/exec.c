@@ -65,6 +65,7 @@ typedef struct worker {
     struct exec *e;
     unsigned id;
     bool started;
+    bool in_turns;      /* inside run_ops: between turns runs it waits there for its next turn */
     uint32_t go;        /* 0: not its turn, 1: its turn, 2: asleep waiting for it */
     void *stack;
     pthread_t tid;
@@ -98,6 +99,8 @@ struct exec {
     cpu_set_t mask0;
     /* real concurrency (src/exec/exec_threads.c) */
     conc_t *conc;           /* the burst runner, or NULL (opts.concurrent off) */
+    bool turns_now;         /* this run takes turns although conc is there (a mixed schedule) */
+    bool draining;          /* workers leave run_ops at their next turn (see leave_turns) */
     bool conc_on;           /* a burst runs: the shadow index is shared */
     uint32_t found;         /* a thread has filled `finding` in this run */
     pthread_mutex_t sh_mu;  /* guards the shadow's index while conc_on */
@@ -235,13 +238,17 @@ static void *worker_main(void *arg)
     exec_t *e = w->e;
     await_turn(e, w->id);
     while (!e->quit) {
-        if (e->conc)
+        bool bursts = e->conc && !e->turns_now;   /* set before this worker was woken */
+        if (bursts) {
             conc_worker(e, e->conc, w->id);   /* bursts until the run ends */
-        else
+        } else {
+            w->in_turns = true;
             run_ops(e, w->id);
+            w->in_turns = false;
+        }
         if (e->quit)
             break;
-        if (!e->conc)
+        if (!bursts)
             give_turn(e, 0);    /* the trace ended (or a finding) on this thread */
         await_turn(e, w->id);
     }
@@ -809,7 +816,9 @@ static int kept_block(exec_t *e, unsigned slot)
             a->free(a->ctx, (void *)q);
         if (q && q < b->ptr + b->size && b->ptr < q + b->size) {
             uintptr_t p = b->ptr;
+            sh_lock(e);
             shadow_remove(&e->sh, slot);   /* freed already: the cleanup must not free it */
+            sh_unlock(e);
             return finding(e, ORACLE_FAILURE_PATH, "a failed realloc freed slot %u: malloc(%zu) "
                            "then returned %p, inside its block at %p", slot, b->size,
                            (void *)q, (void *)p);
@@ -1156,7 +1165,7 @@ static const op_fn_t op_fns[OP_COUNT] = {
 
 static void run_ops(exec_t *e, unsigned self)
 {
-    while (!e->quit && e->result == 0 && e->pc < e->t->len) {
+    while (!e->quit && !e->draining && e->result == 0 && e->pc < e->t->len) {
         const op_t *op = &e->t->ops[e->pc];
         if (e->progress)
             *e->progress = e->pc;
@@ -1185,6 +1194,21 @@ static void run_ops(exec_t *e, unsigned self)
         if (!e->result)
             e->pc++;
     }
+}
+
+/* Before a burst run after runs that took turns: a worker that handed the turn back
+ * mid-trace still waits inside run_ops, where a wakeup would run turns; each is sent back to
+ * worker_main (it leaves run_ops and hands the turn back), where the burst runner wakes it. */
+static void leave_turns(exec_t *e)
+{
+    e->draining = true;
+    for (unsigned i = 1; i < OPS_THREADS; i++) {
+        if (!e->w[i].started || !e->w[i].in_turns)
+            continue;
+        give_turn(e, i);
+        await_turn(e, 0);
+    }
+    e->draining = false;
 }
 
 /* ---- the hooks of the burst runner (src/exec/exec_threads.h) ---- */
@@ -1401,7 +1425,12 @@ int exec_run(exec_t *e, const trace_t *t, finding_t *f, volatile size_t *progres
     e->reuse_probe[0] = e->reuse_probe[1] = 0;
     memset(&e->finding, 0, sizeof e->finding);
     e->found = 0;
-    if (e->conc && conc_wanted(t)) {
+    if (e->conc && !e->turns_now && conc_wanted(t)) {
+        /* The burst runner places the threads itself, from thread 0's own CPU mask; the
+         * next run that takes turns pins the workers afresh. */
+        leave_turns(e);
+        uncolocate(e, true);
+        e->cpu = -1;
         int r = conc_run(e, e->conc, t);
         e->result = r < 0 ? r : e->result;
         e->pc = e->result == 1 ? e->finding.op_index : e->pc;
@@ -1414,6 +1443,11 @@ int exec_run(exec_t *e, const trace_t *t, finding_t *f, volatile size_t *progres
     if (r == 1)
         *f = e->finding;
     return r;
+}
+
+void exec_set_bursts_for_runs(exec_t *e, bool on)
+{
+    e->turns_now = !on;
 }
 
 void exec_get_stats(const exec_t *e, exec_stats_t *s)

@@ -94,4 +94,8 @@ int exec_run(exec_t *e, const trace_t *t, finding_t *f, volatile size_t *progres
 
 void exec_get_stats(const exec_t *e, exec_stats_t *s);
 
+/* With opts.concurrent, whether the next runs use bursts (the default) or take turns: a
+ * mixed schedule picks per sequence. Without opts.concurrent runs always take turns. */
+void exec_set_bursts_for_runs(exec_t *e, bool on);
+
 #endif

@@ -5,7 +5,8 @@
  * burst ends where a slot changes hands; ops on different slots commute in the shadow, so a
  * burst's ops can run in any interleaving and every promise is still judged exactly (the
  * shadow's index is locked around each lookup and update, never around an allocator call).
- * A `check` op reads every block: it runs alone.
+ * A `check` op reads every block: it runs alone; so does a `fork`, whose children read every
+ * block (one another thread is filling would look corrupt) and whose hammers are shared.
  * Why a barrier at both ends and a seeded start delay: the barrier makes every thread start
  * its share of a burst together (a wakeup costs far more than an allocator call, so threads
  * woken one by one would seldom overlap), and the delay, a function of the seed, the burst
@@ -38,8 +39,11 @@ struct conc {
     size_t lo, hi;            /* the burst: ops [lo, hi) */
     unsigned first;           /* the thread running at lo */
     uint32_t burst;           /* this run's burst number: the delays' input */
-    /* Runs are numbered: a worker returns once the run it was woken for has ended. A flag
-     * reset by the next run could be read by a worker still leaving the last barrier. */
+    /* Runs are numbered; a worker returns once `ended` has reached the run it was woken for.
+     * A flag reset by the next run could be read by a worker still leaving the last barrier.
+     * Reached, not equal: such a worker may read `ended` only after later runs that left it
+     * out (3 threads or more) ended too, and one that took that for a burst ran another
+     * run's ops (seen: false double frees, contents findings and barrier stalls). */
     uint32_t run, ended;
     unsigned parties;         /* threads at each barrier */
     uint32_t arrived, phase, sleepers;   /* the barrier */
@@ -233,7 +237,7 @@ static bool claim(conc_t *c, unsigned s, unsigned cur)
 }
 
 /* Plans the burst from lo, where thread *cur runs: it ends before the first op on a slot
- * another thread of the burst has touched, before a `check` (which runs alone), or after
+ * another thread of the burst has touched, before a `check` or `fork` (which run alone), or after
  * BURST_MAX_OPS ops. Returns its end; *cur becomes the thread running there, *mask the
  * threads with ops in the burst. */
 static size_t plan(conc_t *c, size_t lo, unsigned *cur, unsigned *mask)
@@ -251,7 +255,7 @@ static size_t plan(conc_t *c, size_t lo, unsigned *cur, unsigned *mask)
             *cur = op->slot % OPS_THREADS;
             continue;
         }
-        bool check = op->kind == OP_CHECK;
+        bool check = op->kind == OP_CHECK || op->kind == OP_FORK;   /* runs alone */
         if ((check && n) || (!check && !claim(c, op->slot % OPS_SLOTS, *cur)))
             break;
         *mask |= 1u << *cur;
@@ -290,7 +294,7 @@ void conc_worker(exec_t *e, conc_t *c, unsigned self)
     c->at[self] = -1;   /* a worker started afresh inherits thread 0's CPU */
     for (;;) {
         barrier(c, spins(c, self));
-        if (__atomic_load_n(&c->ended, __ATOMIC_ACQUIRE) == run)
+        if ((int32_t)(__atomic_load_n(&c->ended, __ATOMIC_ACQUIRE) - run) >= 0)
             return;
         slice(e, c, self);
         barrier(c, spins(c, self));
