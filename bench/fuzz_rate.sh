@@ -43,5 +43,6 @@ for exe in $(echo "$EXES" | tr ',' ' '); do
     key=$(echo "$exe" | md5sum | cut -c1-8)
     rate=$(cut -d' ' -f1 "$TMP/$key" | median)
     cpu=$(cut -d' ' -f2 "$TMP/$key" | median)
-    echo "  $exe: $rate ops/s, $cpu CPU us/op   (runs: $(cut -d' ' -f1 "$TMP/$key" | tr '\n' ' '))"
+    echo "  $exe: $rate ops/s, $cpu CPU us/op   (runs: $(cut -d' ' -f1 "$TMP/$key" | tr '\n' ' ')ops/s;" \
+        "$(cut -d' ' -f2 "$TMP/$key" | tr '\n' ' ')us/op)"
 done

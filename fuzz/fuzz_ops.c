@@ -9,7 +9,8 @@
  * ALLOCHECK_DROP_OPS=NAME,... drops ops by name (e.g. `fork` under a libFuzzer mode that must
  * not fork), and ALLOCHECK_WARMUP=N runs N of `allocheck fuzz --warmup`'s sequences (big heaps)
  * once before the first input, so every input meets a warm heap. Inputs run under the
- * address-space limit of allocheck fuzz's children (limit_address_space). */
+ * address-space limit of allocheck fuzz's children (limit_address_space), and an input runs
+ * up to its second fork op (see cut_forks). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ static alloc_t fuzz_alloc;
 static exec_t *fuzz_exec;
 static trace_t fuzz_trace;
 static uint8_t fuzz_drop[OP_COUNT];   /* 1: the op kind is left out of every input */
+static size_t fuzz_cut;               /* ops of this input past its second fork, not run */
 
 static void report(const trace_t *t, const finding_t *f, const char *where)
 {
@@ -40,6 +42,9 @@ static void report(const trace_t *t, const finding_t *f, const char *where)
         op_format(&t->ops[f->op_index], text, sizeof text);
     fprintf(stderr, "==allocheck== %s in %s at op %zu%s (%s): %s\n", f->oracle,
             fuzz_alloc.spec, f->op_index, where, text, f->message);
+    if (fuzz_cut && f->op_index >= t->len)
+        fprintf(stderr, "==allocheck== the input ran up to its second fork op: replay its first "
+                "%zu ops\n", t->len);
     abort();
 }
 
@@ -176,11 +181,29 @@ static void decode(const uint8_t *data, size_t size)
     fuzz_trace.len = k;
 }
 
+/* An input runs up to its second fork op, not past it: a busy fork costs milliseconds (eight
+ * children), so fork-heavy inputs, common since fork is one opcode in 16, ran at a few execs
+ * a second. Cutting (not skipping later forks) keeps a crash file's replay exact: `allocheck
+ * replay` and its C reproducer run the same ops up to the finding's op and stop there. Only
+ * a finding at the end of a cut run needs the cut trace (report says so). */
+static void cut_forks(trace_t *t)
+{
+    unsigned forks = 0;
+    fuzz_cut = 0;
+    for (size_t i = 0; i < t->len; i++)
+        if (t->ops[i].kind == OP_FORK && ++forks == 2) {
+            fuzz_cut = t->len - i;
+            t->len = i;
+            return;
+        }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!fuzz_exec)
         LLVMFuzzerInitialize(&(int){ 0 }, &(char **){ NULL });
     decode(data, size);
+    cut_forks(&fuzz_trace);
     finding_t f;
     if (exec_run(fuzz_exec, &fuzz_trace, &f, NULL) == 1)
         report(&fuzz_trace, &f, "");

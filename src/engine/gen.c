@@ -563,11 +563,13 @@ static void long_lives(gen_t *g, unsigned n, bool end)
     }
 }
 
-/* One scenario in this many is followed by a fork, about one in 150,000 ops: a busy fork
- * costs milliseconds of CPU (eight children side by side, each forked, run and reaped), so
- * at the fuzzer's rate of about 100,000 ops/s forks stay near one a second (1 in 60,000 ops
- * cost 15 % of CPU per op; bench/fuzz_rate.sh measures it). */
-#define FORK_ONE_IN 20000
+/* One scenario in this many is followed by a fork, about one in 300,000 ops: a busy fork
+ * costs tens of milliseconds of CPU (hammers running while the forking thread waits to see
+ * each preempted mid-call; eight children forked, run and reaped). At this rate
+ * bench/fuzz_rate.sh measured +2 % CPU per op against the same tree with no fork, and
+ * bug_fork_deadlock was found in a median of 3.1 s (seeds 1-5); see docs/FUZZING.md, "What
+ * forks cost". */
+#define FORK_ONE_IN 40000
 /* One scenario in this many is followed by requests of sizes that cannot be met. */
 #define UNMEETABLE_ONE_IN 40
 

@@ -1194,10 +1194,12 @@ static int lowest_live(unsigned from)
     return -1;
 }
 
-/* allocheck's child ops: check, usable of every inherited block, a block from every
- * allocating function in the highest free slots, the lowest inherited block grown, all freed
- * by free, free_sized and free_aligned_sized in turn. A finding goes through fail(). */
-__attribute__((noreturn)) static void fork_child(int fd, int self, const cpu_set_t *mask0)
+/* allocheck's child ops: with `whole` (the first child of a fork op), check and usable of
+ * every inherited block; a block from every allocating function in the highest free slots,
+ * the lowest inherited block grown, all freed by free, free_sized and free_aligned_sized in
+ * turn. A finding goes through fail(). */
+__attribute__((noreturn)) static void fork_child(int fd, int self, const cpu_set_t *mask0,
+                                                 int whole)
 {
     static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGALRM };
     unsigned mine[K_PVALLOC - K_MALLOC + 2], n = 0;   /* one per allocating kind, and the grown one */
@@ -1211,8 +1213,9 @@ __attribute__((noreturn)) static void fork_child(int fd, int self, const cpu_set
     if (!S.full_max || S.full_max > FORK_CHILD_FULL_MAX)
         S.full_max = FORK_CHILD_FULL_MAX;
     int first = lowest_live(0);
-    child_op(K_CHECK, 0, 0, 0, self);
-    for (int s = first; s >= 0; s = lowest_live((unsigned)s + 1))
+    if (whole)
+        child_op(K_CHECK, 0, 0, 0, self);
+    for (int s = first; whole && s >= 0; s = lowest_live((unsigned)s + 1))
         child_op(K_USABLE, (unsigned)s, 0, 0, self);
     for (int s = SLOTS - 1, k = K_MALLOC; s >= 0 && k <= K_PVALLOC; s--) {
         if (S.slot[s].live)
@@ -1266,7 +1269,7 @@ static int fork_wait(pid_t pid, int fd, struct fork_report *rep, int *status, lo
 }
 
 /* One child forked (allocheck's fork_spawn); its pipe's read end in *fd. */
-static pid_t fork_spawn(unsigned busy, int self, const cpu_set_t *mask0, int *fd)
+static pid_t fork_spawn(unsigned busy, int self, const cpu_set_t *mask0, int whole, int *fd)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC))
@@ -1276,7 +1279,7 @@ static pid_t fork_spawn(unsigned busy, int self, const cpu_set_t *mask0, int *fd
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        fork_child(fds[1], self, mask0);
+        fork_child(fds[1], self, mask0, whole);
     }
     close(fds[1]);
     if (pid < 0)
@@ -1317,7 +1320,7 @@ static void op_fork(const struct op *op, int self)
     if (busy)
         hammers_start(busy, &mask0);
     for (unsigned i = 0; i < n; i++)
-        pid[i] = fork_spawn(busy, self, busy ? &mask0 : NULL, &fd[i]);
+        pid[i] = fork_spawn(busy, self, busy ? &mask0 : NULL, i == 0, &fd[i]);
     if (busy)
         hammers_stop(busy, &mask0);
     long long until = now_ns() + (long long)FORK_WAIT_MS * 1000000ll;

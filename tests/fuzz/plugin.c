@@ -1,13 +1,33 @@
 /* Tiny broken allocators for the engine's own tests, over glibc through the descriptor ABI;
  * one bug per -D flag: CRASH_ON (malloc of that size segfaults), HANG_ON (malloc of that
- * size never returns), DIRTY_CALLOC (calloc does not zero: recycled memory shows). */
+ * size never returns), DIRTY_CALLOC (calloc does not zero: recycled memory shows; 1: at any
+ * size, else at that total size only). Not a bug: COUNT_FORKS appends a byte to the file
+ * ALLOCHECK_TEST_FORK_LOG names in each forked child. */
+#include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "allocheck/plugin.h"
+
+#ifdef COUNT_FORKS
+static void count_child(void)
+{
+    const char *path = getenv("ALLOCHECK_TEST_FORK_LOG");
+    int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+    if (fd >= 0 && write(fd, "f", 1) == 1)
+        close(fd);
+}
+
+__attribute__((constructor)) static void count_forks(void)
+{
+    pthread_atfork(NULL, NULL, count_child);
+}
+#endif
 
 static void *p_malloc(void *ctx, size_t n)
 {
@@ -27,7 +47,11 @@ static void *p_calloc(void *ctx, size_t m, size_t n)
 {
 #ifdef DIRTY_CALLOC
     size_t t;
-    return __builtin_mul_overflow(m, n, &t) ? NULL : malloc(t);
+    if (__builtin_mul_overflow(m, n, &t))
+        return NULL;
+    if (DIRTY_CALLOC == 1 || t == DIRTY_CALLOC)
+        return malloc(t);
+    return calloc(m, n);
 #else
     return calloc(m, n);
 #endif
