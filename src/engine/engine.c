@@ -734,9 +734,12 @@ static int handle_end(loop_t *l, const alloc_t *a, child_t *c, uint64_t start, i
     if (r)
         goto out;
     if (!ef.reproduced) {
-        /* Report what the fuzzing child saw; the trace is its sequence, flagged. */
+        /* Report what the fuzzing child saw; the trace is its sequence, flagged. A race
+         * that no replay of its sequence showed is reported at that rate, 0 of the tries. */
         build_candidate(&t, o, NULL, &sp, pos, pos, kept.res.f.op_index);
         ef.res = kept.res;
+        if (engine_racy(&ef.exec, &t))
+            ef.rate_runs = race_tries(&t);
     } else if (engine_racy(&ef.exec, &t)) {
         ef.rate_runs = ENGINE_RATE_RUNS;
         r = engine_rate(a, &ef.exec, o->hang_ms, ef.deadline_ms, o->interrupted, &t, oracle,
