@@ -16,17 +16,15 @@ import sys
 import tempfile
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from taplib import Tap  # noqa: E402
+
 ALLOCHECK = sys.argv[1]
 FIRST_COLOUR = (0x1F, 0x77, 0xB4)   # html.c's palette[0]
-results = []
 
 
-def check(ok, name, diag=""):
-    results.append(ok)
-    print(("ok" if ok else "not ok") + " %d - %s" % (len(results), name))
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print("# " + line)
+TAP = Tap(diag_lines=20)
+check = TAP.ok
 
 
 def chromium():
@@ -146,8 +144,7 @@ def main():
             check(ncol >= 6 and 0.02 <= ink <= 0.9 and first >= 40,
                   "plot %s is drawn (%d colours, %.0f%% ink, %d px of the first series)"
                   % (name, ncol, 100 * ink, first))
-    print("1..%d" % len(results))
-    return 0 if all(results) else 1
+    return TAP.done()
 
 
 if __name__ == "__main__":

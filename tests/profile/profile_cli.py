@@ -13,21 +13,19 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from taplib import Tap  # noqa: E402
+
 ALLOCHECK, CLEAN, CRASH, TRACE, BINTRACE = sys.argv[1:6]
 QUICK = ["profile", "--quick", "--reps", "1"]
-results = []
 
 
 def run(args, timeout=180):
     return subprocess.run([ALLOCHECK] + args, capture_output=True, text=True, timeout=timeout)
 
 
-def check(ok, name, diag=""):
-    results.append(ok)
-    print(("ok" if ok else "not ok") + " %d - %s" % (len(results), name))
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print("# " + line)
+TAP = Tap(diag_lines=20)
+check = TAP.ok
 
 
 def json_report(tmp):
@@ -129,8 +127,7 @@ def main():
     other_formats()
     crashing()
     bad_input()
-    print("1..%d" % len(results))
-    return 0 if all(results) else 1
+    return TAP.done()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
  * must die of SIGABRT after writing the expected one-line report to stderr. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -77,8 +78,8 @@ static void usable_invalid(void)
 }
 
 /* A real overflow: the lower of two neighbouring slots writes 8 bytes past its usable size
- * into the upper one's header; freeing the upper one notices. */
-static void overflow_into_header(void)
+ * into the upper one's header; then one of the two is freed. */
+static void overflow_then_free(bool free_overflower)
 {
     char *v[16];
     for (int i = 0; i < 16; i++)
@@ -88,28 +89,22 @@ static void overflow_into_header(void)
             size_t u = refalloc_malloc_usable_size(v[i]);
             if (v[i] + u + 8 == v[j]) {
                 memset(v[i], 'A', u + 8);
-                refalloc_free(v[j]);
+                refalloc_free(free_overflower ? v[i] : v[j]);
             }
         }
     _exit(3);
 }
 
-/* The same overflow, noticed when the block that overflowed is freed: its neighbour's header
- * is checked too. */
+/* Freeing the upper block notices its header. */
+static void overflow_into_header(void)
+{
+    overflow_then_free(false);
+}
+
+/* Freeing the block that overflowed notices too: its neighbour's header is checked. */
 static void overflow_seen_at_free(void)
 {
-    char *v[16];
-    for (int i = 0; i < 16; i++)
-        v[i] = refalloc_malloc(40);
-    for (int i = 0; i < 16; i++)
-        for (int j = 0; j < 16; j++) {
-            size_t u = refalloc_malloc_usable_size(v[i]);
-            if (v[i] + u + 8 == v[j]) {
-                memset(v[i], 'A', u + 8);
-                refalloc_free(v[i]);
-            }
-        }
-    _exit(3);
+    overflow_then_free(true);
 }
 
 /* A write after free points a freed block's free-list link at memory of the writer's choice;
