@@ -34,7 +34,7 @@ class Tap:
 
     def _line(self, n, good, what, diag):
         self.n = n
-        self.failed += not good
+        self.failed += not good and "# TODO" not in what   # TAP: a known failure, not counted
         print(f"{'ok' if good else 'not ok'} {n} - {what}")
         if not good and diag:
             self._diag(diag)
